@@ -1,0 +1,59 @@
+# The after-sales assistant. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+BIN     := $(VENV)/bin
+PY      := $(BIN)/python
+RASA    := $(BIN)/rasa
+MODEL   := models/aftersales.tar.gz
+# Anything that changes the model: retrain only when one of these is newer.
+TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -type f 2>/dev/null)
+NLU_MIN_ACCURACY ?= 0.90
+
+export PYTHONPATH := $(CURDIR)
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: help setup train db run test test-unit test-data test-stories test-nlu lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt constraints.txt scripts/find_python.sh
+	@echo "==> setting up $(VENV) (a fresh install of Rasa takes a few minutes)"
+	@PYTHON=$$(scripts/find_python.sh) && echo "    using $$PYTHON" && \
+	  rm -rf $(VENV) && $$PYTHON -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --progress-bar off -r requirements.txt -c constraints.txt \
+	  | grep -E '^(Collecting|Successfully)' | sed -e 's/^/    /' | grep -E 'Successfully|Collecting (rasa|tensorflow|spacy|jieba)' || true
+	@$(PY) -c 'import rasa, rasa_sdk, jieba, spacy' && touch $@
+	@echo "==> $(VENV) ready"
+
+setup: $(VENV)/.installed ## create .venv with the pinned dependencies
+
+$(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
+	@echo "==> training the model (config, domain or data changed)"
+	@mkdir -p models
+	@start=$$(date +%s); \
+	  $(RASA) train --domain domain --data data --out models --fixed-model-name aftersales \
+	    2>&1 | grep -E --line-buffered 'Epochs:|Your Rasa model|Nothing changed|ERROR|Error' | tr '\r' '\n' | grep -E --line-buffered -v '^\s*$$' | awk '/Epochs/ {n++; if (n % 20 != 0) next} {print "    " $$0; fflush()}'; \
+	  test -f $@ && touch $@ && echo "==> trained in $$(( $$(date +%s) - start )) s: $@"
+
+train: $(MODEL) ## train the model if config, domain or data changed
+
+db: $(VENV)/.installed ## create the sample shop database (var/shop.db) if missing
+	@$(PY) -m bot init-db
+
+run: $(MODEL) db ## start the assistant: action server :5055 + Rasa REST/socket.io :5005
+	@scripts/run.sh
+
+test: $(MODEL) ## run every test: unit, data validation, conversation stories, NLU accuracy
+	@scripts/test.sh
+
+lint: $(VENV)/.installed ## ruff and mypy
+	@$(BIN)/ruff check bot actions tests scripts
+	@$(BIN)/mypy bot actions
+
+clean: ## remove the venv, models, database and reports
+	rm -rf $(VENV) models var reports results .pytest_cache .mypy_cache .ruff_cache

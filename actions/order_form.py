@@ -1,0 +1,101 @@
+"""``validate_order_form``: find out which order the customer means."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.deps import Deps, UsesDeps
+from bot.ids import find_tracking_number, order_number_problem
+from bot.lookup import lookup_order, single_recent_order
+from bot.replies import order_facts
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_RESPONSES = {
+    "too_short": "utter_order_number_too_short",
+    "too_long": "utter_order_number_too_long",
+    "phone": "utter_order_number_is_phone",
+}
+
+
+class ValidateOrderForm(UsesDeps, FormValidationAction):
+    def name(self) -> Text:
+        return "validate_order_form"
+
+    async def extract_order_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Order numbers come from NLU; this adds what NLU cannot know.
+
+        A tracking number or a malformed number is passed on as it was typed so
+        ``validate_order_id`` can resolve or explain it; a known buyer with a
+        single recent order gets that order when the form starts.
+        """
+        if tracker.get_slot("order_id"):
+            return {}
+        text = tracker.latest_message.get("text") or ""
+        asked = tracker.get_slot(REQUESTED_SLOT) == "order_id"
+        if find_tracking_number(text) or (asked and order_number_problem(text)):
+            return {"order_id": text}
+        if asked:
+            return {}
+        try:
+            return self._pick_recent_order(dispatcher, tracker, self.deps)
+        except SQLAlchemyError:
+            logger.exception("order store unavailable while picking a recent order")
+            return {}
+
+    def _pick_recent_order(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, deps: Deps
+    ) -> Dict[Text, Any]:
+        account = deps.account_of(tracker)
+        order = single_recent_order(
+            deps.store, account, deps.clock(), deps.policy.recent_order_days
+        )
+        if order is None:
+            return {}
+        dispatcher.utter_message(
+            response="utter_order_picked", **order_facts(order, deps.policy)
+        )
+        return {"order_id": order.order_id}
+
+    async def validate_order_id(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[Text, Any]:
+        return {"order_id": self.resolve(str(slot_value or ""), dispatcher, tracker)}
+
+    def resolve(
+        self, value: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Optional[str]:
+        """The order id meant by ``value``, or ``None`` after telling the customer why."""
+        deps = self.deps
+        try:
+            found = lookup_order(deps.store, value, deps.account_of(tracker))
+        except SQLAlchemyError:
+            logger.exception("order store unavailable while validating an order")
+            dispatcher.utter_message(response="utter_order_lookup_failed")
+            return None
+        if found.order is not None:
+            return found.order.order_id
+        if found.status == "unknown":
+            dispatcher.utter_message(response="utter_order_not_found", given=found.given)
+        elif found.problem is not None:
+            dispatcher.utter_message(
+                response=PROBLEM_RESPONSES[found.problem.kind],
+                digits=found.problem.digits,
+                length=len(found.problem.digits),
+            )
+        else:
+            dispatcher.utter_message(response="utter_order_number_missing")
+        return None

@@ -1,0 +1,57 @@
+"""Finding the order a customer means, without revealing other buyers' orders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+from bot.ids import (
+    NumberProblem,
+    find_order_id,
+    find_tracking_number,
+    normalise_digits,
+    order_number_problem,
+)
+from bot.store import OrderFacts, OrderStore
+
+
+@dataclass(frozen=True)
+class Lookup:
+    status: str  # "found", "unknown" (no such order for this buyer) or "malformed"
+    given: str = ""
+    order: Optional[OrderFacts] = None
+    problem: Optional[NumberProblem] = None
+
+
+def visible_to(order: OrderFacts, account: Optional[str]) -> bool:
+    """A known buyer sees only their own orders; an anonymous chat needs the number."""
+    return account is None or order.buyer_account == account
+
+
+def lookup_order(store: OrderStore, text: str, account: Optional[str]) -> Lookup:
+    """Look up the order named in ``text``: an order number or a tracking number."""
+    text = normalise_digits(text.strip())
+    order_id = find_order_id(text)
+    if order_id is not None:
+        order = store.get_order(order_id)
+        given = order_id
+    else:
+        tracking = find_tracking_number(text)
+        if tracking is None:
+            return Lookup("malformed", given=text, problem=order_number_problem(text))
+        order = store.order_by_tracking_number(tracking)
+        given = tracking
+    if order is None or not visible_to(order, account):
+        return Lookup("unknown", given=given)
+    return Lookup("found", given=given, order=order)
+
+
+def single_recent_order(
+    store: OrderStore, account: Optional[str], now: datetime, days: int
+) -> Optional[OrderFacts]:
+    """The buyer's order if they have exactly one in the last ``days`` days."""
+    if account is None:
+        return None
+    recent = store.recent_orders(account, now, days)
+    return recent[0] if len(recent) == 1 else None

@@ -1,0 +1,204 @@
+"""Drafting replies: which response of the domain answers, filled with which facts.
+
+Each scenario function looks at the order's real state and the shop policy
+and returns a ``Reply``: the name of a response in ``domain/`` and the facts
+its template needs. The text itself lives in the domain, never here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Callable, Dict, Iterable, Optional
+
+from bot.policy import (
+    ShopPolicy,
+    courier_answer_deadline,
+    return_window,
+    ship_deadline,
+    to_shop_time,
+)
+from bot.store import SHIPPED_NOT_SIGNED, ItemFacts, OrderFacts, OrderState
+
+
+@dataclass(frozen=True)
+class Reply:
+    response: str
+    facts: Dict[str, Any] = field(default_factory=dict)
+
+
+# -- formatting ------------------------------------------------------------------
+
+
+def fmt_time(moment: Optional[datetime], policy: ShopPolicy) -> str:
+    if moment is None:
+        return "暂无"
+    local = to_shop_time(moment, policy.timezone)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def fmt_day(moment: Optional[datetime], policy: ShopPolicy) -> str:
+    if moment is None:
+        return "暂无"
+    local = to_shop_time(moment, policy.timezone)
+    return f"{local.month}月{local.day}日"
+
+
+def fmt_money(amount: Decimal) -> str:
+    return f"¥{amount:.2f}"
+
+
+def fmt_items(items: Iterable[ItemFacts]) -> str:
+    return "、".join(i.label for i in items) or "无"
+
+
+def order_facts(order: OrderFacts, policy: ShopPolicy) -> Dict[str, Any]:
+    """Facts every scenario may use."""
+    facts: Dict[str, Any] = {
+        "order_id": order.order_id,
+        "items": fmt_items(order.goods),
+        "gifts": fmt_items(order.gifts),
+        "amount": fmt_money(order.amount_paid),
+        "order_time": fmt_time(order.created_at, policy),
+    }
+    shipment = order.shipment
+    if shipment is not None:
+        facts.update(
+            courier=shipment.courier,
+            tracking_number=shipment.tracking_number,
+            shipped_time=fmt_time(shipment.shipped_at, policy),
+            eta=fmt_day(shipment.eta, policy),
+            signed_time=fmt_time(shipment.signed_at, policy),
+            signed_by=shipment.signed_by or "暂无",
+        )
+        last = shipment.last_event
+        if last is not None:
+            facts.update(
+                last_event=last.description,
+                last_event_time=fmt_time(last.time, policy),
+                last_event_place=last.place,
+            )
+    return facts
+
+
+def return_facts(policy: ShopPolicy) -> Dict[str, Any]:
+    return {
+        "return_address": policy.return_address,
+        "return_receiver": policy.return_receiver,
+        "return_phone": policy.return_phone,
+        "handling_days": policy.handling_days,
+        "window_days": policy.return_window_days,
+    }
+
+
+def _reply(name: str, order: OrderFacts, policy: ShopPolicy, **extra: Any) -> Reply:
+    facts = order_facts(order, policy)
+    facts.update(extra)
+    return Reply(name, facts)
+
+
+def _not_shipped(name: str, order: OrderFacts, policy: ShopPolicy) -> Reply:
+    deadline = ship_deadline(order.paid_at, order.ship_by, policy)
+    return _reply(name, order, policy, ship_by=fmt_time(deadline, policy))
+
+
+def _goods_not_received(order: OrderFacts, policy: ShopPolicy) -> Reply:
+    """The goods have not reached the buyer: say where they are instead."""
+    if order.state == OrderState.NOT_SHIPPED:
+        return _not_shipped("utter_goods_not_shipped_yet", order, policy)
+    if order.state in SHIPPED_NOT_SIGNED:
+        return _reply("utter_goods_on_the_way", order, policy)
+    return _reply("utter_goods_going_back", order, policy)
+
+
+# -- the five core scenarios ---------------------------------------------------------
+
+
+def track_parcel(order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
+    state = order.state
+    if state == OrderState.NOT_SHIPPED:
+        return _not_shipped("utter_track_not_shipped", order, policy)
+    if state == OrderState.IN_TRANSIT:
+        return _reply("utter_track_in_transit", order, policy)
+    if state == OrderState.OUT_FOR_DELIVERY:
+        return _reply("utter_track_out_for_delivery", order, policy)
+    if state == OrderState.SIGNED:
+        return _reply("utter_track_signed", order, policy)
+    if state == OrderState.REFUSED_RETURNING:
+        return _reply("utter_track_returning", order, policy)
+    return _reply("utter_track_back_at_shop", order, policy)
+
+
+def signed_not_received(order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
+    if order.state != OrderState.SIGNED:
+        if order.state == OrderState.NOT_SHIPPED:
+            return _not_shipped("utter_snr_not_shipped", order, policy)
+        if order.state in SHIPPED_NOT_SIGNED:
+            return _reply("utter_snr_not_signed_yet", order, policy)
+        return _reply("utter_goods_going_back", order, policy)
+    answer_by = fmt_time(courier_answer_deadline(now, policy), policy)
+    assert order.shipment is not None
+    if order.shipment.signed_by == "本人":
+        return _reply("utter_snr_signed_self", order, policy, answer_by=answer_by)
+    return _reply("utter_snr_signed_other", order, policy, answer_by=answer_by)
+
+
+def wrong_item(order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
+    if order.state != OrderState.SIGNED:
+        return _goods_not_received(order, policy)
+    return _reply("utter_wrong_item", order, policy, **return_facts(policy))
+
+
+def quality_issue(order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
+    if order.state in SHIPPED_NOT_SIGNED:
+        # before signing, courier damage is the shop's: inspect and refuse (001)
+        return _reply("utter_quality_before_signing", order, policy)
+    if order.state != OrderState.SIGNED:
+        return _goods_not_received(order, policy)
+    return _reply("utter_quality_issue", order, policy, **return_facts(policy))
+
+
+def refund_after_shipping(order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
+    state = order.state
+    if state == OrderState.NOT_SHIPPED:
+        return _reply("utter_refund_cancel_unshipped", order, policy)
+    if state in SHIPPED_NOT_SIGNED:
+        return _reply("utter_refund_refuse_delivery", order, policy)
+    if state == OrderState.REFUSED_RETURNING:
+        return _reply("utter_refund_parcel_returning", order, policy)
+    if state == OrderState.RETURNED:
+        return _reply(
+            "utter_refund_returned_processing", order, policy,
+            handling_days=policy.handling_days,
+        )
+    if state == OrderState.REFUNDED:
+        return _reply(
+            "utter_refund_already_done", order, policy,
+            refund_amount=fmt_money(order.refund_amount or Decimal("0")),
+            refund_time=fmt_time(order.refunded_at, policy),
+        )
+    assert order.shipment is not None and order.shipment.signed_at is not None
+    is_open, closes, days_left = return_window(order.shipment.signed_at, now, policy)
+    facts = return_facts(policy)
+    last_day = closes - timedelta(days=1)  # closes at 00:00 after the last day
+    facts["window_last_day"] = f"{last_day.month}月{last_day.day}日"
+    if not is_open:
+        return _reply("utter_refund_window_closed", order, policy, **facts)
+    return _reply("utter_refund_return_in_window", order, policy, days_left=days_left, **facts)
+
+
+Scenario = Callable[[OrderFacts, datetime, ShopPolicy], Reply]
+
+SCENARIOS: Dict[str, Scenario] = {
+    "track_parcel": track_parcel,
+    "signed_not_received": signed_not_received,
+    "wrong_item": wrong_item,
+    "quality_issue": quality_issue,
+    "refund_after_shipping": refund_after_shipping,
+}
+
+
+def draft(scenario: str, order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
+    """The reply for ``scenario`` about ``order`` at ``now``."""
+    return SCENARIOS[scenario](order, now, policy)

@@ -1,0 +1,24 @@
+"""Where the shop's database and policy are; read from the environment."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    """``SHOP_DATABASE_URL``, else the embedded SQLite shop in ``var/``."""
+    default = f"sqlite:///{PROJECT_ROOT / 'var' / 'shop.db'}"
+    return os.environ.get("SHOP_DATABASE_URL", default)
+
+
+def policy_path() -> Path:
+    return Path(os.environ.get("SHOP_POLICY", PROJECT_ROOT / "shop.yml"))
+
+
+def utcnow() -> datetime:
+    """Now as naive UTC, the way the store keeps times."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)

@@ -1,0 +1,258 @@
+"""The order store: one interface over SQLAlchemy (SQLite by default, any URL).
+
+Callers get plain, immutable facts (``OrderFacts``), never ORM objects, so the
+rest of ``bot/`` and the actions do not hold database sessions.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Iterator, List, Optional, Tuple
+
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from bot.schema import Base, Buyer, Item, Order, Shipment
+
+
+class OrderState(str, enum.Enum):
+    """Where an order stands in its life; stored in ``orders.status``."""
+
+    NOT_SHIPPED = "not_shipped"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    SIGNED = "signed"
+    REFUSED_RETURNING = "refused_returning"
+    RETURNED = "returned"
+    REFUNDED = "refunded"
+
+
+SHIPPED_NOT_SIGNED = (OrderState.IN_TRANSIT, OrderState.OUT_FOR_DELIVERY)
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    name: str
+    variant: str
+    quantity: int
+    price_paid: Decimal
+    current_price: Decimal
+    is_gift: bool
+
+    @property
+    def label(self) -> str:
+        variant = f"（{self.variant}）" if self.variant else ""
+        return f"{self.name}{variant}×{self.quantity}"
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    time: datetime
+    place: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ShipmentFacts:
+    courier: str
+    tracking_number: str
+    shipped_at: datetime
+    eta: Optional[datetime]
+    signed_at: Optional[datetime]
+    signed_by: Optional[str]
+    events: Tuple[EventFacts, ...] = ()
+
+    @property
+    def last_event(self) -> Optional[EventFacts]:
+        return self.events[-1] if self.events else None
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    order_id: str
+    buyer_account: str
+    buyer_name: str
+    state: OrderState
+    created_at: datetime
+    paid_at: Optional[datetime]
+    ship_by: Optional[datetime]
+    shipping_fee: Decimal
+    cash_on_delivery: bool
+    address: str
+    items: Tuple[ItemFacts, ...]
+    shipment: Optional[ShipmentFacts] = None
+    refunded_at: Optional[datetime] = None
+    refund_amount: Optional[Decimal] = None
+
+    @property
+    def goods(self) -> Tuple[ItemFacts, ...]:
+        return tuple(i for i in self.items if not i.is_gift)
+
+    @property
+    def gifts(self) -> Tuple[ItemFacts, ...]:
+        return tuple(i for i in self.items if i.is_gift)
+
+    @property
+    def amount_paid(self) -> Decimal:
+        goods = sum((i.price_paid * i.quantity for i in self.items), Decimal("0"))
+        return goods + self.shipping_fee
+
+
+@dataclass(frozen=True)
+class BuyerFacts:
+    account: str
+    name: str
+    order_ids: Tuple[str, ...] = field(default_factory=tuple)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 15}, future=True)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, future=True)
+
+
+class OrderStore:
+    """Looks orders and buyers up; the engine is passed in explicitly."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> "OrderStore":
+        return cls(make_engine(url))
+
+    def create_schema(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def is_empty(self) -> bool:
+        with self.session() as s:
+            return s.execute(select(Order.id).limit(1)).first() is None
+
+    # -- lookups ---------------------------------------------------------------
+
+    def get_order(self, order_id: str) -> Optional[OrderFacts]:
+        with self.session() as s:
+            order = s.execute(_order_query().where(Order.id == order_id)).scalar()
+            return _to_facts(order) if order else None
+
+    def order_for_buyer(self, order_id: str, account: str) -> Optional[OrderFacts]:
+        """The order if it belongs to ``account``; ``None`` otherwise (no leak)."""
+        order = self.get_order(order_id)
+        if order is None or order.buyer_account != account:
+            return None
+        return order
+
+    def order_by_tracking_number(self, tracking_number: str) -> Optional[OrderFacts]:
+        with self.session() as s:
+            order = s.execute(
+                _order_query()
+                .join(Shipment, Shipment.order_id == Order.id)
+                .where(Shipment.tracking_number == tracking_number.upper())
+            ).scalar()
+            return _to_facts(order) if order else None
+
+    def buyer(self, account: str) -> Optional[BuyerFacts]:
+        with self.session() as s:
+            buyer = s.execute(select(Buyer).where(Buyer.account == account)).scalar()
+            if buyer is None:
+                return None
+            return BuyerFacts(
+                account=buyer.account,
+                name=buyer.name,
+                order_ids=tuple(o.id for o in buyer.orders),
+            )
+
+    def orders_of_buyer(self, account: str) -> List[OrderFacts]:
+        """The buyer's orders, newest first."""
+        with self.session() as s:
+            orders = s.execute(
+                _order_query()
+                .join(Buyer, Buyer.id == Order.buyer_id)
+                .where(Buyer.account == account)
+                .order_by(Order.created_at.desc())
+            ).scalars()
+            return [_to_facts(o) for o in orders]
+
+    def recent_orders(
+        self, account: str, now: datetime, days: int = 30
+    ) -> List[OrderFacts]:
+        since = now - timedelta(days=days)
+        return [o for o in self.orders_of_buyer(account) if o.created_at >= since]
+
+    def all_orders(self) -> Iterator[OrderFacts]:
+        with self.session() as s:
+            for order in s.execute(
+                _order_query().order_by(Order.buyer_id, Order.created_at)
+            ).scalars():
+                yield _to_facts(order)
+
+
+def _order_query():  # type: ignore[no-untyped-def]
+    return select(Order).options(
+        selectinload(Order.buyer),
+        selectinload(Order.items).selectinload(Item.product),
+        selectinload(Order.shipment).selectinload(Shipment.events),
+    )
+
+
+def _to_facts(order: Order) -> OrderFacts:
+    shipment = None
+    if order.shipment is not None:
+        sh = order.shipment
+        shipment = ShipmentFacts(
+            courier=sh.courier,
+            tracking_number=sh.tracking_number,
+            shipped_at=sh.shipped_at,
+            eta=sh.eta,
+            signed_at=sh.signed_at,
+            signed_by=sh.signed_by,
+            events=tuple(
+                EventFacts(time=e.time, place=e.place, description=e.description)
+                for e in sh.events
+            ),
+        )
+    return OrderFacts(
+        order_id=order.id,
+        buyer_account=order.buyer.account,
+        buyer_name=order.buyer.name,
+        state=OrderState(order.status),
+        created_at=order.created_at,
+        paid_at=order.paid_at,
+        ship_by=order.ship_by,
+        shipping_fee=Decimal(order.shipping_fee),
+        cash_on_delivery=bool(order.cash_on_delivery),
+        address=order.address,
+        items=tuple(
+            ItemFacts(
+                name=i.product.name,
+                variant=i.variant,
+                quantity=i.quantity,
+                price_paid=Decimal(i.price_paid),
+                current_price=Decimal(i.product.current_price),
+                is_gift=bool(i.is_gift),
+            )
+            for i in order.items
+        ),
+        shipment=shipment,
+        refunded_at=order.refunded_at,
+        refund_amount=(
+            Decimal(order.refund_amount) if order.refund_amount is not None else None
+        ),
+    )

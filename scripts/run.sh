@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Starts the action server and the Rasa server together; Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+ACTION_PORT=${ACTION_PORT:-5055}
+RASA_PORT=${RASA_PORT:-5005}
+mkdir -p var/log
+
+pids=()
+stop() {
+    trap - INT TERM EXIT
+    echo; echo "==> stopping"
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+for port in "$ACTION_PORT" "$RASA_PORT"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "error: port $port is already in use (another 'make run'?). Stop it first." >&2
+        exit 1
+    fi
+done
+
+echo "==> starting the action server on :$ACTION_PORT (log: var/log/actions.log)"
+$BIN/rasa run actions --actions actions --port "$ACTION_PORT" >var/log/actions.log 2>&1 &
+pids+=($!)
+echo "==> starting the Rasa server on :$RASA_PORT (log: var/log/rasa.log)"
+$BIN/rasa run --model models/aftersales.tar.gz --port "$RASA_PORT" \
+    --credentials credentials.yml --endpoints endpoints.yml --cors "*" >var/log/rasa.log 2>&1 &
+pids+=($!)
+
+printf "==> loading the model"
+for _ in $(seq 1 180); do
+    for pid in "${pids[@]}"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo; echo "error: a server stopped while starting; see var/log/" >&2
+            tail -n 20 var/log/rasa.log var/log/actions.log >&2
+            exit 1
+        fi
+    done
+    if curl -sf "http://localhost:$RASA_PORT/" >/dev/null && curl -sf "http://localhost:$ACTION_PORT/health" >/dev/null; then
+        break
+    fi
+    printf "."; sleep 1
+done
+echo
+cat <<MSG
+==> the assistant is up. Talk to it:
+
+  REST:   curl -s localhost:$RASA_PORT/webhooks/rest/webhook \\
+            -d '{"sender": "demo-1", "message": "我的快递到哪了"}'
+          then send the order number from the same sender, e.g.
+          curl -s localhost:$RASA_PORT/webhooks/rest/webhook \\
+            -d '{"sender": "demo-1", "message": "3027461958302746518"}'
+          A sender that is a sample buyer's account (e.g. "chen_hao") is that buyer.
+  Shell:  .venv/bin/rasa shell --endpoints endpoints.yml  (in another terminal)
+  Orders: .venv/bin/python -m bot orders
+  socket.io: ws://localhost:$RASA_PORT/socket.io
+
+Ctrl-C stops both servers.
+MSG
+wait -n "${pids[@]}"
+echo "error: a server stopped; see var/log/" >&2
+exit 1

@@ -1,0 +1,77 @@
+"""Fixtures: each test gets its own seeded shop database and its own tracker."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.deps import Deps
+from bot.policy import ShopPolicy, load_policy
+from bot.sample_data import seed
+from bot.settings import PROJECT_ROOT
+from bot.store import OrderStore
+
+# A fixed "now" (naive UTC): 2026-11-20 06:00 UTC is 14:00 in Shanghai.
+NOW = datetime(2026, 11, 20, 6, 0)
+
+
+@pytest.fixture
+def policy() -> ShopPolicy:
+    return load_policy(PROJECT_ROOT / "shop.yml")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> OrderStore:
+    store = OrderStore.from_url(f"sqlite:///{tmp_path / 'shop.db'}")
+    seed(store, NOW)
+    yield store
+    store.engine.dispose()
+
+
+@pytest.fixture
+def deps(store: OrderStore, policy: ShopPolicy) -> Deps:
+    return Deps(store=store, policy=policy, clock=lambda: NOW)
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+@pytest.fixture
+def make_tracker() -> Callable[..., Tracker]:
+    def _make(
+        slots: Optional[Dict[str, Any]] = None,
+        events: Optional[List[Dict[str, Any]]] = None,
+        text: str = "",
+        intent: str = "inform",
+        entities: Optional[List[Dict[str, Any]]] = None,
+        sender_id: str = "anonymous-visitor",
+        active_loop: Optional[str] = None,
+    ) -> Tracker:
+        return Tracker(
+            sender_id=sender_id,
+            slots=dict(slots or {}),
+            latest_message={
+                "text": text,
+                "intent": {"name": intent, "confidence": 1.0},
+                "entities": entities or [],
+            },
+            events=list(events or []),
+            paused=False,
+            followup_action=None,
+            active_loop={"name": active_loop} if active_loop else {},
+            latest_action_name="action_listen",
+        )
+
+    return _make
+
+
+def responses(dispatcher: CollectingDispatcher) -> List[str]:
+    """The response names the dispatcher was asked to send."""
+    return [m["response"] for m in dispatcher.messages]
