@@ -9,7 +9,6 @@ RASA    := $(BIN)/rasa
 MODEL   := models/aftersales.tar.gz
 # Anything that changes the model: retrain only when one of these is newer.
 TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -type f 2>/dev/null)
-NLU_MIN_ACCURACY ?= 0.90
 
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -34,11 +33,7 @@ setup: $(VENV)/.installed ## create .venv with the pinned dependencies
 
 $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 	@echo "==> training the model (config, domain or data changed)"
-	@mkdir -p models
-	@start=$$(date +%s); \
-	  $(RASA) train --domain domain --data data --out models --fixed-model-name aftersales \
-	    2>&1 | grep -E --line-buffered 'Epochs:|Your Rasa model|Nothing changed|ERROR|Error' | tr '\r' '\n' | grep -E --line-buffered -v '^\s*$$' | awk '/Epochs/ {n++; if (n % 20 != 0) next} {print "    " $$0; fflush()}'; \
-	  test -f $@ && touch $@ && echo "==> trained in $$(( $$(date +%s) - start )) s: $@"
+	@scripts/train.sh
 
 train: $(MODEL) ## train the model if config, domain or data changed
 

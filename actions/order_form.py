@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -26,12 +26,12 @@ PROBLEM_RESPONSES = {
 
 
 class ValidateOrderForm(UsesDeps, FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_order_form"
 
     async def extract_order_id(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         """Order numbers come from NLU; this adds what NLU cannot know.
 
         A tracking number or a malformed number is passed on as it was typed so
@@ -54,7 +54,7 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
 
     def _pick_recent_order(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, deps: Deps
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         account = deps.account_of(tracker)
         order = single_recent_order(
             deps.store, account, deps.clock(), deps.policy.recent_order_days
@@ -72,7 +72,7 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         return {"order_id": self.resolve(str(slot_value or ""), dispatcher, tracker)}
 
     def resolve(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -26,15 +26,15 @@ class ScenarioAction(UsesDeps, Action, ABC):
     def scenario(self) -> str:
         """The intent this action answers, e.g. ``track_parcel``."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return f"action_{self.scenario}"
 
     async def run(
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[Text, Any],
-    ) -> List[Dict[Text, Any]]:
+        domain: Dict[str, Any],
+    ) -> List[Dict[str, Any]]:
         order_id = tracker.get_slot("order_id")
         if not order_id:
             dispatcher.utter_message(response="utter_ask_order_id")

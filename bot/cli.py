@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional, TextIO
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot import settings
 from bot.policy import PolicyError, load_policy
 from bot.replies import fmt_items, fmt_time
@@ -14,7 +16,8 @@ from bot.sample_data import seed
 from bot.store import OrderStore
 
 
-def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout) -> int:
+def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None) -> int:
+    out = out or sys.stdout
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument(
         "--db", default=None, help="database URL (default: $SHOP_DATABASE_URL or var/shop.db)"
@@ -51,8 +54,12 @@ def main(argv: Optional[List[str]] = None, out: TextIO = sys.stdout) -> int:
             print(f"the shop database at {url} already has orders; left as it is", file=out)
         return 0
 
-    if store.is_empty():
-        print("no orders yet: run `python -m bot init-db` first", file=out)
+    try:
+        empty = store.is_empty()
+    except SQLAlchemyError:
+        empty = True
+    if empty:
+        print(f"no orders in {url} yet: run `python -m bot init-db` first", file=out)
         return 1
     print(f"{'order':<20} {'buyer':<12} {'state':<18} {'courier / tracking':<28} items", file=out)
     for order in store.all_orders():

@@ -6,6 +6,7 @@ Times are stored as naive UTC datetimes; they are shown in the shop's timezone.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -19,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
-Base = declarative_base()
+Base: Any = declarative_base()
 
 
 class Money(TypeDecorator):  # type: ignore[type-arg]

@@ -132,7 +132,7 @@ class OrderStore:
         self._sessions = sessionmaker(bind=engine, future=True, expire_on_commit=False)
 
     @classmethod
-    def from_url(cls, url: str) -> "OrderStore":
+    def from_url(cls, url: str) -> OrderStore:
         return cls(make_engine(url))
 
     def create_schema(self) -> None:

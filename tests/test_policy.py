@@ -1,6 +1,7 @@
 from datetime import datetime
 
 import pytest
+import yaml
 
 from bot.policy import (
     PolicyError,
@@ -10,8 +11,6 @@ from bot.policy import (
     ship_deadline,
 )
 from bot.settings import PROJECT_ROOT
-
-import yaml
 
 
 def raw_policy():

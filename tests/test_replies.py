@@ -8,7 +8,6 @@ import yaml
 from bot.replies import SCENARIOS, draft
 from bot.settings import PROJECT_ROOT
 from bot.store import OrderState
-
 from tests.conftest import NOW
 
 

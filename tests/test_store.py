@@ -2,7 +2,6 @@ from decimal import Decimal
 
 from bot.lookup import lookup_order, single_recent_order
 from bot.store import OrderState
-
 from tests.conftest import NOW
 
 

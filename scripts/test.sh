@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Every test of the project, in order of speed. Called by `make test` (which
+# first sets up .venv and trains the model if needed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+MODEL=models/aftersales.tar.gz
+NLU_MIN_ACCURACY=${NLU_MIN_ACCURACY:-0.85}
+mkdir -p reports
+started=$(date +%s)
+
+echo "==> [1/4] rasa data validate"
+if ! $BIN/rasa data validate --domain domain --data data >reports/validate.log 2>&1; then
+    grep -E "ERROR|Error|error" reports/validate.log || tail -n 30 reports/validate.log
+    exit 1
+fi
+$BIN/python scripts/checks.py unused-responses reports/validate.log
+
+echo "==> [2/4] conversation tests (tests/test_stories.yml)"
+if ! $BIN/rasa test core --model "$MODEL" --stories tests/test_stories.yml \
+        --out reports/stories --fail-on-prediction-errors >reports/stories.log 2>&1; then
+    cat reports/stories/failed_test_stories.yml 2>/dev/null || tail -n 40 reports/stories.log
+    echo "conversation tests failed (reports/stories/)"
+    exit 1
+fi
+grep -E "Correct:" reports/stories.log | sed -e 's/.*Correct:/    correct:/'
+
+echo "==> [3/4] NLU on the held-out test set (tests/nlu/test_nlu.yml)"
+$BIN/rasa test nlu --model "$MODEL" --nlu tests/nlu/test_nlu.yml --out reports/nlu >reports/nlu.log 2>&1 \
+    || { tail -n 30 reports/nlu.log; exit 1; }
+$BIN/python scripts/checks.py nlu-accuracy reports/nlu/intent_report.json "$NLU_MIN_ACCURACY"
+
+echo "==> [4/4] pytest: bot/, actions, CLI, and end to end over REST"
+$BIN/python -m pytest -p no:cacheprovider "$@"
+echo "==> all tests passed in $(( $(date +%s) - started )) s"

@@ -1,0 +1,159 @@
+"""Each action with its own tracker and its own temporary shop database."""
+
+import pytest
+from sqlalchemy import create_engine
+
+from actions.deps import Deps
+from actions.goods import ActionQualityIssue, ActionWrongItem
+from actions.logistics import ActionSignedNotReceived, ActionTrackParcel
+from actions.order_form import ValidateOrderForm
+from actions.refunds import ActionRefundAfterShipping
+from bot.store import OrderStore
+from tests.conftest import NOW, responses
+
+DOMAIN = {"forms": {"order_form": {"required_slots": ["order_id"]}}}
+
+
+@pytest.mark.parametrize(
+    "action, order_id, response, fact, value",
+    [
+        (ActionTrackParcel, "3027461958302746518", "utter_track_in_transit", "tracking_number", "773029384756102"),
+        (ActionSignedNotReceived, "2938475610293840001", "utter_snr_signed_other", "signed_by", "小区门卫"),
+        (ActionWrongItem, "3027461958302749902", "utter_wrong_item", "items", "左旋肉碱胶囊（60粒）×2"),
+        (ActionQualityIssue, "7700112233445566778", "utter_quality_issue", "return_receiver", "小鹿优选售后组"),
+        (ActionRefundAfterShipping, "2938475610293847561", "utter_refund_refuse_delivery", "courier", "顺丰速运"),
+    ],
+)
+async def test_each_scenario_answers_with_the_orders_facts(
+    deps, dispatcher, make_tracker, action, order_id, response, fact, value
+):
+    tracker = make_tracker(slots={"order_id": order_id})
+    events = await action(deps).run(dispatcher, tracker, {})
+    assert events == []
+    assert responses(dispatcher) == [response]
+    assert dispatcher.messages[0][fact] == value
+
+
+async def test_scenario_action_names(deps):
+    assert ActionTrackParcel(deps).name() == "action_track_parcel"
+    assert ActionRefundAfterShipping(deps).name() == "action_refund_after_shipping"
+
+
+async def test_a_scenario_without_an_order_asks_for_it(deps, dispatcher, make_tracker):
+    await ActionTrackParcel(deps).run(dispatcher, make_tracker(), {})
+    assert responses(dispatcher) == ["utter_ask_order_id"]
+
+
+async def test_a_known_buyer_gets_no_facts_of_another_buyers_order(deps, dispatcher, make_tracker):
+    tracker = make_tracker(slots={"order_id": "3027461958302746518"}, sender_id="chen_hao")
+    events = await ActionTrackParcel(deps).run(dispatcher, tracker, {})
+    assert responses(dispatcher) == ["utter_order_not_found"]
+    assert "tracking_number" not in dispatcher.messages[0]
+    assert events == [{"event": "slot", "timestamp": None, "name": "order_id", "value": None}]
+
+
+async def test_a_broken_database_gets_a_clear_answer(policy, dispatcher, make_tracker, tmp_path):
+    # a database file that exists but has no tables: every query fails
+    broken = Deps(
+        store=OrderStore(create_engine(f"sqlite:///{tmp_path / 'empty.db'}")),
+        policy=policy,
+        clock=lambda: NOW,
+    )
+    tracker = make_tracker(slots={"order_id": "3027461958302746518"})
+    assert await ActionTrackParcel(broken).run(dispatcher, tracker, {}) == []
+    assert responses(dispatcher) == ["utter_order_lookup_failed"]
+
+
+# -- validate_order_form ---------------------------------------------------------
+
+
+def slot_values(events):
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+async def run_form(deps, dispatcher, tracker):
+    return slot_values(await ValidateOrderForm(deps).run(dispatcher, tracker, DOMAIN))
+
+
+def asked(make_tracker, text, **kwargs):
+    """A tracker in which the form asked for the order number and the customer answered.
+
+    ``order_id`` is what NLU extracted from the answer, if anything.
+    """
+    order_id = kwargs.pop("order_id", None)
+    return make_tracker(
+        text=text,
+        slots={"requested_slot": "order_id", **kwargs.pop("slots", {})},
+        active_loop="order_form",
+        events=[{"event": "slot", "name": "order_id", "value": order_id}] if order_id else [],
+        **kwargs,
+    )
+
+
+async def test_a_valid_order_number_is_accepted(deps, dispatcher, make_tracker):
+    tracker = asked(
+        make_tracker, "3027461958302746518",
+        order_id="3027461958302746518", slots={"order_id": "3027461958302746518"},
+    )
+    assert await run_form(deps, dispatcher, tracker) == {"order_id": "3027461958302746518"}
+    assert dispatcher.messages == []
+
+
+async def test_a_tracking_number_finds_its_order(deps, dispatcher, make_tracker):
+    tracker = asked(make_tracker, "单号是SF1402938475610")
+    assert await run_form(deps, dispatcher, tracker) == {"order_id": "1829374650192837465"}
+
+
+@pytest.mark.parametrize(
+    "text, response",
+    [
+        ("12345678", "utter_order_number_too_short"),
+        ("123456789012345678901", "utter_order_number_too_long"),
+        ("13812345678", "utter_order_number_is_phone"),
+    ],
+)
+async def test_a_malformed_number_is_explained_and_asked_again(
+    deps, dispatcher, make_tracker, text, response
+):
+    assert await run_form(deps, dispatcher, asked(make_tracker, text)) == {"order_id": None}
+    assert responses(dispatcher) == [response]
+    assert dispatcher.messages[0]["digits"] in text
+
+
+async def test_an_unknown_order_number_gets_a_second_chance(deps, dispatcher, make_tracker):
+    tracker = asked(
+        make_tracker, "1111222233334444555",
+        order_id="1111222233334444555", slots={"order_id": "1111222233334444555"},
+    )
+    assert await run_form(deps, dispatcher, tracker) == {"order_id": None}
+    assert responses(dispatcher) == ["utter_order_not_found"]
+    assert dispatcher.messages[0]["given"] == "1111222233334444555"
+
+
+async def test_another_buyers_order_is_not_found(deps, dispatcher, make_tracker):
+    tracker = asked(
+        make_tracker, "3027461958302746518", sender_id="wang_fang",
+        order_id="3027461958302746518", slots={"order_id": "3027461958302746518"},
+    )
+    assert await run_form(deps, dispatcher, tracker) == {"order_id": None}
+    assert responses(dispatcher) == ["utter_order_not_found"]
+
+
+async def test_text_without_a_number_is_left_to_the_dialogue(deps, dispatcher, make_tracker):
+    # nothing extracted: Rasa's form rejects and the rules take the message
+    assert await run_form(deps, dispatcher, asked(make_tracker, "我不记得了")) == {}
+    assert dispatcher.messages == []
+
+
+async def test_a_buyer_with_one_recent_order_gets_it_named(deps, dispatcher, make_tracker):
+    tracker = make_tracker(text="显示签收了但我没收到", intent="signed_not_received", sender_id="chen_hao")
+    assert await run_form(deps, dispatcher, tracker) == {"order_id": "1829374650192837465"}
+    assert responses(dispatcher) == ["utter_order_picked"]
+    assert dispatcher.messages[0]["order_id"] == "1829374650192837465"
+
+
+@pytest.mark.parametrize("sender", ["lin_xiaoyu", "anonymous-visitor"])
+async def test_no_order_is_guessed_for_several_or_unknown(deps, dispatcher, make_tracker, sender):
+    tracker = make_tracker(text="我的快递到哪了", intent="track_parcel", sender_id=sender)
+    assert await run_form(deps, dispatcher, tracker) == {}
+    assert dispatcher.messages == []

@@ -1,0 +1,39 @@
+import subprocess
+import sys
+
+from bot.cli import main
+from bot.settings import PROJECT_ROOT
+
+
+def run(*args, db):
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--db", db, *args],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=False,
+    )
+
+
+def test_init_db_then_orders_lists_every_order(tmp_path):
+    db = f"sqlite:///{tmp_path / 'shop.db'}"
+    first = run("init-db", db=db)
+    assert first.returncode == 0 and "13 orders" in first.stdout
+    again = run("init-db", db=db)
+    assert "already has orders" in again.stdout
+    listing = run("orders", db=db)
+    assert listing.returncode == 0
+    assert "3027461958302746518" in listing.stdout and "in_transit" in listing.stdout
+    assert len(listing.stdout.strip().splitlines()) == 1 + 13
+
+
+def test_orders_before_init_says_what_to_do(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'fresh.db'}"
+    # no database yet: the command explains instead of failing with a trace
+    assert main(["--db", db, "orders"]) == 1
+    assert "init-db" in capsys.readouterr().out
+
+
+def test_a_bad_policy_stops_with_the_key_named(tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "shop.yml"
+    bad.write_text((PROJECT_ROOT / "shop.yml").read_text(encoding="utf-8").replace("window_days: 7", "window_days: seven"), encoding="utf-8")
+    monkeypatch.setenv("SHOP_POLICY", str(bad))
+    assert main(["check-policy"]) == 2
+    assert "returns.window_days" in capsys.readouterr().err
