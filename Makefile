@@ -20,13 +20,17 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt constraints.txt scripts/find_python.sh
-	@echo "==> setting up $(VENV) (a fresh install of Rasa takes a few minutes)"
+	@echo "==> setting up $(VENV) (a fresh install of Rasa takes a few minutes; log: $(VENV)/pip.log)"
 	@PYTHON=$$(scripts/find_python.sh) && echo "    using $$PYTHON" && \
 	  rm -rf $(VENV) && $$PYTHON -m venv $(VENV)
-	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -m pip install --progress-bar off -r requirements.txt -c constraints.txt \
-	  | grep -E '^(Collecting|Successfully)' | sed -e 's/^/    /' | grep -E 'Successfully|Collecting (rasa|tensorflow|spacy|jieba)' || true
-	@$(PY) -c 'import rasa, rasa_sdk, jieba, spacy' && touch $@
+	@set -o pipefail; \
+	  $(PY) -m pip install --progress-bar off -r requirements.txt -c constraints.txt 2>&1 \
+	  | tee $(VENV)/pip.log \
+	  | awk '/^Collecting/ {n++; if (n % 25 == 0) {printf "    %d packages resolved\n", n; fflush()}} \
+	         /^Installing collected/ {print "    installing..."; fflush()} \
+	         /^Successfully installed/ {print "    installed"; fflush()}' \
+	  || { echo "error: pip failed; the end of $(VENV)/pip.log:" >&2; tail -n 30 $(VENV)/pip.log >&2; exit 1; }
+	@$(PY) -W ignore -c 'import rasa, rasa_sdk, jieba, spacy, sqlalchemy, yaml' && touch $@
 	@echo "==> $(VENV) ready"
 
 setup: $(VENV)/.installed ## create .venv with the pinned dependencies
