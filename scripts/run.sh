@@ -8,13 +8,12 @@ RASA_PORT=${RASA_PORT:-5005}
 mkdir -p var/log
 
 pids=()
-stop() {
-    trap - INT TERM EXIT
-    echo; echo "==> stopping"
+stop_servers() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
 }
-trap stop INT TERM EXIT
+trap 'trap - EXIT; echo; echo "==> stopping"; stop_servers; echo "==> stopped"; exit 0' INT TERM
+trap stop_servers EXIT
 
 for port in "$ACTION_PORT" "$RASA_PORT"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -61,6 +60,14 @@ cat <<MSG
 
 Ctrl-C stops both servers.
 MSG
-wait -n "${pids[@]}"
-echo "error: a server stopped; see var/log/" >&2
-exit 1
+# Poll rather than `wait -n`: the servers exit on Ctrl-C themselves, and the
+# INT trap must run (after the current `sleep`) before we call that a failure.
+while true; do
+    for pid in "${pids[@]}"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "error: a server stopped; see var/log/" >&2
+            exit 1
+        fi
+    done
+    sleep 1
+done
