@@ -15,6 +15,8 @@ from typing import Callable, Optional
 from rasa_sdk import Tracker
 
 from bot import settings
+from bot.casenotes import CaseNotes
+from bot.cases import CaseLog
 from bot.policy import ShopPolicy, load_policy
 from bot.store import OrderStore
 
@@ -23,7 +25,12 @@ from bot.store import OrderStore
 class Deps:
     store: OrderStore
     policy: ShopPolicy
+    notes: CaseNotes
     clock: Callable[[], datetime] = settings.utcnow
+
+    @property
+    def cases(self) -> CaseLog:
+        return CaseLog(self.store)
 
     def account_of(self, tracker: Tracker) -> Optional[str]:
         """The shop account of the person chatting, if the sender is a known buyer.
@@ -38,12 +45,16 @@ class Deps:
 
 
 @functools.lru_cache(maxsize=4)
-def _deps_for(url: str, policy_path: Path) -> Deps:
-    return Deps(store=OrderStore.from_url(url), policy=load_policy(policy_path))
+def _deps_for(url: str, policy_path: Path, notes_path: Path) -> Deps:
+    return Deps(
+        store=OrderStore.from_url(url),
+        policy=load_policy(policy_path),
+        notes=CaseNotes.load(notes_path),
+    )
 
 
 def default_deps() -> Deps:
-    return _deps_for(settings.database_url(), settings.policy_path())
+    return _deps_for(settings.database_url(), settings.policy_path(), settings.case_notes_path())
 
 
 class UsesDeps:

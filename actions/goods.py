@@ -1,6 +1,11 @@
-"""发错货 and 质量问题."""
+"""发错货, 质量问题, 少发 and 退换货."""
 
+from rasa_sdk import Tracker
+
+from actions.deps import Deps
 from actions.scenario import ScenarioAction
+from bot.replies import Context
+from bot.store import OrderFacts
 
 
 class ActionWrongItem(ScenarioAction):
@@ -9,3 +14,19 @@ class ActionWrongItem(ScenarioAction):
 
 class ActionQualityIssue(ScenarioAction):
     scenario = "quality_issue"
+
+
+class ActionMissingItem(ScenarioAction):
+    scenario = "missing_item"
+
+
+class ActionReturnOrExchange(ScenarioAction):
+    """Needs the message (which variant to exchange to) and the variants' stock."""
+
+    scenario = "return_or_exchange"
+
+    def context(self, deps: Deps, tracker: Tracker, order: OrderFacts) -> Context:
+        return Context(
+            text=tracker.latest_message.get("text") or "",
+            variants={i.product_id: deps.store.variants(i.product_id) for i in order.goods},
+        )

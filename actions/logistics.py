@@ -1,6 +1,10 @@
-"""查件 and 签收未收到."""
+"""查件, 签收未收到, 催发货 and 改地址."""
+
+from typing import Any, Dict, List, Text
 
 from actions.scenario import ScenarioAction
+from bot.replies import Reply
+from rasa_sdk.events import SlotSet
 
 
 class ActionTrackParcel(ScenarioAction):
@@ -9,3 +13,17 @@ class ActionTrackParcel(ScenarioAction):
 
 class ActionSignedNotReceived(ScenarioAction):
     scenario = "signed_not_received"
+
+
+class ActionUrgeShipment(ScenarioAction):
+    scenario = "urge_shipment"
+
+
+class ActionChangeAddress(ScenarioAction):
+    """Before shipping, the rules go on to ask for the new address (address_form)."""
+
+    scenario = "change_address"
+
+    def after(self, reply: Reply) -> List[Dict[Text, Any]]:
+        can_change = reply.response == "utter_change_address_ask"
+        return [SlotSet("address_change", "ask" if can_change else "done")]

@@ -59,7 +59,7 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
         order = single_recent_order(
             deps.store, account, deps.clock(), deps.policy.recent_order_days
         )
-        if order is None:
+        if order is None or order.order_id in (tracker.get_slot("rejected_orders") or []):
             return {}
         dispatcher.utter_message(
             response="utter_order_picked", **order_facts(order, deps.policy)

@@ -1,21 +1,63 @@
-"""The base of every scenario action: look the order up, draft, answer."""
+"""The base of every order scenario: look the order up, draft, answer, log the case."""
 
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.deps import UsesDeps
+from actions.deps import Deps, UsesDeps
+from bot.cases import CaseRecord, CaseState
 from bot.lookup import visible_to
-from bot.replies import draft
+from bot.replies import Context, Reply, draft
+from bot.store import OrderFacts
 
 logger = logging.getLogger(__name__)
+
+EventList = List[Dict[Text, Any]]
+
+
+def register_case(
+    deps: Deps, tracker: Tracker, intent: str, reply: Reply, order: Optional[OrderFacts]
+) -> Optional[CaseRecord]:
+    """Log the case this reply answers; ``None`` if the database is unavailable."""
+    note = deps.notes.for_reply(reply)
+    try:
+        return deps.cases.register(
+            conversation_id=tracker.sender_id,
+            intent=intent,
+            state=note.state,
+            next_step=note.next_step,
+            note=note.note,
+            now=deps.clock(),
+            order_id=order.order_id if order else None,
+            buyer_account=order.buyer_account if order else None,
+        )
+    except SQLAlchemyError:
+        logger.exception("could not log the case for %s", tracker.sender_id)
+        return None
+
+
+def answer(
+    dispatcher: CollectingDispatcher,
+    deps: Deps,
+    tracker: Tracker,
+    intent: str,
+    reply: Reply,
+    order: Optional[OrderFacts],
+) -> EventList:
+    """Send ``reply``, log its case, and ask for a rating when the case is resolved."""
+    dispatcher.utter_message(response=reply.response, **reply.facts)
+    case = register_case(deps, tracker, intent, reply, order)
+    if case is not None and case.state == CaseState.RESOLVED:
+        dispatcher.utter_message(response="utter_ask_rating")
+        return [SlotSet("rating_case", case.id)]
+    return []
 
 
 class ScenarioAction(UsesDeps, Action, ABC):
@@ -26,15 +68,15 @@ class ScenarioAction(UsesDeps, Action, ABC):
     def scenario(self) -> str:
         """The intent this action answers, e.g. ``track_parcel``."""
 
-    def name(self) -> str:
+    def name(self) -> Text:
         return f"action_{self.scenario}"
 
     async def run(
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[str, Any],
-    ) -> List[Dict[str, Any]]:
+        domain: Dict[Text, Any],
+    ) -> EventList:
         order_id = tracker.get_slot("order_id")
         if not order_id:
             dispatcher.utter_message(response="utter_ask_order_id")
@@ -43,6 +85,7 @@ class ScenarioAction(UsesDeps, Action, ABC):
         try:
             order = deps.store.get_order(order_id)
             account = deps.account_of(tracker)
+            ctx = self.context(deps, tracker, order) if order else Context()
         except SQLAlchemyError:
             logger.exception("order store unavailable in %s", self.name())
             dispatcher.utter_message(response="utter_order_lookup_failed")
@@ -50,6 +93,13 @@ class ScenarioAction(UsesDeps, Action, ABC):
         if order is None or not visible_to(order, account):
             dispatcher.utter_message(response="utter_order_not_found", given=order_id)
             return [SlotSet("order_id", None)]
-        reply = draft(self.scenario, order, deps.clock(), deps.policy)
-        dispatcher.utter_message(response=reply.response, **reply.facts)
+        reply = draft(self.scenario, order, deps.clock(), deps.policy, ctx)
+        return answer(dispatcher, deps, tracker, self.scenario, reply, order) + self.after(reply)
+
+    def context(self, deps: Deps, tracker: Tracker, order: OrderFacts) -> Context:
+        """What the scenario needs beyond the order; most need nothing."""
+        return Context()
+
+    def after(self, reply: Reply) -> EventList:
+        """Events that steer the conversation after the answer; most have none."""
         return []

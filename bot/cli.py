@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import List, Optional, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import settings
-from bot.policy import PolicyError, load_policy
+from bot.cases import CaseLog
+from bot.policy import PolicyError, ShopPolicy, load_policy
 from bot.replies import fmt_items, fmt_time
 from bot.sample_data import seed
 from bot.store import OrderStore
@@ -26,6 +32,15 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None) -> int:
     init = sub.add_parser("init-db", help="create the shop database with sample orders")
     init.add_argument("--reset", action="store_true", help="delete and re-create it first")
     sub.add_parser("orders", help="list the orders, to pick one to ask about")
+    cases = sub.add_parser("cases", help="the open cases for the shift hand-over; `cases close ID`")
+    cases.add_argument("action", nargs="?", choices=["close"], help="close a case")
+    cases.add_argument("case_id", nargs="?", type=int, help="the case to close")
+    cases.add_argument("--handler", default=None, help="who closed it (an agent's name)")
+    release = sub.add_parser(
+        "release", help="give a conversation handed to a human back to the assistant"
+    )
+    release.add_argument("conversation", help="the conversation (sender) id")
+    release.add_argument("--rasa", default=os.environ.get("RASA_URL", "http://localhost:5005"))
     sub.add_parser("check-policy", help="validate shop.yml")
     args = parser.parse_args(argv)
 
@@ -54,6 +69,10 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None) -> int:
             print(f"the shop database at {url} already has orders; left as it is", file=out)
         return 0
 
+    if args.command == "cases":
+        return _cases(args, store, policy, out)
+    if args.command == "release":
+        return _release(args.conversation, args.rasa, out)
     try:
         empty = store.is_empty()
     except SQLAlchemyError:
@@ -70,4 +89,51 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None) -> int:
             f"{tracking:<28} {fmt_items(order.items)} (下单 {fmt_time(order.created_at, policy)})",
             file=out,
         )
+    return 0
+
+
+def _cases(args: argparse.Namespace, store: OrderStore, policy: ShopPolicy, out: TextIO) -> int:
+    log = CaseLog(store)
+    store.create_schema()
+    if args.action == "close":
+        if args.case_id is None:
+            print("which case? `python -m bot cases close ID`", file=sys.stderr)
+            return 2
+        if log.close(args.case_id, settings.utcnow(), handler=args.handler):
+            print(f"case {args.case_id} closed", file=out)
+            return 0
+        print(f"no open case {args.case_id}", file=sys.stderr)
+        return 1
+    cases = log.open_cases()
+    print(f"{len(cases)} open case(s)", file=out)
+    for case in cases:
+        rating = f" 评分{case.rating}" if case.rating else ""
+        print(
+            f"#{case.id:<4} {fmt_time(case.updated_at, policy)}  {case.state.value:<16} "
+            f"{case.intent:<22} order {case.order_id or '-':<20} conversation {case.conversation_id}"
+            f" ({case.handler}){rating}\n"
+            f"      备注: {case.note}\n      下一步: {case.next_step}"
+            + (f"\n      留言: {case.customer_message}" if case.customer_message else ""),
+            file=out,
+        )
+    return 0
+
+
+def _release(conversation: str, rasa_url: str, out: TextIO) -> int:
+    """Append a ``resume`` event to the conversation through Rasa's HTTP API."""
+    token = os.environ.get("RASA_TOKEN", "")
+    url = f"{rasa_url}/conversations/{urllib.parse.quote(conversation, safe='')}/tracker/events"
+    if token:
+        url += f"?token={urllib.parse.quote(token)}"
+    request = urllib.request.Request(
+        url, data=json.dumps({"event": "resume"}).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"could not reach Rasa at {rasa_url}: {exc}", file=sys.stderr)
+        return 1
+    print(f"conversation {conversation} is back with the assistant", file=out)
     return 0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -13,6 +15,18 @@ import yaml
 
 class PolicyError(ValueError):
     """``shop.yml`` is missing a key or has a value of the wrong kind."""
+
+
+RETURN_REASONS = (
+    "quality_issue", "wrong_item", "missing_item", "courier_damage", "dislike", "size", "colour",
+)
+
+
+@dataclass(frozen=True)
+class Shift:
+    name: str
+    start: time
+    end: time  # time(0, 0) stands for 24:00
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,12 @@ class ShopPolicy:
     ship_within_hours: int
     courier_answer_hours: int
     recent_order_days: int
+    shipping_paid_by: Dict[str, str]
+    must_return: str
+    exclusions: str
+    missing_report_hours: int
+    compensation_cap: Decimal
+    shifts: Tuple[Shift, ...]
 
 
 def load_policy(path: Path) -> ShopPolicy:
@@ -60,6 +80,13 @@ def policy_from_mapping(raw: Any, source: str = "shop.yml") -> ShopPolicy:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise PolicyError(f"{source}: key 'shop.timezone': unknown {tz_name!r}") from exc
     handling = get("returns.handling_days", (str, int))
+    paid_by = get("returns.shipping_paid_by", Mapping)
+    for reason in RETURN_REASONS:
+        if paid_by.get(reason) not in ("shop", "buyer"):
+            raise PolicyError(
+                f"{source}: key 'returns.shipping_paid_by.{reason}' must be shop or buyer"
+            )
+    cap = get("compensation.max_without_approval", (int, float))
     return ShopPolicy(
         shop_name=get("shop.name", str),
         timezone=timezone,
@@ -72,7 +99,36 @@ def policy_from_mapping(raw: Any, source: str = "shop.yml") -> ShopPolicy:
         ship_within_hours=get("shipping.ship_within_hours", int),
         courier_answer_hours=get("courier.answer_within_hours", int),
         recent_order_days=get("orders.recent_days", int),
+        shipping_paid_by={r: paid_by[r] for r in RETURN_REASONS},
+        must_return=get("returns.must_return", str),
+        exclusions=get("returns.exclusions", str),
+        missing_report_hours=get("missing_items.report_within_hours", int),
+        compensation_cap=Decimal(str(cap)),
+        shifts=_shifts(get("shifts", list), source),
     )
+
+
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+
+
+def _shifts(raw: List[Any], source: str) -> Tuple[Shift, ...]:
+    shifts = []
+    for n, entry in enumerate(raw):
+        key = f"shifts[{n}]"
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+            raise PolicyError(f"{source}: key '{key}.name' is missing")
+        bounds = []
+        for end in ("start", "end"):
+            value = entry.get(end)
+            if not isinstance(value, str) or not _CLOCK.match(value):
+                raise PolicyError(f"{source}: key '{key}.{end}' must be \"HH:MM\", got {value!r}")
+            hours, minutes = (int(x) for x in value.split(":"))
+            bounds.append(time(hours % 24, minutes))
+        start, end = bounds
+        if end != time(0, 0) and end <= start:
+            raise PolicyError(f"{source}: key '{key}': the shift must end after it starts")
+        shifts.append(Shift(entry["name"], start, end))
+    return tuple(shifts)
 
 
 # -- pure rules ------------------------------------------------------------------
@@ -115,3 +171,43 @@ def ship_deadline(
 def courier_answer_deadline(now: datetime, policy: ShopPolicy) -> datetime:
     return now + timedelta(hours=policy.courier_answer_hours)
 
+
+
+def who_pays_return_shipping(reason: str, policy: ShopPolicy) -> str:
+    """``shop`` or ``buyer``, by the reason for the return."""
+    if reason not in policy.shipping_paid_by:
+        raise ValueError(f"unknown return reason {reason!r}")
+    return policy.shipping_paid_by[reason]
+
+
+def missing_item_report_open(signed_at: datetime, now: datetime, policy: ShopPolicy) -> bool:
+    """Missing items count when reported within N hours of signing (N h itself included)."""
+    return now - signed_at <= timedelta(hours=policy.missing_report_hours)
+
+
+def compensation_needs_approval(amount: Decimal, policy: ShopPolicy) -> bool:
+    """A discount above the cap (the shipping fee) needs a supervisor's approval."""
+    return amount > policy.compensation_cap
+
+
+def shift_at(now: datetime, policy: ShopPolicy) -> Optional[Shift]:
+    """The shift on duty at ``now`` (naive UTC); the later-starting one when two overlap."""
+    local = to_shop_time(now, policy.timezone).time()
+    on_duty = [
+        s for s in policy.shifts
+        if s.start <= local and (s.end == time(0, 0) or local < s.end)
+    ]
+    return max(on_duty, key=lambda s: s.start) if on_duty else None
+
+
+def next_shift_start(now: datetime, policy: ShopPolicy) -> Optional[datetime]:
+    """When the next shift starts after ``now``, in the shop's timezone."""
+    local = to_shop_time(now, policy.timezone)
+    starts = []
+    for day in (0, 1):
+        date = local.date() + timedelta(days=day)
+        for shift in policy.shifts:
+            start = datetime.combine(date, shift.start, tzinfo=policy.timezone)
+            if start > local:
+                starts.append(start)
+    return min(starts) if starts else None

@@ -10,22 +10,34 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable, Dict, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
+from bot.cases import CaseRecord, CaseState
 from bot.policy import (
     ShopPolicy,
     courier_answer_deadline,
+    missing_item_report_open,
     return_window,
     ship_deadline,
     to_shop_time,
 )
 from bot.store import SHIPPED_NOT_SIGNED, ItemFacts, OrderFacts, OrderState
+from bot.variants import requested_variant
 
 
 @dataclass(frozen=True)
 class Reply:
     response: str
     facts: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a scenario may need beyond the order: the message, stock, earlier cases."""
+
+    text: str = ""
+    variants: Mapping[int, Sequence[Tuple[str, int]]] = field(default_factory=dict)
+    cases: Sequence[CaseRecord] = ()
 
 
 # -- formatting ------------------------------------------------------------------
@@ -115,7 +127,9 @@ def _goods_not_received(order: OrderFacts, policy: ShopPolicy) -> Reply:
 # -- the five core scenarios ---------------------------------------------------------
 
 
-def track_parcel(order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
+def track_parcel(
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+) -> Reply:
     state = order.state
     if state == OrderState.NOT_SHIPPED:
         return _not_shipped("utter_track_not_shipped", order, policy)
@@ -130,7 +144,9 @@ def track_parcel(order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
     return _reply("utter_track_back_at_shop", order, policy)
 
 
-def signed_not_received(order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
+def signed_not_received(
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+) -> Reply:
     if order.state != OrderState.SIGNED:
         if order.state == OrderState.NOT_SHIPPED:
             return _not_shipped("utter_snr_not_shipped", order, policy)
@@ -144,13 +160,17 @@ def signed_not_received(order: OrderFacts, now: datetime, policy: ShopPolicy) ->
     return _reply("utter_snr_signed_other", order, policy, answer_by=answer_by)
 
 
-def wrong_item(order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
+def wrong_item(
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+) -> Reply:
     if order.state != OrderState.SIGNED:
         return _goods_not_received(order, policy)
     return _reply("utter_wrong_item", order, policy, **return_facts(policy))
 
 
-def quality_issue(order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
+def quality_issue(
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+) -> Reply:
     if order.state in SHIPPED_NOT_SIGNED:
         # before signing, courier damage is the shop's: inspect and refuse (001)
         return _reply("utter_quality_before_signing", order, policy)
@@ -159,7 +179,9 @@ def quality_issue(order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply
     return _reply("utter_quality_issue", order, policy, **return_facts(policy))
 
 
-def refund_after_shipping(order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
+def refund_after_shipping(
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+) -> Reply:
     state = order.state
     if state == OrderState.NOT_SHIPPED:
         return _reply("utter_refund_cancel_unshipped", order, policy)
@@ -180,15 +202,129 @@ def refund_after_shipping(order: OrderFacts, now: datetime, policy: ShopPolicy) 
         )
     assert order.shipment is not None and order.shipment.signed_at is not None
     is_open, closes, days_left = return_window(order.shipment.signed_at, now, policy)
-    facts = return_facts(policy)
-    last_day = closes - timedelta(days=1)  # closes at 00:00 after the last day
-    facts["window_last_day"] = f"{last_day.month}月{last_day.day}日"
+    facts = dict(return_facts(policy), window_last_day=_last_day(closes))
     if not is_open:
         return _reply("utter_refund_window_closed", order, policy, **facts)
     return _reply("utter_refund_return_in_window", order, policy, days_left=days_left, **facts)
 
 
-Scenario = Callable[[OrderFacts, datetime, ShopPolicy], Reply]
+# -- the rest of the playbook -----------------------------------------------------------
+
+
+def urge_shipment(
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+) -> Reply:
+    if order.state != OrderState.NOT_SHIPPED:
+        if order.state in SHIPPED_NOT_SIGNED:
+            return _reply("utter_urge_already_shipped", order, policy)
+        return track_parcel(order, now, policy, ctx)
+    deadline = ship_deadline(order.paid_at, order.ship_by, policy)
+    if order.ship_by is not None:
+        return _not_shipped("utter_urge_campaign", order, policy)
+    if deadline is not None and now > deadline:
+        return _not_shipped("utter_urge_overdue", order, policy)
+    return _not_shipped("utter_urge_not_shipped", order, policy)
+
+
+def missing_item(
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+) -> Reply:
+    if order.state != OrderState.SIGNED:
+        return _goods_not_received(order, policy)
+    assert order.shipment is not None and order.shipment.signed_at is not None
+    hours = policy.missing_report_hours
+    if missing_item_report_open(order.shipment.signed_at, now, policy):
+        return _reply("utter_missing_item", order, policy, report_hours=hours)
+    return _reply("utter_missing_item_late", order, policy, report_hours=hours)
+
+
+def return_or_exchange(
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+) -> Reply:
+    if order.state == OrderState.NOT_SHIPPED:
+        return _reply("utter_refund_cancel_unshipped", order, policy)
+    if order.state in SHIPPED_NOT_SIGNED:
+        return _reply("utter_refund_refuse_delivery", order, policy)
+    if order.state != OrderState.SIGNED:
+        return refund_after_shipping(order, now, policy, ctx)
+    assert order.shipment is not None and order.shipment.signed_at is not None
+    is_open, closes, days_left = return_window(order.shipment.signed_at, now, policy)
+    facts = dict(return_facts(policy), window_last_day=_last_day(closes))
+    if not is_open:
+        return _reply("utter_refund_window_closed", order, policy, **facts)
+    facts.update(days_left=days_left, must_return=policy.must_return, exclusions=policy.exclusions)
+    for item in order.goods:
+        wanted = requested_variant(ctx.text, item.variant, ctx.variants.get(item.product_id, ()))
+        if wanted is None:
+            continue
+        name, stock = wanted
+        facts.update(product=item.name, from_variant=item.variant, to_variant=name)
+        if stock > 0:
+            return _reply("utter_exchange_available", order, policy, **facts)
+        in_stock = [v for v, n in ctx.variants.get(item.product_id, ()) if n > 0]
+        return _reply(
+            "utter_exchange_out_of_stock", order, policy,
+            in_stock="、".join(in_stock) or "暂无", **facts,
+        )
+    return _reply("utter_return_or_exchange", order, policy, **facts)
+
+
+def price_drop_refund(
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+) -> Reply:
+    dropped = [i for i in order.goods if i.current_price < i.price_paid]
+    if not dropped:
+        return _reply("utter_price_no_drop", order, policy)
+    difference = sum(((i.price_paid - i.current_price) * i.quantity for i in dropped), Decimal(0))
+    return _reply(
+        "utter_price_drop_approval", order, policy,
+        price_items="、".join(
+            f"{i.name}（{fmt_money(i.price_paid)} → {fmt_money(i.current_price)}）" for i in dropped
+        ),
+        difference=fmt_money(difference),
+    )
+
+
+def change_address(
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+) -> Reply:
+    if order.state == OrderState.NOT_SHIPPED:
+        return _reply("utter_change_address_ask", order, policy, address=order.address)
+    if order.state in SHIPPED_NOT_SIGNED:
+        return _reply("utter_change_address_shipped", order, policy)
+    return _reply("utter_change_address_too_late", order, policy)
+
+
+CASE_STATE_RESPONSES = {
+    CaseState.WAITING_CUSTOMER: "utter_refund_status_waiting_customer",
+    CaseState.WAITING_SHOP: "utter_refund_status_waiting_shop",
+    CaseState.NEEDS_APPROVAL: "utter_refund_status_needs_approval",
+    CaseState.ESCALATED: "utter_refund_status_escalated",
+}
+
+
+def refund_status(
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+) -> Reply:
+    if order.state in (
+        OrderState.REFUSED_RETURNING, OrderState.RETURNED, OrderState.REFUNDED,
+    ):
+        return refund_after_shipping(order, now, policy, ctx)
+    for case in ctx.cases:  # newest first
+        if case.intent != "refund_status" and case.state in CASE_STATE_RESPONSES:
+            return _reply(
+                CASE_STATE_RESPONSES[case.state], order, policy,
+                case_id=case.id, case_time=fmt_time(case.updated_at, policy),
+            )
+    return _reply("utter_refund_status_none", order, policy)
+
+
+def _last_day(closes: datetime) -> str:
+    last_day = closes - timedelta(days=1)  # the window closes at 00:00 after the last day
+    return f"{last_day.month}月{last_day.day}日"
+
+
+Scenario = Callable[[OrderFacts, datetime, ShopPolicy, Context], Reply]
 
 SCENARIOS: Dict[str, Scenario] = {
     "track_parcel": track_parcel,
@@ -196,9 +332,21 @@ SCENARIOS: Dict[str, Scenario] = {
     "wrong_item": wrong_item,
     "quality_issue": quality_issue,
     "refund_after_shipping": refund_after_shipping,
+    "urge_shipment": urge_shipment,
+    "missing_item": missing_item,
+    "return_or_exchange": return_or_exchange,
+    "price_drop_refund": price_drop_refund,
+    "change_address": change_address,
+    "refund_status": refund_status,
 }
 
 
-def draft(scenario: str, order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
+def draft(
+    scenario: str,
+    order: OrderFacts,
+    now: datetime,
+    policy: ShopPolicy,
+    ctx: Optional[Context] = None,
+) -> Reply:
     """The reply for ``scenario`` about ``order`` at ``now``."""
-    return SCENARIOS[scenario](order, now, policy)
+    return SCENARIOS[scenario](order, now, policy, ctx or Context())

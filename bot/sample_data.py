@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Dict, List, Sequence
 
-from bot.schema import Buyer, Item, Order, Product, Shipment, TrackingEvent
+from bot.schema import Buyer, Item, Order, Product, Shipment, TrackingEvent, Variant
 from bot.store import OrderState, OrderStore
 
 BUYERS = [
@@ -33,6 +33,15 @@ PRODUCTS = {
     "cup": ("316 不锈钢保温杯", "89.00"),
     "kettle": ("电热水壶", "159.00"),  # price dropped from 199
     "sample": ("旅行装小样", "0.00"),
+}
+
+# Variants with their stock, for exchanges; products not listed have one variant.
+VARIANTS = {
+    "cardigan": [
+        ("燕麦色 S", 5), ("燕麦色 M", 8), ("燕麦色 L", 6), ("燕麦色 XL", 0),
+        ("藏青色 S", 3), ("藏青色 M", 0), ("藏青色 L", 4), ("藏青色 XL", 2),
+    ],
+    "cup": [("雾蓝色", 20), ("樱花粉", 12), ("奶白色", 0)],
 }
 
 H = timedelta(hours=1)
@@ -256,7 +265,11 @@ def seed(store: OrderStore, now: datetime) -> int:
             s.add(buyers[account])
         products = {}
         for key, (name, price) in PRODUCTS.items():
-            products[key] = Product(name=name, current_price=Decimal(price))
+            products[key] = Product(
+                name=name,
+                current_price=Decimal(price),
+                variants=[Variant(name=v, stock=n) for v, n in VARIANTS.get(key, [])],
+            )
             s.add(products[key])
         for spec in ORDERS:
             s.add(_order(spec, buyers[spec["buyer"]], products, now))

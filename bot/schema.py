@@ -57,6 +57,8 @@ class Product(Base):
     name = Column(String(128), nullable=False)
     current_price = Column(Money, nullable=False)
 
+    variants = relationship("Variant", order_by="Variant.id")
+
 
 class Order(Base):
     __tablename__ = "orders"
@@ -121,3 +123,35 @@ class TrackingEvent(Base):
     description = Column(Text, nullable=False)
 
     shipment = relationship("Shipment", back_populates="events")
+
+
+class Variant(Base):
+    """A colour / size / pack of a product, with its stock (for exchanges)."""
+
+    __tablename__ = "variants"
+
+    id = Column(Integer, primary_key=True)
+    product_id = Column(Integer, ForeignKey("products.id"), nullable=False, index=True)
+    name = Column(String(64), nullable=False)
+    stock = Column(Integer, nullable=False, default=0)
+
+
+class Case(Base):
+    """One after-sales case of the hand-over log (交接记录)."""
+
+    __tablename__ = "cases"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    order_id = Column(String(19), ForeignKey("orders.id"))
+    buyer_account = Column(String(64))
+    intent = Column(String(48), nullable=False)
+    state = Column(String(24), nullable=False)  # see bot.cases.CaseState
+    next_step = Column(Text, nullable=False, default="")
+    note = Column(Text, nullable=False, default="")  # 插旗备注
+    customer_message = Column(Text)  # a message left outside shift hours
+    handler = Column(String(64), nullable=False, default="assistant")
+    rating = Column(Integer)
+    created_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
+    closed_at = Column(DateTime)

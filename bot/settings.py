@@ -19,6 +19,10 @@ def policy_path() -> Path:
     return Path(os.environ.get("SHOP_POLICY", PROJECT_ROOT / "shop.yml"))
 
 
+def case_notes_path() -> Path:
+    return Path(os.environ.get("SHOP_CASE_NOTES", PROJECT_ROOT / "case_notes.yml"))
+
+
 def utcnow() -> datetime:
     """Now as naive UTC, the way the store keeps times."""
     return datetime.now(timezone.utc).replace(tzinfo=None)

@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Iterator, List, Optional, Tuple
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from bot.schema import Base, Buyer, Item, Order, Shipment
+from bot.schema import Base, Buyer, Item, Order, Shipment, Variant
 
 
 class OrderState(str, enum.Enum):
@@ -36,6 +36,7 @@ SHIPPED_NOT_SIGNED = (OrderState.IN_TRANSIT, OrderState.OUT_FOR_DELIVERY)
 
 @dataclass(frozen=True)
 class ItemFacts:
+    product_id: int
     name: str
     variant: str
     quantity: int
@@ -196,6 +197,26 @@ class OrderStore:
         since = now - timedelta(days=days)
         return [o for o in self.orders_of_buyer(account) if o.created_at >= since]
 
+    def variants(self, product_id: int) -> List[Tuple[str, int]]:
+        """A product's variants as (name, stock)."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Variant.name, Variant.stock)
+                .where(Variant.product_id == product_id)
+                .order_by(Variant.id)
+            ).all()
+            return [(name, stock) for name, stock in rows]
+
+    def change_address(self, order_id: str, address: str) -> bool:
+        """Change the delivery address; only an order not yet shipped can change."""
+        with self.session() as s, s.begin():
+            result = s.execute(
+                update(Order)
+                .where(Order.id == order_id, Order.status == OrderState.NOT_SHIPPED.value)
+                .values(address=address)
+            )
+            return bool(result.rowcount)
+
     def all_orders(self) -> Iterator[OrderFacts]:
         with self.session() as s:
             for order in s.execute(
@@ -241,6 +262,7 @@ def _to_facts(order: Order) -> OrderFacts:
         address=order.address,
         items=tuple(
             ItemFacts(
+                product_id=i.product_id,
                 name=i.product.name,
                 variant=i.variant,
                 quantity=i.quantity,

@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.deps import Deps
+from bot.casenotes import CaseNotes
 from bot.policy import ShopPolicy, load_policy
 from bot.sample_data import seed
 from bot.settings import PROJECT_ROOT
@@ -34,8 +35,13 @@ def store(tmp_path: Path) -> OrderStore:
 
 
 @pytest.fixture
-def deps(store: OrderStore, policy: ShopPolicy) -> Deps:
-    return Deps(store=store, policy=policy, clock=lambda: NOW)
+def notes() -> CaseNotes:
+    return CaseNotes.load(PROJECT_ROOT / "case_notes.yml")
+
+
+@pytest.fixture
+def deps(store: OrderStore, policy: ShopPolicy, notes: CaseNotes) -> Deps:
+    return Deps(store=store, policy=policy, notes=notes, clock=lambda: NOW)
 
 
 @pytest.fixture

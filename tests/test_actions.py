@@ -8,6 +8,7 @@ from actions.goods import ActionQualityIssue, ActionWrongItem
 from actions.logistics import ActionSignedNotReceived, ActionTrackParcel
 from actions.order_form import ValidateOrderForm
 from actions.refunds import ActionRefundAfterShipping
+from bot.cases import CaseState
 from bot.store import OrderStore
 from tests.conftest import NOW, responses
 
@@ -29,9 +30,15 @@ async def test_each_scenario_answers_with_the_orders_facts(
 ):
     tracker = make_tracker(slots={"order_id": order_id})
     events = await action(deps).run(dispatcher, tracker, {})
-    assert events == []
-    assert responses(dispatcher) == [response]
+    assert responses(dispatcher)[0] == response
     assert dispatcher.messages[0][fact] == value
+    case = deps.cases.open_cases()[-1]
+    assert (case.order_id, case.intent) == (order_id, action.scenario)
+    if case.state == CaseState.RESOLVED:  # answered: ask for a rating of this case
+        assert responses(dispatcher)[1:] == ["utter_ask_rating"]
+        assert slot_values(events) == {"rating_case": case.id}
+    else:
+        assert responses(dispatcher)[1:] == [] and events == []
 
 
 async def test_scenario_action_names(deps):
@@ -52,11 +59,12 @@ async def test_a_known_buyer_gets_no_facts_of_another_buyers_order(deps, dispatc
     assert events == [{"event": "slot", "timestamp": None, "name": "order_id", "value": None}]
 
 
-async def test_a_broken_database_gets_a_clear_answer(policy, dispatcher, make_tracker, tmp_path):
+async def test_a_broken_database_gets_a_clear_answer(policy, notes, dispatcher, make_tracker, tmp_path):
     # a database file that exists but has no tables: every query fails
     broken = Deps(
         store=OrderStore(create_engine(f"sqlite:///{tmp_path / 'empty.db'}")),
         policy=policy,
+        notes=notes,
         clock=lambda: NOW,
     )
     tracker = make_tracker(slots={"order_id": "3027461958302746518"})

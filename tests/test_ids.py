@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from bot import ids
+from bot.ratings import RATING
 from bot.settings import PROJECT_ROOT
 
 
@@ -66,4 +67,5 @@ def test_nlu_regexes_match_the_code():
         "order_id": ids.ORDER_ID.pattern,
         "tracking_number": ids.TRACKING_NUMBER.pattern,
         "phone": ids.PHONE.pattern,
+        "rating": RATING.pattern,
     }

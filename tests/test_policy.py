@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import yaml
@@ -76,3 +76,93 @@ def test_a_bad_policy_names_the_key(mutate, message):
 def test_a_missing_policy_file_is_named(tmp_path):
     with pytest.raises(PolicyError, match="file not found"):
         load_policy(tmp_path / "nope.yml")
+
+
+# -- issue 3 rules -----------------------------------------------------------------
+
+from decimal import Decimal  # noqa: E402
+
+from bot.policy import (  # noqa: E402
+    compensation_needs_approval,
+    missing_item_report_open,
+    next_shift_start,
+    shift_at,
+    who_pays_return_shipping,
+)
+
+
+def shanghai(day, hour, minute=0):
+    """A naive-UTC moment given as Shanghai wall time on 2026-11-<day>."""
+    return datetime(2026, 11, day, hour, minute) - timedelta(hours=8)
+
+
+@pytest.mark.parametrize(
+    "hours_after, is_open",
+    [(timedelta(hours=23, minutes=59), True), (timedelta(hours=24), True),
+     (timedelta(hours=24, seconds=1), False), (timedelta(days=3), False)],
+)
+def test_missing_items_are_counted_within_24_hours(policy, hours_after, is_open):
+    assert missing_item_report_open(SIGNED, SIGNED + hours_after, policy) is is_open
+
+
+@pytest.mark.parametrize(
+    "reason, payer",
+    [("quality_issue", "shop"), ("wrong_item", "shop"), ("courier_damage", "shop"),
+     ("dislike", "buyer"), ("size", "buyer"), ("colour", "buyer")],
+)
+def test_who_pays_return_shipping(policy, reason, payer):
+    assert who_pays_return_shipping(reason, policy) == payer
+
+
+def test_an_unknown_return_reason_is_an_error(policy):
+    with pytest.raises(ValueError):
+        who_pays_return_shipping("bored", policy)
+
+
+def test_compensation_above_the_shipping_fee_needs_approval(policy):
+    assert not compensation_needs_approval(Decimal("12.00"), policy)
+    assert compensation_needs_approval(Decimal("12.01"), policy)
+
+
+@pytest.mark.parametrize(
+    "hour, minute, shift",
+    [(8, 59, None), (9, 0, "白班"), (16, 0, "晚班"), (16, 29, "晚班"), (16, 31, "晚班"),
+     (22, 29, "晚班"), (22, 30, None), (23, 59, None), (0, 30, None)],
+)
+def test_shift_at_the_edges(policy, hour, minute, shift):
+    found = shift_at(shanghai(20, hour, minute), policy)
+    assert (found.name if found else None) == shift
+
+
+def test_1629_is_still_within_the_day_shift_and_1631_is_not(policy):
+    day = policy.shifts[0]
+    assert day.start.hour == 9 and (day.end.hour, day.end.minute) == (16, 30)
+    for minute, on_duty in ((29, True), (31, False)):
+        local = shanghai(20, 16, minute) + timedelta(hours=8)
+        assert (day.start <= local.time() < day.end) is on_duty
+
+
+@pytest.mark.parametrize(
+    "hour, expected",
+    [(7, (20, 9)), (10, (20, 16)), (17, (21, 9)), (23, (21, 9))],
+)
+def test_next_shift_start(policy, hour, expected):
+    start = next_shift_start(shanghai(20, hour), policy)
+    assert (start.day, start.hour) == expected
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda raw: raw["returns"]["shipping_paid_by"].update(size="nobody"), "shipping_paid_by.size"),
+        (lambda raw: raw["shifts"][0].update(start="9am"), r"shifts\[0\].start"),
+        (lambda raw: raw["shifts"][1].update(end="15:00"), r"shifts\[1\]"),
+        (lambda raw: raw["missing_items"].pop("report_within_hours"), "missing_items.report_within_hours"),
+        (lambda raw: raw["compensation"].update(max_without_approval="free"), "compensation.max_without_approval"),
+    ],
+)
+def test_bad_new_keys_are_named(mutate, message):
+    raw = raw_policy()
+    mutate(raw)
+    with pytest.raises(PolicyError, match=message):
+        policy_from_mapping(raw)

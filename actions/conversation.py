@@ -1,0 +1,59 @@
+"""Conversation repair: 「不是这个订单」 and the satisfaction rating."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.deps import UsesDeps
+from actions.scenario import logger
+from bot.ids import find_order_id
+from bot.ratings import parse_rating
+
+
+class ActionForgetOrder(Action):
+    """The customer means another order: forget this one (and do not pick it again)."""
+
+    def name(self) -> Text:
+        return "action_forget_order"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        new = find_order_id(tracker.latest_message.get("text") or "")
+        if new:  # 「不是这个，是 3027…」: NLU has already put it in the slot
+            return [SlotSet("order_id", new)]
+        current = tracker.get_slot("order_id")
+        rejected = list(tracker.get_slot("rejected_orders") or [])
+        if current and current not in rejected:
+            rejected.append(current)
+        dispatcher.utter_message(response="utter_ask_other_order")
+        return [SlotSet("rejected_orders", rejected), SlotSet("order_id", None)]
+
+
+class ActionSaveRating(UsesDeps, Action):
+    def name(self) -> Text:
+        return "action_save_rating"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        case_id = tracker.get_slot("rating_case")
+        rating = parse_rating(tracker.latest_message.get("text") or "")
+        if case_id is None:
+            dispatcher.utter_message(response="utter_ok")
+            return []
+        if rating is None:
+            dispatcher.utter_message(response="utter_rating_not_understood")
+            return []
+        deps = self.deps
+        try:
+            deps.cases.rate(int(case_id), rating, deps.clock())
+        except SQLAlchemyError:
+            logger.exception("could not store the rating of case %s", case_id)
+        dispatcher.utter_message(response="utter_rating_thanks", rating=rating)
+        return [SlotSet("rating_case", None)]

@@ -1,0 +1,165 @@
+"""The actions added for the whole playbook, each with its own tracker and database."""
+
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+
+from actions.address import ActionSaveAddress, ValidateAddressForm
+from actions.conversation import ActionForgetOrder, ActionSaveRating
+from actions.goods import ActionMissingItem, ActionReturnOrExchange
+from actions.handoff import ActionHandoff, ActionTakeMessage
+from actions.logistics import ActionChangeAddress, ActionUrgeShipment
+from actions.order_form import ValidateOrderForm
+from actions.refunds import ActionPriceDropRefund, ActionRefundStatus
+from bot.cases import CaseState
+from tests.conftest import responses
+from tests.test_actions import DOMAIN, slot_values
+
+# 2026-11-20 02:00 UTC is 10:00 in Shanghai (day shift); 15:00 UTC is 23:00.
+IN_SHIFT = datetime(2026, 11, 20, 2, 0)
+OFF_SHIFT = datetime(2026, 11, 20, 15, 0)
+
+
+def at(deps, moment):
+    return replace(deps, clock=lambda: moment)
+
+
+@pytest.mark.parametrize(
+    "action, order_id, response, state",
+    [
+        (ActionUrgeShipment, "3027461958302751137", "utter_urge_not_shipped", CaseState.WAITING_SHOP),
+        (ActionMissingItem, "7700112233445566778", "utter_missing_item", CaseState.WAITING_CUSTOMER),
+        (ActionPriceDropRefund, "7700112233445566778", "utter_price_drop_approval", CaseState.NEEDS_APPROVAL),
+        (ActionRefundStatus, "5566778899001155660", "utter_refund_already_done", CaseState.RESOLVED),
+    ],
+)
+async def test_each_new_scenario_answers_and_logs_its_case(
+    deps, dispatcher, make_tracker, action, order_id, response, state
+):
+    await action(deps).run(dispatcher, make_tracker(slots={"order_id": order_id}), {})
+    assert responses(dispatcher)[0] == response
+    (case,) = deps.cases.open_cases()
+    assert (case.order_id, case.intent, case.state) == (order_id, action.scenario, state)
+    assert case.note and case.next_step
+
+
+async def test_asking_twice_does_not_open_a_second_case(deps, make_tracker):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    tracker = make_tracker(slots={"order_id": "7700112233445566778"}, sender_id="liu_yang")
+    for _ in range(2):
+        await ActionPriceDropRefund(deps).run(CollectingDispatcher(), tracker, {})
+    assert len(deps.cases.open_cases()) == 1
+
+
+async def test_exchange_reads_the_variant_from_the_message(deps, dispatcher, make_tracker):
+    tracker = make_tracker(slots={"order_id": "2938475610293840001"}, text="这件开衫能换成燕麦色的吗")
+    await ActionReturnOrExchange(deps).run(dispatcher, tracker, {})
+    assert responses(dispatcher) == ["utter_exchange_available"]
+    assert dispatcher.messages[0]["to_variant"] == "燕麦色 L"
+
+
+async def test_change_address_before_shipping_asks_then_changes_it(deps, dispatcher, make_tracker):
+    order_id = "3027461958302751137"
+    events = await ActionChangeAddress(deps).run(dispatcher, make_tracker(slots={"order_id": order_id}), {})
+    assert responses(dispatcher) == ["utter_change_address_ask"]
+    assert slot_values(events)["address_change"] == "ask"
+
+    form = ValidateAddressForm()
+    short = await form.validate_new_address("上海", dispatcher, make_tracker(), {})
+    assert short == {"new_address": None}
+    new = "上海市徐汇区漕溪北路 398 号 1 号楼 502 林小雨 13812345678"
+    assert await form.validate_new_address(new, dispatcher, make_tracker(), {}) == {"new_address": new}
+
+    saved = await ActionSaveAddress(deps).run(
+        dispatcher, make_tracker(slots={"order_id": order_id, "new_address": new}), {}
+    )
+    assert "utter_address_changed" in responses(dispatcher)
+    assert deps.store.get_order(order_id).address == new
+    assert slot_values(saved)["new_address"] is None
+
+
+async def test_an_address_cannot_change_after_shipping(deps, dispatcher, make_tracker):
+    order_id = "3027461958302746518"
+    events = await ActionChangeAddress(deps).run(dispatcher, make_tracker(slots={"order_id": order_id}), {})
+    assert responses(dispatcher)[0] == "utter_change_address_shipped"
+    assert slot_values(events)["address_change"] == "done"
+    assert not deps.store.change_address(order_id, "任何地址都不行")
+
+
+async def test_within_shift_hours_a_human_takes_over(deps, dispatcher, make_tracker):
+    tracker = make_tracker(text="转人工", intent="request_human")
+    events = await ActionHandoff(at(deps, IN_SHIFT)).run(dispatcher, tracker, {})
+    assert responses(dispatcher) == ["utter_handoff_now"]
+    assert dispatcher.messages[0]["shift"] == "白班"
+    assert {"event": "pause", "timestamp": None} in events
+    assert slot_values(events)["handoff"] == "agent"
+    (case,) = deps.cases.open_cases()
+    assert case.state == CaseState.ESCALATED and case.intent == "request_human"
+
+
+async def test_a_complaint_opens_with_an_apology_and_escalates(deps, dispatcher, make_tracker):
+    tracker = make_tracker(text="我要投诉", intent="complaint", slots={"order_id": "3027461958302749902"})
+    await ActionHandoff(at(deps, IN_SHIFT)).run(dispatcher, tracker, {})
+    assert responses(dispatcher) == ["utter_complaint_apology", "utter_handoff_now"]
+    (case,) = deps.cases.open_cases()
+    assert (case.intent, case.order_id, case.state) == ("complaint", "3027461958302749902", CaseState.ESCALATED)
+
+
+async def test_outside_shift_hours_a_message_is_taken(deps, dispatcher, make_tracker):
+    off = at(deps, OFF_SHIFT)
+    events = await ActionHandoff(off).run(dispatcher, make_tracker(text="找人工", intent="request_human"), {})
+    assert responses(dispatcher) == ["utter_handoff_closed"]
+    assert dispatcher.messages[0]["next_shift"] == "11月21日 09:00"
+    assert slot_values(events) == {"handoff": "message"}
+    assert all(e.get("event") != "pause" for e in events)
+
+    tracker = make_tracker(slots={"customer_message": "快递柜里没有我的包裹，请回电"})
+    await ActionTakeMessage(off).run(dispatcher, tracker, {})
+    (case,) = deps.cases.open_cases()
+    assert case.customer_message == "快递柜里没有我的包裹，请回电"
+    assert dispatcher.messages[-1]["case_id"] == case.id
+
+
+@pytest.mark.parametrize("text, rating", [("5分", 5), ("给4分吧", 4), ("五星", 5), ("嗯嗯", None), ("非常满意", 5), ("一般般", 3)])
+async def test_a_rating_is_stored_with_the_case(deps, dispatcher, make_tracker, text, rating):
+    case = deps.cases.register(
+        conversation_id="c", intent="track_parcel", state=CaseState.RESOLVED,
+        next_step="", note="", now=IN_SHIFT,
+    )
+    tracker = make_tracker(text=text, intent="rate", slots={"rating_case": case.id})
+    events = await ActionSaveRating(deps).run(dispatcher, tracker, {})
+    assert deps.cases.get(case.id).rating == rating
+    if rating:
+        assert responses(dispatcher) == ["utter_rating_thanks"] and slot_values(events) == {"rating_case": None}
+    else:
+        assert responses(dispatcher) == ["utter_rating_not_understood"]
+
+
+async def test_a_rating_without_a_case_is_just_acknowledged(deps, dispatcher, make_tracker):
+    await ActionSaveRating(deps).run(dispatcher, make_tracker(text="5分", intent="rate"), {})
+    assert responses(dispatcher) == ["utter_ok"]
+
+
+async def test_not_this_order_forgets_it_and_never_picks_it_again(deps, dispatcher, make_tracker):
+    picked = "1829374650192837465"  # chen_hao's only recent order
+    tracker = make_tracker(text="不是这个订单", intent="correct_order", slots={"order_id": picked}, sender_id="chen_hao")
+    events = await ActionForgetOrder().run(dispatcher, tracker, {})
+    assert slot_values(events) == {"rejected_orders": [picked], "order_id": None}
+    assert responses(dispatcher) == ["utter_ask_other_order"]
+
+    form_tracker = make_tracker(
+        text="不是这个订单", intent="correct_order", sender_id="chen_hao",
+        slots={"rejected_orders": [picked]},
+    )
+    from rasa_sdk.executor import CollectingDispatcher
+
+    assert await ValidateOrderForm(deps).run(CollectingDispatcher(), form_tracker, DOMAIN) == []
+
+
+async def test_not_this_one_but_that_one_takes_the_new_number(dispatcher, make_tracker):
+    tracker = make_tracker(text="不是这个，是3027461958302746518", slots={"order_id": "3027461958302746518"})
+    events = await ActionForgetOrder().run(dispatcher, tracker, {})
+    assert slot_values(events) == {"order_id": "3027461958302746518"}
+    assert dispatcher.messages == []
