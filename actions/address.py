@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -23,12 +23,12 @@ MIN_ADDRESS_LENGTH = 8
 
 
 class ValidateAddressForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_address_form"
 
     async def validate_new_address(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         address = " ".join(str(slot_value or "").split())
         if len(address) < MIN_ADDRESS_LENGTH:
             dispatcher.utter_message(response="utter_address_too_short")
@@ -37,12 +37,12 @@ class ValidateAddressForm(FormValidationAction):
 
 
 class ActionSaveAddress(UsesDeps, Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_save_address"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         deps = self.deps
         order_id, address = tracker.get_slot("order_id"), tracker.get_slot("new_address")
         reset = [SlotSet("new_address", None), SlotSet("address_change", None)]

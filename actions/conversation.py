@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -18,12 +18,12 @@ from bot.ratings import parse_rating
 class ActionForgetOrder(Action):
     """The customer means another order: forget this one (and do not pick it again)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_forget_order"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         new = find_order_id(tracker.latest_message.get("text") or "")
         if new:  # 「不是这个，是 3027…」: NLU has already put it in the slot
             return [SlotSet("order_id", new)]
@@ -36,12 +36,12 @@ class ActionForgetOrder(Action):
 
 
 class ActionSaveRating(UsesDeps, Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_save_rating"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         case_id = tracker.get_slot("rating_case")
         rating = parse_rating(tracker.latest_message.get("text") or "")
         if case_id is None:

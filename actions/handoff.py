@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
@@ -36,12 +36,12 @@ def _log(deps: Deps, tracker: Tracker, intent: str, next_step: str, note: str, m
 
 
 class ActionHandoff(UsesDeps, Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handoff"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         deps = self.deps
         intent = (tracker.latest_message.get("intent") or {}).get("name") or "request_human"
         if intent == "complaint":
@@ -57,12 +57,12 @@ class ActionHandoff(UsesDeps, Action):
 
 
 class ActionTakeMessage(UsesDeps, Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_take_message"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         deps = self.deps
         message = tracker.get_slot("customer_message") or ""
         next_shift = next_shift_text(deps.clock(), deps.policy)

@@ -1,10 +1,11 @@
 """查件, 签收未收到, 催发货 and 改地址."""
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
+
+from rasa_sdk.events import SlotSet
 
 from actions.scenario import ScenarioAction
 from bot.replies import Reply
-from rasa_sdk.events import SlotSet
 
 
 class ActionTrackParcel(ScenarioAction):
@@ -24,6 +25,6 @@ class ActionChangeAddress(ScenarioAction):
 
     scenario = "change_address"
 
-    def after(self, reply: Reply) -> List[Dict[Text, Any]]:
+    def after(self, reply: Reply) -> List[Dict[str, Any]]:
         can_change = reply.response == "utter_change_address_ask"
         return [SlotSet("address_change", "ask" if can_change else "done")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -19,7 +19,7 @@ from bot.store import OrderFacts
 
 logger = logging.getLogger(__name__)
 
-EventList = List[Dict[Text, Any]]
+EventList = List[Dict[str, Any]]
 
 
 def register_case(
@@ -68,14 +68,14 @@ class ScenarioAction(UsesDeps, Action, ABC):
     def scenario(self) -> str:
         """The intent this action answers, e.g. ``track_parcel``."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return f"action_{self.scenario}"
 
     async def run(
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[Text, Any],
+        domain: Dict[str, Any],
     ) -> EventList:
         order_id = tracker.get_slot("order_id")
         if not order_id:

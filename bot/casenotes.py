@@ -24,7 +24,7 @@ class CaseNotes:
         self.templates = templates
 
     @classmethod
-    def load(cls, path: Path) -> "CaseNotes":
+    def load(cls, path: Path) -> CaseNotes:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         for response, entry in raw.items():
             missing = {"state", "next_step", "note"} - set(entry or {})

@@ -120,13 +120,27 @@ def _cases(args: argparse.Namespace, store: OrderStore, policy: ShopPolicy, out:
 
 
 def _release(conversation: str, rasa_url: str, out: TextIO) -> int:
-    """Append a ``resume`` event to the conversation through Rasa's HTTP API."""
-    token = os.environ.get("RASA_TOKEN", "")
+    """Give a paused conversation back to the assistant through Rasa's HTTP API.
+
+    Besides ``resume``, an ``action_listen`` is appended: the messages the customer
+    sent to the human were never answered by the assistant, and its next message
+    must start a fresh turn.
+    """
+    token_file = settings.PROJECT_ROOT / "var" / "rasa_token"
+    token = os.environ.get("RASA_TOKEN") or (
+        token_file.read_text().strip() if token_file.exists() else ""
+    )
     url = f"{rasa_url}/conversations/{urllib.parse.quote(conversation, safe='')}/tracker/events"
     if token:
         url += f"?token={urllib.parse.quote(token)}"
     request = urllib.request.Request(
-        url, data=json.dumps({"event": "resume"}).encode(), method="POST",
+        url,
+        data=json.dumps([
+            {"event": "resume"},
+            {"event": "slot", "name": "handoff", "value": None},
+            {"event": "action", "name": "action_listen"},
+        ]).encode(),
+        method="POST",
         headers={"Content-Type": "application/json"},
     )
     try:

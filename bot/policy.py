@@ -118,10 +118,10 @@ def _shifts(raw: List[Any], source: str) -> Tuple[Shift, ...]:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
             raise PolicyError(f"{source}: key '{key}.name' is missing")
         bounds = []
-        for end in ("start", "end"):
-            value = entry.get(end)
+        for bound in ("start", "end"):
+            value = entry.get(bound)
             if not isinstance(value, str) or not _CLOCK.match(value):
-                raise PolicyError(f"{source}: key '{key}.{end}' must be \"HH:MM\", got {value!r}")
+                raise PolicyError(f"{source}: key '{key}.{bound}' must be \"HH:MM\", got {value!r}")
             hours, minutes = (int(x) for x in value.split(":"))
             bounds.append(time(hours % 24, minutes))
         start, end = bounds

@@ -40,6 +40,9 @@ class Context:
     cases: Sequence[CaseRecord] = ()
 
 
+NO_CONTEXT = Context()
+
+
 # -- formatting ------------------------------------------------------------------
 
 
@@ -128,7 +131,7 @@ def _goods_not_received(order: OrderFacts, policy: ShopPolicy) -> Reply:
 
 
 def track_parcel(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
 ) -> Reply:
     state = order.state
     if state == OrderState.NOT_SHIPPED:
@@ -145,7 +148,7 @@ def track_parcel(
 
 
 def signed_not_received(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
 ) -> Reply:
     if order.state != OrderState.SIGNED:
         if order.state == OrderState.NOT_SHIPPED:
@@ -161,7 +164,7 @@ def signed_not_received(
 
 
 def wrong_item(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
 ) -> Reply:
     if order.state != OrderState.SIGNED:
         return _goods_not_received(order, policy)
@@ -169,7 +172,7 @@ def wrong_item(
 
 
 def quality_issue(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
 ) -> Reply:
     if order.state in SHIPPED_NOT_SIGNED:
         # before signing, courier damage is the shop's: inspect and refuse (001)
@@ -180,7 +183,7 @@ def quality_issue(
 
 
 def refund_after_shipping(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
 ) -> Reply:
     state = order.state
     if state == OrderState.NOT_SHIPPED:
@@ -212,7 +215,7 @@ def refund_after_shipping(
 
 
 def urge_shipment(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
 ) -> Reply:
     if order.state != OrderState.NOT_SHIPPED:
         if order.state in SHIPPED_NOT_SIGNED:
@@ -227,7 +230,7 @@ def urge_shipment(
 
 
 def missing_item(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
 ) -> Reply:
     if order.state != OrderState.SIGNED:
         return _goods_not_received(order, policy)
@@ -239,7 +242,7 @@ def missing_item(
 
 
 def return_or_exchange(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
 ) -> Reply:
     if order.state == OrderState.NOT_SHIPPED:
         return _reply("utter_refund_cancel_unshipped", order, policy)
@@ -270,7 +273,7 @@ def return_or_exchange(
 
 
 def price_drop_refund(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
 ) -> Reply:
     dropped = [i for i in order.goods if i.current_price < i.price_paid]
     if not dropped:
@@ -286,7 +289,7 @@ def price_drop_refund(
 
 
 def change_address(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
 ) -> Reply:
     if order.state == OrderState.NOT_SHIPPED:
         return _reply("utter_change_address_ask", order, policy, address=order.address)
@@ -304,7 +307,7 @@ CASE_STATE_RESPONSES = {
 
 
 def refund_status(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = Context()
+    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
 ) -> Reply:
     if order.state in (
         OrderState.REFUSED_RETURNING, OrderState.RETURNED, OrderState.REFUNDED,
@@ -349,4 +352,4 @@ def draft(
     ctx: Optional[Context] = None,
 ) -> Reply:
     """The reply for ``scenario`` about ``order`` at ``now``."""
-    return SCENARIOS[scenario](order, now, policy, ctx or Context())
+    return SCENARIOS[scenario](order, now, policy, ctx or NO_CONTEXT)

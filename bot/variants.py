@@ -28,7 +28,7 @@ def requested_variant(
         parts = name.split()
         if name == ordered or len(parts) != len(ordered_parts):
             continue
-        changed = [p for p, o in zip(parts, ordered_parts) if p != o]
+        changed = [p for p, o in zip(parts, ordered_parts, strict=False) if p != o]
         if changed and all(_mentioned(p, text) for p in changed):
             if best is None or len(changed) > best[2]:
                 best = (name, stock, len(changed))

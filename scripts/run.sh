@@ -6,6 +6,13 @@ BIN=.venv/bin
 ACTION_PORT=${ACTION_PORT:-5055}
 RASA_PORT=${RASA_PORT:-5005}
 mkdir -p var/log
+# The Rasa HTTP API (used to give a conversation back from a human agent) needs
+# a token: $RASA_TOKEN, else one made once for this checkout in var/rasa_token.
+if [ -z "${RASA_TOKEN:-}" ]; then
+    [ -s var/rasa_token ] || $BIN/python -c 'import secrets; print(secrets.token_hex(16))' >var/rasa_token
+    RASA_TOKEN=$(cat var/rasa_token)
+fi
+export RASA_TOKEN
 
 pids=()
 stop_servers() {
@@ -27,7 +34,8 @@ $BIN/rasa run actions --actions actions --port "$ACTION_PORT" >var/log/actions.l
 pids+=($!)
 echo "==> starting the Rasa server on :$RASA_PORT (log: var/log/rasa.log)"
 $BIN/rasa run --model models/aftersales.tar.gz --port "$RASA_PORT" \
-    --credentials credentials.yml --endpoints endpoints.yml --cors "*" >var/log/rasa.log 2>&1 &
+    --credentials credentials.yml --endpoints endpoints.yml --cors "*" \
+    --enable-api --auth-token "$RASA_TOKEN" >var/log/rasa.log 2>&1 &
 pids+=($!)
 
 printf "==> loading the model"
@@ -56,6 +64,10 @@ cat <<MSG
           A sender that is a sample buyer's account (e.g. "chen_hao") is that buyer.
   Shell:  .venv/bin/rasa shell --endpoints endpoints.yml  (in another terminal)
   Orders: .venv/bin/python -m bot orders
+  Cases:  .venv/bin/python -m bot cases          (the hand-over log; cases close ID)
+  Give a conversation handed to a human back to the assistant:
+          .venv/bin/python -m bot release SENDER
+  Rasa HTTP API token (also in var/rasa_token): $RASA_TOKEN
   socket.io: ws://localhost:$RASA_PORT/socket.io
 
 Ctrl-C stops both servers.

@@ -17,8 +17,12 @@ from typing import Dict, Iterator, List
 
 import pytest
 import requests
+import yaml
 
+from bot.cases import CaseLog
+from bot.cli import main as bot_cli
 from bot.settings import PROJECT_ROOT
+from bot.store import OrderStore
 
 pytestmark = pytest.mark.e2e
 
@@ -48,15 +52,29 @@ def wait_until_up(url: str, procs: List[subprocess.Popen], logs: List[Path]) -> 
     pytest.fail(f"{url} did not come up in {START_TIMEOUT} s")
 
 
+TOKEN = "e2e-test-token"
+
+
 @pytest.fixture(scope="module")
-def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
+    """The shop the servers use: its database, and a policy whose shift lasts all day."""
+    tmp = tmp_path_factory.mktemp("shop")
+    policy = yaml.safe_load((PROJECT_ROOT / "shop.yml").read_text(encoding="utf-8"))
+    policy["shifts"] = [{"name": "全天班", "start": "00:00", "end": "24:00"}]
+    (tmp / "shop.yml").write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
+    return {"db": f"sqlite:///{tmp / 'shop.db'}", "policy": str(tmp / "shop.yml")}
+
+
+@pytest.fixture(scope="module")
+def rasa_url(tmp_path_factory: pytest.TempPathFactory, shop: Dict[str, str]) -> Iterator[str]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make train` first")
     tmp = tmp_path_factory.mktemp("e2e")
     env = {
         **os.environ,
         "PYTHONPATH": str(PROJECT_ROOT),
-        "SHOP_DATABASE_URL": f"sqlite:///{tmp / 'shop.db'}",
+        "SHOP_DATABASE_URL": shop["db"],
+        "SHOP_POLICY": shop["policy"],
     }
     subprocess.run([sys.executable, "-m", "bot", "init-db"], env=env, check=True, cwd=PROJECT_ROOT)
     action_port, rasa_port = free_port(), free_port()
@@ -66,7 +84,8 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     commands = [
         [str(RASA), "run", "actions", "--actions", "actions", "--port", str(action_port)],
         [str(RASA), "run", "--model", str(MODEL), "--port", str(rasa_port),
-         "--credentials", "credentials.yml", "--endpoints", str(endpoints)],
+         "--credentials", "credentials.yml", "--endpoints", str(endpoints),
+         "--enable-api", "--auth-token", TOKEN],
     ]
     procs = [
         subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
@@ -87,15 +106,24 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 class Customer:
+    """A customer chatting over REST; a known buyer's conversation starts afresh."""
+
     def __init__(self, url: str, sender: str | None = None) -> None:
         self.url = f"{url}/webhooks/rest/webhook"
         self.sender = sender or f"visitor-{uuid.uuid4().hex[:8]}"
+        if sender:
+            requests.post(
+                f"{url}/conversations/{sender}/tracker/events?token={TOKEN}",
+                json={"event": "restart"}, timeout=10,
+            ).raise_for_status()
 
     def says(self, text: str) -> str:
+        return "\n".join(m.get("text", "") for m in self.messages(text))
+
+    def messages(self, text: str) -> List[Dict[str, str]]:
         response = requests.post(self.url, json={"sender": self.sender, "message": text}, timeout=30)
         response.raise_for_status()
-        messages: List[Dict[str, str]] = response.json()
-        return "\n".join(m.get("text", "") for m in messages)
+        return response.json()
 
 
 def test_track_parcel_asks_for_the_number_then_answers_with_the_facts(rasa_url):
@@ -152,3 +180,58 @@ def test_a_known_buyer_cannot_read_another_buyers_order(rasa_url):
     reply = Customer(rasa_url, sender="chen_hao").says("订单3027461958302746518到哪了")
     assert "773029384756102" not in reply and "中通" not in reply
     assert "没有查到" in reply
+
+
+# -- the whole playbook --------------------------------------------------------------
+
+
+def test_a_resolved_answer_asks_for_a_rating_and_stores_it(rasa_url, shop):
+    customer = Customer(rasa_url)
+    reply = customer.says("订单3027461958302746518到哪了")
+    assert "773029384756102" in reply and "1 到 5 分" in reply
+    assert "5 分评价" in customer.says("5分")
+    cases = [c for c in CaseLog(OrderStore.from_url(shop["db"])).open_cases() if c.conversation_id == customer.sender]
+    assert [(c.intent, c.rating) for c in cases] == [("track_parcel", 5)]
+
+
+def test_the_case_log_records_a_scenario_once_for_the_next_shift(rasa_url, shop, capsys):
+    customer = Customer(rasa_url)
+    customer.says("你们发错货了，订单2938475610293840001")
+    customer.says("你们发错货了，订单2938475610293840001")  # said twice
+    cases = [c for c in CaseLog(OrderStore.from_url(shop["db"])).open_cases() if c.conversation_id == customer.sender]
+    assert len(cases) == 1 and cases[0].intent == "wrong_item"
+    assert bot_cli(["--db", shop["db"], "cases"]) == 0
+    listing = capsys.readouterr().out
+    assert f"#{cases[0].id}" in listing and "疑似发错货" in listing and "面单照片" in listing
+
+
+def test_price_drop_is_registered_for_a_supervisor(rasa_url, shop):
+    customer = Customer(rasa_url, sender="liu_yang")
+    reply = customer.says("电热水壶刚买就降价了，订单7700112233445566778能退差价吗")
+    assert "¥40.00" in reply and "主管审批" in reply
+    assert "等主管审批" in customer.says("退款什么时候到账")
+
+
+def test_a_human_takes_over_and_gives_the_conversation_back(rasa_url, monkeypatch):
+    customer = Customer(rasa_url)
+    assert "转接人工客服" in customer.says("转人工")
+    assert customer.messages("在吗？") == []  # paused: the assistant stays silent
+    monkeypatch.setenv("RASA_TOKEN", TOKEN)
+    assert bot_cli(["release", customer.sender, "--rasa", rasa_url]) == 0
+    assert "售后助手" in customer.says("你好")
+
+
+def test_not_this_order_asks_for_the_other_one(rasa_url):
+    customer = Customer(rasa_url, sender="chen_hao")
+    assert "1829374650192837465" in customer.says("显示签收了但是我没收到")
+    assert "哪一笔订单" in customer.says("不是这个订单")
+    reply = customer.says("1829374650190011223")
+    assert "韵达快递" in reply and "432019283746510" in reply
+
+
+def test_switching_scenario_while_asked_for_the_number(rasa_url):
+    customer = Customer(rasa_url)
+    assert "订单号" in customer.says("我的快递到哪了")
+    reply = customer.says("算了，其实是收到的东西发错了")
+    assert "好的" in reply and "订单号" in reply
+    assert "面单" in customer.says("2938475610293840001")

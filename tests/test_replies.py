@@ -60,7 +60,7 @@ def test_every_draft_names_a_response_whose_variables_it_fills(store, policy, no
 
 
 def test_every_draft_has_a_case_note_whose_variables_it_fills(store, policy, notes):
-    for scenario, order, reply in all_drafts(store, policy):
+    for _scenario, _order, reply in all_drafts(store, policy):
         assert reply.response in notes.templates, reply.response
         note = notes.for_reply(reply)  # raises KeyError on a missing fact
         assert note.note and note.next_step
