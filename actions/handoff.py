@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
@@ -10,28 +10,21 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import Deps, UsesDeps
-from actions.scenario import logger
-from bot.cases import CaseState
+from actions.scenario import logger, register_case
 from bot.handoff import handoff, next_shift_text
+from bot.lookup import visible_to
+from bot.replies import Reply
+from bot.store import OrderFacts
 
 
-def _log(deps: Deps, tracker: Tracker, intent: str, next_step: str, note: str, message=None):  # type: ignore[no-untyped-def]
+def conversation_order(deps: Deps, tracker: Tracker) -> Optional[OrderFacts]:
+    """The order this conversation is about, if any (only ever the customer's own)."""
+    order_id = tracker.get_slot("order_id")
     try:
-        order_id = tracker.get_slot("order_id")
         order = deps.store.get_order(order_id) if order_id else None
-        return deps.cases.register(
-            conversation_id=tracker.sender_id,
-            intent=intent,
-            state=CaseState.ESCALATED,
-            next_step=next_step,
-            note=note,
-            now=deps.clock(),
-            order_id=order.order_id if order else None,
-            buyer_account=order.buyer_account if order else None,
-            customer_message=message,
-        )
+        return order if order and visible_to(order, deps.account_of(tracker)) else None
     except SQLAlchemyError:
-        logger.exception("could not log the hand-over of %s", tracker.sender_id)
+        logger.exception("order store unavailable during a hand-over")
         return None
 
 
@@ -48,12 +41,12 @@ class ActionHandoff(UsesDeps, Action):
             dispatcher.utter_message(response="utter_complaint_apology")
         reply = handoff(deps.clock(), deps.policy)
         dispatcher.utter_message(response=reply.response, **reply.facts)
-        text = tracker.latest_message.get("text") or ""
-        if reply.response == "utter_handoff_now":
-            _log(deps, tracker, intent, "人工客服接待中；处理完后在 Rasa 恢复对话（python -m bot release）",
-                 f"{'投诉' if intent == 'complaint' else '转人工'}：{text}")
-            return [SlotSet("handoff", "agent"), ConversationPaused()]
-        return [SlotSet("handoff", "message")]
+        if reply.response != "utter_handoff_now":
+            return [SlotSet("handoff", "message")]
+        request = tracker.latest_message.get("text") or ""
+        logged = Reply(reply.response, {**reply.facts, "request": request})
+        register_case(deps, tracker, intent, logged, conversation_order(deps, tracker))
+        return [SlotSet("handoff", "agent"), ConversationPaused()]
 
 
 class ActionTakeMessage(UsesDeps, Action):
@@ -65,9 +58,12 @@ class ActionTakeMessage(UsesDeps, Action):
     ) -> List[Dict[str, Any]]:
         deps = self.deps
         message = tracker.get_slot("customer_message") or ""
-        next_shift = next_shift_text(deps.clock(), deps.policy)
-        case = _log(deps, tracker, "request_human", f"{next_shift} 上班后回复客户留言", f"非工作时间留言：{message}", message)
+        facts = {"next_shift": next_shift_text(deps.clock(), deps.policy), "request": message}
+        case = register_case(
+            deps, tracker, "request_human", Reply("utter_message_taken", facts),
+            conversation_order(deps, tracker), customer_message=message,
+        )
         dispatcher.utter_message(
-            response="utter_message_taken", case_id=case.id if case else "-", next_shift=next_shift
+            response="utter_message_taken", case_id=case.id if case else "-", **facts
         )
         return [SlotSet("customer_message", None), SlotSet("handoff", None)]

@@ -23,10 +23,15 @@ EventList = List[Dict[str, Any]]
 
 
 def register_case(
-    deps: Deps, tracker: Tracker, intent: str, reply: Reply, order: Optional[OrderFacts]
+    deps: Deps,
+    tracker: Tracker,
+    intent: str,
+    reply: Reply,
+    order: Optional[OrderFacts],
+    customer_message: Optional[str] = None,
 ) -> Optional[CaseRecord]:
     """Log the case this reply answers; ``None`` if the database is unavailable."""
-    note = deps.notes.for_reply(reply)
+    note = deps.notes.for_reply(reply, conversation=tracker.sender_id)
     try:
         return deps.cases.register(
             conversation_id=tracker.sender_id,
@@ -37,6 +42,7 @@ def register_case(
             now=deps.clock(),
             order_id=order.order_id if order else None,
             buyer_account=order.buyer_account if order else None,
+            customer_message=customer_message,
         )
     except SQLAlchemyError:
         logger.exception("could not log the case for %s", tracker.sender_id)

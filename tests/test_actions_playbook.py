@@ -97,6 +97,7 @@ async def test_within_shift_hours_a_human_takes_over(deps, dispatcher, make_trac
     assert slot_values(events)["handoff"] == "agent"
     (case,) = deps.cases.open_cases()
     assert case.state == CaseState.ESCALATED and case.intent == "request_human"
+    assert "「转人工」" in case.note and "release anonymous-visitor" in case.next_step
 
 
 async def test_a_complaint_opens_with_an_apology_and_escalates(deps, dispatcher, make_tracker):
@@ -119,6 +120,7 @@ async def test_outside_shift_hours_a_message_is_taken(deps, dispatcher, make_tra
     await ActionTakeMessage(off).run(dispatcher, tracker, {})
     (case,) = deps.cases.open_cases()
     assert case.customer_message == "快递柜里没有我的包裹，请回电"
+    assert "快递柜里没有我的包裹" in case.note and case.next_step.startswith("11月21日 09:00")
     assert dispatcher.messages[-1]["case_id"] == case.id
 
 

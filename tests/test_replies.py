@@ -48,8 +48,11 @@ def test_every_draft_names_a_response_whose_variables_it_fills(store, policy, no
             missing = template_variables(variant["text"]) - set(reply.facts)
             assert not missing, (scenario, order.order_id, reply.response, missing)
     # The sample shop at NOW reaches every branch but those that need a later
-    # clock, logged cases, or a new address (each tested on its own below).
+    # clock, logged cases, or a new address (each tested on its own below), and
+    # the hand-over notes (tests/test_actions_playbook.py).
     assert set(notes.templates) - seen == {
+        "utter_handoff_now",
+        "utter_message_taken",
         "utter_urge_overdue",
         "utter_refund_status_waiting_customer",
         "utter_refund_status_waiting_shop",
