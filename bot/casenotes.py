@@ -30,7 +30,8 @@ class CaseNotes:
             missing = {"state", "next_step", "note"} - set(entry or {})
             if missing:
                 raise ValueError(f"{path}: {response} lacks {', '.join(sorted(missing))}")
-            CaseState(entry["state"])  # an unknown state fails here, naming itself
+            if entry["state"] not in {s.value for s in CaseState}:
+                raise ValueError(f"{path}: {response}.state: unknown state {entry['state']!r}")
         return cls(raw)
 
     def for_reply(self, reply: Reply, **extra: Any) -> CaseNote:

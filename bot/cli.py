@@ -15,6 +15,7 @@ from typing import List, Optional, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import settings
+from bot.casenotes import CaseNotes
 from bot.cases import CaseLog
 from bot.policy import PolicyError, ShopPolicy, load_policy
 from bot.replies import fmt_items, fmt_time
@@ -41,7 +42,7 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None) -> int:
     )
     release.add_argument("conversation", help="the conversation (sender) id")
     release.add_argument("--rasa", default=os.environ.get("RASA_URL", "http://localhost:5005"))
-    sub.add_parser("check-policy", help="validate shop.yml")
+    sub.add_parser("check-policy", help="validate shop.yml and case_notes.yml")
     args = parser.parse_args(argv)
 
     try:
@@ -50,7 +51,12 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None) -> int:
         print(f"shop policy error: {exc}", file=sys.stderr)
         return 2
     if args.command == "check-policy":
-        print(f"{settings.policy_path()}: OK", file=out)
+        try:
+            CaseNotes.load(settings.case_notes_path())
+        except (ValueError, KeyError, OSError) as exc:
+            print(f"case notes error: {exc}", file=sys.stderr)
+            return 2
+        print(f"{settings.policy_path()}: OK; {settings.case_notes_path()}: OK", file=out)
         return 0
 
     url = args.db or settings.database_url()

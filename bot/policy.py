@@ -43,6 +43,7 @@ class ShopPolicy:
     courier_answer_hours: int
     recent_order_days: int
     shipping_paid_by: Dict[str, str]
+    payer_names: Dict[str, str]
     must_return: str
     exclusions: str
     missing_report_hours: int
@@ -100,6 +101,7 @@ def policy_from_mapping(raw: Any, source: str = "shop.yml") -> ShopPolicy:
         courier_answer_hours=get("courier.answer_within_hours", int),
         recent_order_days=get("orders.recent_days", int),
         shipping_paid_by={r: paid_by[r] for r in RETURN_REASONS},
+        payer_names={p: get(f"returns.payer_names.{p}", str) for p in ("shop", "buyer")},
         must_return=get("returns.must_return", str),
         exclusions=get("returns.exclusions", str),
         missing_report_hours=get("missing_items.report_within_hours", int),

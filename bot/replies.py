@@ -14,12 +14,14 @@ from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, T
 
 from bot.cases import CaseRecord, CaseState
 from bot.policy import (
+    RETURN_REASONS,
     ShopPolicy,
     courier_answer_deadline,
     missing_item_report_open,
     return_window,
     ship_deadline,
     to_shop_time,
+    who_pays_return_shipping,
 )
 from bot.store import SHIPPED_NOT_SIGNED, ItemFacts, OrderFacts, OrderState
 from bot.variants import requested_variant
@@ -98,13 +100,17 @@ def order_facts(order: OrderFacts, policy: ShopPolicy) -> Dict[str, Any]:
 
 
 def return_facts(policy: ShopPolicy) -> Dict[str, Any]:
-    return {
+    """Where and how goods come back; ``payer_<reason>`` names who pays the shipping."""
+    facts: Dict[str, Any] = {
         "return_address": policy.return_address,
         "return_receiver": policy.return_receiver,
         "return_phone": policy.return_phone,
         "handling_days": policy.handling_days,
         "window_days": policy.return_window_days,
     }
+    for reason in RETURN_REASONS:
+        facts[f"payer_{reason}"] = policy.payer_names[who_pays_return_shipping(reason, policy)]
+    return facts
 
 
 def _reply(name: str, order: OrderFacts, policy: ShopPolicy, **extra: Any) -> Reply:

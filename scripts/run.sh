@@ -22,6 +22,9 @@ stop_servers() {
 trap 'trap - EXIT; echo; echo "==> stopping"; stop_servers; echo "==> stopped"; exit 0' INT TERM
 trap stop_servers EXIT
 
+# a bad shop.yml or case_notes.yml stops here, naming the key
+$BIN/python -m bot check-policy >/dev/null
+
 for port in "$ACTION_PORT" "$RASA_PORT"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         echo "error: port $port is already in use (another 'make run'?). Stop it first." >&2

@@ -37,3 +37,11 @@ def test_a_bad_policy_stops_with_the_key_named(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SHOP_POLICY", str(bad))
     assert main(["check-policy"]) == 2
     assert "returns.window_days" in capsys.readouterr().err
+
+
+def test_bad_case_notes_stop_with_the_entry_named(tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "case_notes.yml"
+    bad.write_text("utter_track_signed:\n  state: finished\n  next_step: x\n  note: y\n", encoding="utf-8")
+    monkeypatch.setenv("SHOP_CASE_NOTES", str(bad))
+    assert main(["check-policy"]) == 2
+    assert "utter_track_signed.state" in capsys.readouterr().err

@@ -250,3 +250,13 @@ def test_refund_status_follows_the_order_and_its_cases(store, policy):
     assert reply.response == "utter_refund_status_needs_approval" and reply.facts["case_id"] == case.id
     refunded = draft("refund_status", store.get_order("5566778899001155660"), NOW, policy)
     assert refunded.response == "utter_refund_already_done"
+
+
+def test_who_pays_shipping_comes_from_the_shop_policy(store, policy):
+    from dataclasses import replace
+
+    order = store.get_order("2938475610293840001")
+    plain = exchange(store, policy, order.order_id, "怎么退货")
+    assert (plain.facts["payer_size"], plain.facts["payer_quality_issue"]) == ("您", "我们")
+    generous = replace(policy, shipping_paid_by={**policy.shipping_paid_by, "size": "shop"})
+    assert exchange(store, generous, order.order_id, "怎么退货").facts["payer_size"] == "我们"
