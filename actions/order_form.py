@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.deps import Deps, UsesDeps
 from bot.ids import find_tracking_number, order_number_problem
 from bot.lookup import lookup_order, single_recent_order
-from bot.replies import order_facts
+from bot.replies import fmt_items, fmt_time, order_facts
 
 logger = logging.getLogger(__name__)
 
@@ -99,3 +99,35 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
         else:
             dispatcher.utter_message(response="utter_order_number_missing")
         return None
+
+
+class ActionAskOrderId(UsesDeps, Action):
+    """The form's question for the order: a known buyer sees their recent orders."""
+
+    def name(self) -> str:
+        return "action_ask_order_id"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
+        deps = self.deps
+        try:
+            account = deps.account_of(tracker)
+            recent = (
+                deps.store.recent_orders(account, deps.clock(), deps.policy.recent_order_days)
+                if account else []
+            )
+        except SQLAlchemyError:
+            logger.exception("order store unavailable while asking for the order")
+            recent = []
+        rejected = set(tracker.get_slot("rejected_orders") or [])
+        recent = [o for o in recent if o.order_id not in rejected]
+        if len(recent) < 2:
+            dispatcher.utter_message(response="utter_ask_order_id")
+            return []
+        listing = "\n".join(
+            f"{o.order_id}  {fmt_items(o.goods)}  {fmt_time(o.created_at, deps.policy)}"
+            for o in recent[:5]
+        )
+        dispatcher.utter_message(response="utter_ask_order_id_choose", orders=listing)
+        return []

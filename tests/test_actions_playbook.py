@@ -165,3 +165,30 @@ async def test_not_this_one_but_that_one_takes_the_new_number(dispatcher, make_t
     events = await ActionForgetOrder().run(dispatcher, tracker, {})
     assert slot_values(events) == {"order_id": "3027461958302746518"}
     assert dispatcher.messages == []
+
+
+async def test_a_buyer_with_several_orders_is_shown_them(deps, dispatcher, make_tracker):
+    from actions.order_form import ActionAskOrderId
+
+    await ActionAskOrderId(deps).run(dispatcher, make_tracker(sender_id="lin_xiaoyu"), {})
+    assert responses(dispatcher) == ["utter_ask_order_id_choose"]
+    listing = dispatcher.messages[0]["orders"]
+    assert listing.count("\n") == 2  # her three recent orders, newest first
+    assert listing.splitlines()[0].startswith("3027461958302751137")
+    assert "羊毛混纺针织开衫" in listing
+
+
+@pytest.mark.parametrize("sender", ["anonymous-visitor", "chen_hao"])
+async def test_otherwise_the_order_number_is_asked_for(deps, dispatcher, make_tracker, sender):
+    from actions.order_form import ActionAskOrderId
+
+    await ActionAskOrderId(deps).run(dispatcher, make_tracker(sender_id=sender), {})
+    assert responses(dispatcher) == ["utter_ask_order_id"]
+
+
+async def test_another_buyers_orders_are_never_listed(deps, dispatcher, make_tracker):
+    from actions.order_form import ActionAskOrderId
+
+    await ActionAskOrderId(deps).run(dispatcher, make_tracker(sender_id="wang_fang"), {})
+    listing = dispatcher.messages[0]["orders"]
+    assert all(line.startswith("29384756102938") for line in listing.splitlines())

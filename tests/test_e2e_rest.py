@@ -235,3 +235,16 @@ def test_switching_scenario_while_asked_for_the_number(rasa_url):
     reply = customer.says("算了，其实是收到的东西发错了")
     assert "好的" in reply and "订单号" in reply
     assert "面单" in customer.says("2938475610293840001")
+
+
+def test_a_buyer_with_several_orders_picks_one_from_the_list(rasa_url):
+    customer = Customer(rasa_url, sender="lin_xiaoyu")
+    reply = customer.says("我的快递到哪了")
+    assert "3027461958302746518" in reply and "3027461958302749902" in reply
+    assert "773029384756102" in customer.says("3027461958302746518")
+
+
+def test_an_exchange_to_a_variant_in_stock(rasa_url):
+    customer = Customer(rasa_url, sender="wang_fang")
+    reply = customer.says("订单2938475610293840001的开衫想换成燕麦色")
+    assert "燕麦色 L" in reply and "有货" in reply
