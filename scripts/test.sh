@@ -9,14 +9,18 @@ NLU_MIN_ACCURACY=${NLU_MIN_ACCURACY:-0.85}
 mkdir -p reports
 started=$(date +%s)
 
-echo "==> [1/4] rasa data validate"
+echo "==> [1/5] lint: ruff and mypy"
+$BIN/ruff check --quiet bot actions tests scripts
+$BIN/mypy bot actions | tail -n 1
+
+echo "==> [2/5] rasa data validate"
 if ! $BIN/rasa data validate --domain domain --data data >reports/validate.log 2>&1; then
     grep -E "ERROR|Error|error" reports/validate.log || tail -n 30 reports/validate.log
     exit 1
 fi
 $BIN/python scripts/checks.py unused-responses reports/validate.log
 
-echo "==> [2/4] conversation tests (tests/test_stories.yml)"
+echo "==> [3/5] conversation tests (tests/test_stories.yml)"
 if ! $BIN/rasa test core --model "$MODEL" --stories tests/test_stories.yml \
         --out reports/stories --fail-on-prediction-errors >reports/stories.log 2>&1; then
     cat reports/stories/failed_test_stories.yml 2>/dev/null || tail -n 40 reports/stories.log
@@ -25,11 +29,11 @@ if ! $BIN/rasa test core --model "$MODEL" --stories tests/test_stories.yml \
 fi
 grep -E "Correct:" reports/stories.log | sed -e 's/.*Correct:/    correct:/'
 
-echo "==> [3/4] NLU on the held-out test set (tests/nlu/test_nlu.yml)"
+echo "==> [4/5] NLU on the held-out test set (tests/nlu/test_nlu.yml)"
 $BIN/rasa test nlu --model "$MODEL" --nlu tests/nlu/test_nlu.yml --out reports/nlu >reports/nlu.log 2>&1 \
     || { tail -n 30 reports/nlu.log; exit 1; }
 $BIN/python scripts/checks.py nlu-accuracy reports/nlu/intent_report.json "$NLU_MIN_ACCURACY"
 
-echo "==> [4/4] pytest: bot/, actions, CLI, and end to end over REST"
+echo "==> [5/5] pytest: bot/, actions, CLI, and end to end over REST"
 $BIN/python -m pytest -p no:cacheprovider "$@"
 echo "==> all tests passed in $(( $(date +%s) - started )) s"
