@@ -73,7 +73,9 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> Dict[str, Any]:
-        return {"order_id": self.resolve(str(slot_value or ""), dispatcher, tracker)}
+        if not slot_value:  # cleared (「不是这个订单」): nothing to check or explain
+            return {"order_id": None}
+        return {"order_id": self.resolve(str(slot_value), dispatcher, tracker)}
 
     def resolve(
         self, value: str, dispatcher: CollectingDispatcher, tracker: Tracker

@@ -165,3 +165,13 @@ async def test_no_order_is_guessed_for_several_or_unknown(deps, dispatcher, make
     tracker = make_tracker(text="我的快递到哪了", intent="track_parcel", sender_id=sender)
     assert await run_form(deps, dispatcher, tracker) == {}
     assert dispatcher.messages == []
+
+
+async def test_a_cleared_order_slot_is_not_explained_as_a_bad_number(deps, dispatcher, make_tracker):
+    # action_forget_order cleared the slot after the customer's last message
+    tracker = make_tracker(
+        text="不是这个订单", intent="correct_order",
+        events=[{"event": "slot", "name": "order_id", "value": None}],
+    )
+    assert await run_form(deps, dispatcher, tracker) == {"order_id": None}
+    assert dispatcher.messages == []

@@ -224,7 +224,9 @@ def test_a_human_takes_over_and_gives_the_conversation_back(rasa_url, monkeypatc
 def test_not_this_order_asks_for_the_other_one(rasa_url):
     customer = Customer(rasa_url, sender="chen_hao")
     assert "1829374650192837465" in customer.says("显示签收了但是我没收到")
-    assert "哪一笔订单" in customer.says("不是这个订单")
+    messages = customer.messages("不是这个订单")
+    assert len(messages) == 2 and "抱歉弄错了" in messages[0]["text"]
+    assert "订单号" in messages[1]["text"] and "没有在您的消息里" not in messages[1]["text"]
     reply = customer.says("1829374650190011223")
     assert "韵达快递" in reply and "432019283746510" in reply
 
