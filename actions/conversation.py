@@ -13,10 +13,15 @@ from actions.deps import UsesDeps
 from actions.scenario import logger
 from bot.ids import find_order_id
 from bot.ratings import parse_rating
+from bot.replies import Reply
 
 
-class ActionForgetOrder(Action):
-    """The customer means another order: forget this one (and do not pick it again)."""
+class ActionForgetOrder(UsesDeps, Action):
+    """The customer means another order: forget this one (and do not pick it again).
+
+    The cases just opened about the wrong order are closed, so that the next
+    shift does not follow them up.
+    """
 
     def name(self) -> str:
         return "action_forget_order"
@@ -31,6 +36,12 @@ class ActionForgetOrder(Action):
         rejected = list(tracker.get_slot("rejected_orders") or [])
         if current and current not in rejected:
             rejected.append(current)
+            deps = self.deps
+            try:
+                reason = deps.notes.for_reply(Reply("utter_ask_other_order")).note
+                deps.cases.close_for_order(tracker.sender_id, current, deps.clock(), reason)
+            except SQLAlchemyError:
+                logger.exception("could not close the cases about %s", current)
         dispatcher.utter_message(response="utter_ask_other_order")
         return [SlotSet("rejected_orders", rejected), SlotSet("order_id", None)]
 

@@ -135,6 +135,22 @@ class CaseLog:
                 case.handler = handler
             return True
 
+    def close_for_order(self, conversation_id: str, order_id: str, now: datetime, reason: str) -> int:
+        """Close this conversation's open cases about ``order_id``, noting why."""
+        with self.store.session() as s, s.begin():
+            cases = s.execute(
+                select(Case).where(
+                    Case.conversation_id == conversation_id,
+                    Case.order_id == order_id,
+                    Case.state != CaseState.CLOSED.value,
+                )
+            ).scalars().all()
+            for case in cases:
+                case.state = CaseState.CLOSED.value
+                case.note = f"{case.note}（{reason}）"
+                case.closed_at = case.updated_at = now
+            return len(cases)
+
     def rate(self, case_id: int, rating: int, now: datetime) -> bool:
         if not 1 <= rating <= 5:
             raise ValueError("a rating is 1 to 5")

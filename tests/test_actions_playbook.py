@@ -146,8 +146,14 @@ async def test_a_rating_without_a_case_is_just_acknowledged(deps, dispatcher, ma
 
 async def test_not_this_order_forgets_it_and_never_picks_it_again(deps, dispatcher, make_tracker):
     picked = "1829374650192837465"  # chen_hao's only recent order
+    opened = deps.cases.register(
+        conversation_id="chen_hao", intent="signed_not_received", state=CaseState.WAITING_SHOP,
+        next_step="联系顺丰", note="显示快递柜签收", now=IN_SHIFT, order_id=picked,
+    )
     tracker = make_tracker(text="不是这个订单", intent="correct_order", slots={"order_id": picked}, sender_id="chen_hao")
-    events = await ActionForgetOrder().run(dispatcher, tracker, {})
+    events = await ActionForgetOrder(deps).run(dispatcher, tracker, {})
+    assert deps.cases.open_cases() == []  # the case about the wrong order is closed
+    assert deps.cases.get(opened.id).note.endswith("（客户说不是这笔订单）")
     assert slot_values(events) == {"rejected_orders": [picked], "order_id": None}
     assert responses(dispatcher) == ["utter_ask_other_order"]
 
@@ -160,9 +166,9 @@ async def test_not_this_order_forgets_it_and_never_picks_it_again(deps, dispatch
     assert await ValidateOrderForm(deps).run(CollectingDispatcher(), form_tracker, DOMAIN) == []
 
 
-async def test_not_this_one_but_that_one_takes_the_new_number(dispatcher, make_tracker):
+async def test_not_this_one_but_that_one_takes_the_new_number(deps, dispatcher, make_tracker):
     tracker = make_tracker(text="不是这个，是3027461958302746518", slots={"order_id": "3027461958302746518"})
-    events = await ActionForgetOrder().run(dispatcher, tracker, {})
+    events = await ActionForgetOrder(deps).run(dispatcher, tracker, {})
     assert slot_values(events) == {"order_id": "3027461958302746518"}
     assert dispatcher.messages == []
 

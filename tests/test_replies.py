@@ -53,6 +53,7 @@ def test_every_draft_names_a_response_whose_variables_it_fills(store, policy, no
     assert set(notes.templates) - seen == {
         "utter_handoff_now",
         "utter_message_taken",
+        "utter_ask_other_order",
         "utter_urge_overdue",
         "utter_refund_status_waiting_customer",
         "utter_refund_status_waiting_shop",
