@@ -14,7 +14,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup train db run test test-unit test-data test-stories test-nlu lint clean
+.PHONY: help setup train db run test eval validate lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -50,9 +50,18 @@ run: $(MODEL) db ## start the assistant: action server :5055 + Rasa REST/socket.
 test: $(MODEL) ## run every test: unit, data validation, conversation stories, NLU accuracy
 	@scripts/test.sh
 
+validate: $(VENV)/.installed ## check the training data, domain and tests (rasa data validate + ours)
+	@mkdir -p reports; $(RASA) data validate --domain domain --data data >reports/validate.log 2>&1 || \
+	  { grep -E "ERROR|Error" reports/validate.log || tail -n 30 reports/validate.log; exit 1; }
+	@echo "    rasa data validate: ok (reports/validate.log)"
+	@$(PY) -W ignore scripts/validate.py
+
+eval: $(MODEL) ## score the model and two baselines (FOLDS=3, DATA=labelled.tsv), reports/eval.md
+	@$(PY) -m evaluation --folds $(or $(FOLDS),3) $(if $(DATA),--data $(DATA))
+
 lint: $(VENV)/.installed ## ruff and mypy
-	@$(BIN)/ruff check bot actions tests scripts
-	@$(BIN)/mypy bot actions
+	@$(BIN)/ruff check bot actions tests scripts components evaluation
+	@$(BIN)/mypy bot actions components evaluation
 
 clean: ## remove the venv, models, database and reports
 	rm -rf $(VENV) models var reports results .pytest_cache .mypy_cache .ruff_cache

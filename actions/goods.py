@@ -1,5 +1,7 @@
 """发错货, 质量问题, 少发 and 退换货."""
 
+from dataclasses import replace
+
 from rasa_sdk import Tracker
 
 from actions.deps import Deps
@@ -26,7 +28,7 @@ class ActionReturnOrExchange(ScenarioAction):
     scenario = "return_or_exchange"
 
     def context(self, deps: Deps, tracker: Tracker, order: OrderFacts) -> Context:
-        return Context(
-            text=tracker.latest_message.get("text") or "",
+        return replace(
+            super().context(deps, tracker, order),
             variants={i.product_id: deps.store.variants(i.product_id) for i in order.goods},
         )

@@ -13,10 +13,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import Deps, UsesDeps
 from bot.ids import find_tracking_number, order_number_problem
-from bot.lookup import lookup_order, single_recent_order
+from bot.lookup import lookup_order, order_matching
 from bot.replies import fmt_items, fmt_time, order_facts
+from bot.store import OrderFacts
 
 logger = logging.getLogger(__name__)
+
+
+def entity_values(tracker: Tracker, entity: str) -> List[str]:
+    """The values of ``entity`` in the latest message (after synonym mapping)."""
+    return [
+        str(e["value"]) for e in tracker.latest_message.get("entities") or []
+        if e.get("entity") == entity
+    ]
 
 PROBLEM_RESPONSES = {
     "too_short": "utter_order_number_too_short",
@@ -55,15 +64,24 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
     def _pick_recent_order(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, deps: Deps
     ) -> Dict[str, Any]:
+        """A known buyer's only recent order, or the one the message names (顺丰, 水壶)."""
         account = deps.account_of(tracker)
-        order = single_recent_order(
-            deps.store, account, deps.clock(), deps.policy.recent_order_days
-        )
+        if account is None:
+            return {}
+        recent = deps.store.recent_orders(account, deps.clock(), deps.policy.recent_order_days)
+        order: Optional[OrderFacts]
+        if len(recent) == 1:
+            order, response = recent[0], "utter_order_picked"
+        else:
+            order = order_matching(
+                recent,
+                couriers=entity_values(tracker, "courier"),
+                products=entity_values(tracker, "product"),
+            )
+            response = "utter_order_matched"
         if order is None or order.order_id in (tracker.get_slot("rejected_orders") or []):
             return {}
-        dispatcher.utter_message(
-            response="utter_order_picked", **order_facts(order, deps.policy)
-        )
+        dispatcher.utter_message(response=response, **order_facts(order, deps.policy))
         return {"order_id": order.order_id}
 
     async def validate_order_id(

@@ -1,5 +1,7 @@
 """已发货要退款, 退差价 and 退款进度."""
 
+from dataclasses import replace
+
 from rasa_sdk import Tracker
 
 from actions.deps import Deps
@@ -22,4 +24,6 @@ class ActionRefundStatus(ScenarioAction):
     scenario = "refund_status"
 
     def context(self, deps: Deps, tracker: Tracker, order: OrderFacts) -> Context:
-        return Context(cases=deps.cases.cases_for_order(order.order_id))
+        return replace(
+            super().context(deps, tracker, order), cases=deps.cases.cases_for_order(order.order_id)
+        )

@@ -103,8 +103,11 @@ class ScenarioAction(UsesDeps, Action, ABC):
         return answer(dispatcher, deps, tracker, self.scenario, reply, order) + self.after(reply)
 
     def context(self, deps: Deps, tracker: Tracker, order: OrderFacts) -> Context:
-        """What the scenario needs beyond the order; most need nothing."""
-        return Context()
+        """What the scenario needs beyond the order: the message and its entities."""
+        entities: Dict[str, List[str]] = {}
+        for entity in tracker.latest_message.get("entities") or []:
+            entities.setdefault(entity["entity"], []).append(str(entity.get("value")))
+        return Context(text=tracker.latest_message.get("text") or "", entities=entities)
 
     def after(self, reply: Reply) -> EventList:
         """Events that steer the conversation after the answer; most have none."""

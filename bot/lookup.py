@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
+from typing import Iterable, List, Optional
 
 from bot.ids import (
     NumberProblem,
@@ -55,3 +55,26 @@ def single_recent_order(
         return None
     recent = store.recent_orders(account, now, days)
     return recent[0] if len(recent) == 1 else None
+
+
+def order_matching(
+    orders: List[OrderFacts], couriers: Iterable[str] = (), products: Iterable[str] = ()
+) -> Optional[OrderFacts]:
+    """The one order among ``orders`` that the named couriers and products fit, if one.
+
+    A courier fits an order shipped with it; a product word fits an order with
+    an item whose name contains it (「水壶」 fits 电热水壶).
+    """
+    couriers, products = list(couriers), list(products)
+    if not couriers and not products:
+        return None
+
+    def fits(order: OrderFacts) -> bool:
+        courier_ok = not couriers or (
+            order.shipment is not None and order.shipment.courier in couriers
+        )
+        product_ok = not products or any(p in i.name for p in products for i in order.items)
+        return courier_ok and product_ok
+
+    matches = [o for o in orders if fits(o)]
+    return matches[0] if len(matches) == 1 else None

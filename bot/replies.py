@@ -38,6 +38,7 @@ class Context:
     """What a scenario may need beyond the order: the message, stock, earlier cases."""
 
     text: str = ""
+    entities: Mapping[str, Sequence[str]] = field(default_factory=dict)  # label → values
     variants: Mapping[int, Sequence[Tuple[str, int]]] = field(default_factory=dict)
     cases: Sequence[CaseRecord] = ()
 
@@ -174,6 +175,9 @@ def wrong_item(
 ) -> Reply:
     if order.state != OrderState.SIGNED:
         return _goods_not_received(order, policy)
+    aspects = ctx.entities.get("aspect") or ()
+    if aspects:  # 「颜色发错了」: say what they told us was wrong
+        return _reply("utter_wrong_item_aspect", order, policy, aspect=aspects[0], **return_facts(policy))
     return _reply("utter_wrong_item", order, policy, **return_facts(policy))
 
 

@@ -175,3 +175,30 @@ async def test_a_cleared_order_slot_is_not_explained_as_a_bad_number(deps, dispa
     )
     assert await run_form(deps, dispatcher, tracker) == {"order_id": None}
     assert dispatcher.messages == []
+
+
+def with_entities(tracker, **entities):
+    tracker.latest_message["entities"] = [
+        {"entity": name, "value": value} for name, values in entities.items() for value in values
+    ]
+    return tracker
+
+
+@pytest.mark.parametrize(
+    "entities, picked",
+    [
+        ({"courier": ["中通快递"]}, "3027461958302746518"),  # her only 中通 parcel
+        ({"product": ["左旋"]}, "3027461958302749902"),
+        ({"product": ["面膜"], "courier": ["顺丰速运"]}, None),  # the 面膜 order has no 顺丰 parcel
+        ({}, None),
+    ],
+)
+async def test_a_named_courier_or_product_picks_one_of_several_orders(
+    deps, dispatcher, make_tracker, entities, picked
+):
+    tracker = with_entities(
+        make_tracker(text="我的快递到哪了", intent="track_parcel", sender_id="lin_xiaoyu"), **entities
+    )
+    result = await run_form(deps, dispatcher, tracker)
+    assert result.get("order_id") == picked
+    assert responses(dispatcher) == (["utter_order_matched"] if picked else [])

@@ -54,6 +54,7 @@ def test_every_draft_names_a_response_whose_variables_it_fills(store, policy, no
         "utter_handoff_now",
         "utter_message_taken",
         "utter_ask_other_order",
+        "utter_wrong_item_aspect",
         "utter_urge_overdue",
         "utter_refund_status_waiting_customer",
         "utter_refund_status_waiting_shop",
@@ -261,3 +262,9 @@ def test_who_pays_shipping_comes_from_the_shop_policy(store, policy):
     assert (plain.facts["payer_size"], plain.facts["payer_quality_issue"]) == ("您", "我们")
     generous = replace(policy, shipping_paid_by={**policy.shipping_paid_by, "size": "shop"})
     assert exchange(store, generous, order.order_id, "怎么退货").facts["payer_size"] == "我们"
+
+
+def test_wrong_item_names_the_aspect_the_customer_mentioned(store, policy):
+    order = store.get_order("2938475610293840001")
+    reply = draft("wrong_item", order, NOW, policy, Context(entities={"aspect": ["颜色"]}))
+    assert reply.response == "utter_wrong_item_aspect" and reply.facts["aspect"] == "颜色"

@@ -1,0 +1,1 @@
+"""`make eval`: our NLU model against two baselines, on the same splits."""

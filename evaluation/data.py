@@ -1,0 +1,71 @@
+"""Labelled messages: the project's Rasa YAML, or an external TSV with JD-style masks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, List
+
+import yaml
+
+ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)")
+
+# JD's anonymisation masks and plausible values to put in their place.
+MASKS = {
+    "订单": "3027461958302746518",
+    "数字": "2",
+    "金额": "199元",
+    "日期": "11月3日",
+    "时间": "10点",
+    "姓名": "张先生",
+    "地址": "朝阳区建国路88号",
+    "电话": "13812345678",
+    "站点": "北京朝阳站",
+    "组织机构": "京东",
+}
+MASK = re.compile(r"\[(\w+?)x\]")
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+
+
+def from_rasa_yaml(paths: Iterable[Path]) -> List[Example]:
+    examples = []
+    for path in paths:
+        for block in yaml.safe_load(Path(path).read_text(encoding="utf-8")).get("nlu") or []:
+            if "intent" not in block:
+                continue
+            for line in block["examples"].splitlines():
+                line = line.strip()
+                if line.startswith("- "):
+                    examples.append(Example(ANNOTATION.sub(r"\1", line[2:].strip()), block["intent"]))
+    return examples
+
+
+def unmask(text: str) -> str:
+    return MASK.sub(lambda m: MASKS.get(m.group(1), "1"), text)
+
+
+def from_tsv(path: Path) -> List[Example]:
+    """``label<TAB>text[<TAB>...]`` lines; masks replaced with plausible values."""
+    examples = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and parts[0].strip() and parts[1].strip():
+            examples.append(Example(unmask(parts[1].strip()), parts[0].strip()))
+    return examples
+
+
+def to_rasa_yaml(examples: Iterable[Example]) -> str:
+    by_intent: dict = {}
+    for ex in examples:
+        by_intent.setdefault(ex.intent, []).append(ex.text)
+    blocks = [
+        {"intent": intent, "examples": "".join(f"- {t}\n" for t in texts)}
+        for intent, texts in sorted(by_intent.items())
+    ]
+    return yaml.safe_dump({"version": "3.1", "nlu": blocks}, allow_unicode=True, sort_keys=False)

@@ -1,0 +1,208 @@
+"""Trainer checks beyond `rasa data validate`; every error names file and line.
+
+  - every contract intent has enough training examples (and every other intent some);
+  - every intent has a rule or story that answers it with a response or an action;
+  - every intent has a conversation test in tests/test_stories.yml;
+  - no example text appears under two intents (nor twice under one);
+  - every response is used (a rule or story, a Python module, a form question, Rasa itself);
+  - every {variable} of a response is a slot or a fact that the code fills.
+
+Exit status 1 when any check fails.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Dict, List, Set, Tuple
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CONTRACT_INTENTS = [  # fixed by the playbook
+    "track_parcel", "urge_shipment", "signed_not_received", "wrong_item", "missing_item",
+    "quality_issue", "refund_after_shipping", "return_or_exchange", "price_drop_refund",
+    "change_address", "refund_status", "request_human", "complaint", "greet", "thank",
+    "goodbye", "affirm", "deny", "out_of_scope",
+]
+MIN_CONTRACT_EXAMPLES = 60
+MIN_OTHER_EXAMPLES = 30
+USED_BY_RASA = {"utter_default"}
+ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)")
+
+Where = Tuple[str, int]
+
+
+def rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def mapping_items(node: yaml.Node):  # type: ignore[no-untyped-def]
+    return node.value if isinstance(node, yaml.MappingNode) else []
+
+
+def scalar(node: yaml.Node, key: str):  # type: ignore[no-untyped-def]
+    for k, v in mapping_items(node):
+        if k.value == key:
+            return v
+    return None
+
+
+def nlu_examples(paths: List[Path]) -> Dict[str, List[Tuple[str, Where]]]:
+    """intent → [(example text, (file, line))], lines from the YAML itself."""
+    found: Dict[str, List[Tuple[str, Where]]] = {}
+    for path in paths:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+        for block in (scalar(root, "nlu") or yaml.SequenceNode("", [])).value:
+            intent, examples = scalar(block, "intent"), scalar(block, "examples")
+            if intent is None or examples is None:
+                continue
+            first = examples.start_mark.line + (1 if examples.style == "|" else 0)
+            for i, line in enumerate(examples.value.splitlines()):
+                if line.strip().startswith("- "):
+                    text = ANNOTATION.sub(r"\1", line.strip()[2:].strip())
+                    found.setdefault(intent.value, []).append((text, (rel(path), first + i + 1)))
+    return found
+
+
+def domain() -> Tuple[dict, Dict[str, Where]]:
+    merged: dict = {"intents": [], "responses": {}, "slots": {}, "actions": [], "forms": {}}
+    where: Dict[str, Where] = {}
+    for path in sorted((ROOT / "domain").glob("*.yml")):
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text) or {}
+        for key in ("intents", "actions"):
+            merged[key] += data.get(key) or []
+        for key in ("responses", "slots", "forms"):
+            merged[key].update(data.get(key) or {})
+        responses = scalar(yaml.compose(text), "responses")
+        for k, _ in mapping_items(responses):
+            where[k.value] = (rel(path), k.start_mark.line + 1)
+        intents = scalar(yaml.compose(text), "intents")
+        for node in (intents.value if intents is not None else []):
+            where[f"intent:{node.value}"] = (rel(path), node.start_mark.line + 1)
+    return merged, where
+
+
+def story_steps(paths: List[Path]) -> List[List[dict]]:
+    sequences = []
+    for path in paths:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for entry in (data.get("rules") or []) + (data.get("stories") or []):
+            sequences.append(entry.get("steps") or [])
+    return sequences
+
+
+def filled_names() -> Set[str]:
+    """Facts the code fills: drafted over the sample shop, plus names passed in actions/."""
+    from bot.cases import CaseLog, CaseState
+    from bot.handoff import handoff
+    from bot.policy import load_policy
+    from bot.replies import SCENARIOS, Context, draft
+    from bot.sample_data import seed
+    from bot.store import OrderStore
+
+    names: Set[str] = set()
+    policy = load_policy(ROOT / "shop.yml")
+    store = OrderStore.from_url("sqlite://")
+    now = datetime(2026, 11, 20, 6, 0)
+    seed(store, now)
+    for order in store.all_orders():
+        variants = {i.product_id: store.variants(i.product_id) for i in order.goods}
+        for scenario in SCENARIOS:
+            for text in ("", "换M码", "换燕麦色"):
+                ctx = Context(text=text, variants=variants, entities={"aspect": ["颜色"]})
+                names |= set(draft(scenario, order, now, policy, ctx).facts)
+    log = CaseLog(store)
+    order = next(o for o in store.all_orders() if o.state.value == "signed")
+    for state in CaseState:
+        log.register(conversation_id=state.value, intent="wrong_item", state=state,
+                     next_step="", note="", now=now, order_id=order.order_id)
+        ctx = Context(cases=log.cases_for_order(order.order_id))
+        names |= set(draft("refund_status", order, now, policy, ctx).facts)
+    for hour in (2, 15):
+        names |= set(handoff(datetime(2026, 11, 20, hour), policy).facts)
+    for path in (ROOT / "actions").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.keyword) and node.arg:
+                names.add(node.arg)
+            if isinstance(node, ast.Dict):
+                names |= {k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+    return names
+
+
+def main() -> int:
+    errors: List[str] = []
+    dom, where = domain()
+    intents = [i if isinstance(i, str) else next(iter(i)) for i in dom["intents"]]
+    train = nlu_examples(sorted((ROOT / "data" / "nlu").glob("*.yml")))
+    tests = nlu_examples(sorted((ROOT / "tests" / "nlu").glob("*.yml")))
+
+    for intent in intents:
+        file, line = where[f"intent:{intent}"]
+        minimum = MIN_CONTRACT_EXAMPLES if intent in CONTRACT_INTENTS else MIN_OTHER_EXAMPLES
+        count = len(train.get(intent, []))
+        if count < minimum:
+            errors.append(f"{file}:{line}: intent {intent} has {count} training examples, needs {minimum}")
+        if not tests.get(intent):
+            errors.append(f"{file}:{line}: intent {intent} has no held-out example in tests/nlu/")
+    for intent in CONTRACT_INTENTS:
+        if intent not in intents:
+            errors.append(f"domain/core.yml:1: contract intent {intent} is missing from the domain")
+
+    seen: Dict[str, Tuple[str, Where]] = {}
+    for label, examples in list(train.items()) + list(tests.items()):
+        for text, (file, line) in examples:
+            if text in seen:
+                other_intent, (other_file, other_line) = seen[text]
+                what = "twice" if other_intent == label else f"under {other_intent} and {label}"
+                errors.append(f"{file}:{line}: example 「{text}」 appears {what} (also {other_file}:{other_line})")
+            else:
+                seen[text] = (label, (file, line))
+
+    sequences = story_steps(sorted((ROOT / "data").rglob("*.yml")))
+    answered = set()
+    for steps in sequences:
+        for step, following in zip(steps, steps[1:], strict=False):
+            if "intent" in step and "action" in following:
+                answered.add(step["intent"])
+    tested = {
+        step["intent"] for steps in story_steps([ROOT / "tests" / "test_stories.yml"])
+        for step in steps if "intent" in step
+    }
+    for intent in intents:
+        file, line = where[f"intent:{intent}"]
+        if intent not in answered and intent != "inform":
+            errors.append(f"{file}:{line}: intent {intent} has no rule or story answering it")
+        if intent not in tested:
+            errors.append(f"{file}:{line}: intent {intent} has no conversation test in tests/test_stories.yml")
+
+    used_in_data = {step.get("action") for steps in sequences for step in steps}
+    source = "\n".join(p.read_text(encoding="utf-8") for d in ("bot", "actions") for p in (ROOT / d).rglob("*.py"))
+    questions = {f"utter_ask_{slot}" for form in dom["forms"].values() for slot in form.get("required_slots", [])}
+    slots = set(dom["slots"])
+    filled = filled_names()
+    for name, variants in dom["responses"].items():
+        file, line = where[name]
+        if not (name in used_in_data or f'"{name}"' in source or name in questions or name in USED_BY_RASA):
+            errors.append(f"{file}:{line}: response {name} is used by no rule, story, action or form")
+        for variant in variants:
+            for _, var, _, _ in string.Formatter().parse(variant.get("text", "")):
+                if var and var not in slots and var not in filled:
+                    errors.append(f"{file}:{line}: response {name} uses {{{var}}}, which no slot or action fills")
+
+    for error in errors:
+        print(error)
+    counts = ", ".join(f"{i} {len(train.get(i, []))}" for i in intents)
+    print(f"validate: {len(errors)} error(s); {sum(map(len, train.values()))} training examples ({counts})")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
