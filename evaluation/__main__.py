@@ -35,8 +35,11 @@ class RasaModel:
     name = "Rasa (ours)"
 
     def __init__(self, model: Path) -> None:
-        logging.getLogger("rasa").setLevel(logging.ERROR)
         from rasa.core.agent import Agent
+        from rasa.utils.log_utils import configure_structlog
+
+        logging.getLogger("rasa").setLevel(logging.ERROR)
+        configure_structlog(logging.ERROR)  # no per-message debug lines
 
         self.loop = asyncio.new_event_loop()
         self.agent = Agent.load(str(model))
