@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 MODEL=models/aftersales.tar.gz
-NLU_MIN_ACCURACY=${NLU_MIN_ACCURACY:-0.85}
+NLU_MIN_ACCURACY=${NLU_MIN_ACCURACY:-0.93}
 mkdir -p reports
 started=$(date +%s)
 
