@@ -250,3 +250,18 @@ def test_an_exchange_to_a_variant_in_stock(rasa_url):
     customer = Customer(rasa_url, sender="wang_fang")
     reply = customer.says("订单2938475610293840001的开衫想换成燕麦色")
     assert "燕麦色 L" in reply and "有货" in reply
+
+
+def test_a_greeting_with_a_request_is_taken_by_its_request(rasa_url):
+    reply = Customer(rasa_url).says("你好，在吗？我的快遞到哪了！！")
+    assert "订单号" in reply and "售后助手" not in reply
+
+
+def test_a_named_courier_picks_the_buyers_parcel(rasa_url):
+    reply = Customer(rasa_url, sender="lin_xiaoyu").says("我那个中通的快递到哪了")
+    assert "应该是这笔订单：3027461958302746518" in reply and "773029384756102" in reply
+
+
+def test_a_wrong_colour_is_named(rasa_url):
+    reply = Customer(rasa_url, sender="wang_fang").says("订单2938475610293840001颜色发错了")
+    assert "颜色发错了" in reply and "面单" in reply
