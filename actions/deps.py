@@ -17,6 +17,7 @@ from rasa_sdk import Tracker
 from bot import settings
 from bot.casenotes import CaseNotes
 from bot.cases import CaseLog
+from bot.identity import buyer_secret, verify
 from bot.policy import ShopPolicy, load_policy
 from bot.store import OrderStore
 
@@ -27,20 +28,24 @@ class Deps:
     policy: ShopPolicy
     notes: CaseNotes
     clock: Callable[[], datetime] = settings.utcnow
+    secret: str = ""  # the buyer-token secret; empty means no buyer is ever verified
 
     @property
     def cases(self) -> CaseLog:
         return CaseLog(self.store)
 
     def account_of(self, tracker: Tracker) -> Optional[str]:
-        """The shop account of the person chatting, if the sender is a known buyer.
+        """The buyer chatting, only if the channel sent a valid signed buyer token.
 
-        The channel's sender id is the buyer's chat account in the shop;
-        anonymous senders get ``None`` and must name their order.
+        The shop page (or any channel) puts ``buyer_token`` in the message
+        metadata; anything unsigned, forged or expired is anonymous, and an
+        anonymous customer must name their order.
         """
-        sender = tracker.sender_id
-        if sender and self.store.buyer(sender) is not None:
-            return sender
+        metadata = tracker.latest_message.get("metadata") or {}
+        token = metadata.get("buyer_token") if isinstance(metadata, dict) else None
+        account = verify(token, self.secret, self.clock())
+        if account and self.store.buyer(account) is not None:
+            return account
         return None
 
 
@@ -50,6 +55,7 @@ def _deps_for(url: str, policy_path: Path, notes_path: Path) -> Deps:
         store=OrderStore.from_url(url),
         policy=load_policy(policy_path),
         notes=CaseNotes.load(notes_path),
+        secret=buyer_secret(),
     )
 
 

@@ -6,13 +6,14 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import Deps, UsesDeps
-from bot.ids import find_tracking_number, order_number_problem
+from bot.ids import find_tracking_number, normalise_digits, order_number_problem
 from bot.lookup import lookup_order, order_matching
 from bot.replies import fmt_items, fmt_time, order_facts
 from bot.store import OrderFacts
@@ -26,6 +27,8 @@ def entity_values(tracker: Tracker, entity: str) -> List[str]:
         str(e["value"]) for e in tracker.latest_message.get("entities") or []
         if e.get("entity") == entity
     ]
+
+ANONYMOUS = "anonymous"
 
 PROBLEM_RESPONSES = {
     "too_short": "utter_order_number_too_short",
@@ -93,7 +96,15 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
     ) -> Dict[str, Any]:
         if not slot_value:  # cleared (「不是这个订单」): nothing to check or explain
             return {"order_id": None}
-        return {"order_id": self.resolve(str(slot_value), dispatcher, tracker)}
+        account = self.deps.account_of(tracker)
+        text = normalise_digits(tracker.latest_message.get("text") or "")
+        typed_now = str(slot_value) in text or find_tracking_number(text) is not None
+        if account is None and not typed_now and tracker.get_slot("order_checked_for") != ANONYMOUS:
+            # an order this conversation holds for someone else: the anonymous
+            # customer must type the number themselves
+            return {"order_id": None, "order_checked_for": None}
+        order_id = self.resolve(str(slot_value), dispatcher, tracker)
+        return {"order_id": order_id, "order_checked_for": (account or ANONYMOUS) if order_id else None}
 
     def resolve(
         self, value: str, dispatcher: CollectingDispatcher, tracker: Tracker
@@ -151,3 +162,21 @@ class ActionAskOrderId(UsesDeps, Action):
         )
         dispatcher.utter_message(response="utter_ask_order_id_choose", orders=listing)
         return []
+
+
+class ActionReceiveOrder(ValidateOrderForm):
+    """An order number on its own, outside a question: check it, then ask what about it."""
+
+    def name(self) -> str:
+        return "action_receive_order"
+
+    async def run(  # type: ignore[override]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
+        text = tracker.latest_message.get("text") or ""
+        order_id = self.resolve(text, dispatcher, tracker)
+        if order_id is None:
+            return [SlotSet("order_id", None), SlotSet("order_checked_for", None)]
+        dispatcher.utter_message(response="utter_what_about_order")
+        account = self.deps.account_of(tracker)
+        return [SlotSet("order_id", order_id), SlotSet("order_checked_for", account or ANONYMOUS)]

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import Deps, UsesDeps
+from actions.order_form import ANONYMOUS
 from bot.cases import CaseRecord, CaseState
 from bot.lookup import visible_to
 from bot.replies import Context, Reply, draft
@@ -96,6 +97,10 @@ class ScenarioAction(UsesDeps, Action, ABC):
             logger.exception("order store unavailable in %s", self.name())
             dispatcher.utter_message(response="utter_order_lookup_failed")
             return []
+        if tracker.get_slot("order_checked_for") != (account or ANONYMOUS):
+            # the order was found for someone else on this conversation id
+            dispatcher.utter_message(response="utter_ask_order_id")
+            return [SlotSet("order_id", None), SlotSet("order_checked_for", None)]
         if order is None or not visible_to(order, account):
             dispatcher.utter_message(response="utter_order_not_found", given=order_id)
             return [SlotSet("order_id", None)]

@@ -15,8 +15,12 @@ from typing import List, Optional, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import settings
+from bot.assist import Assistant
 from bot.casenotes import CaseNotes
 from bot.cases import CaseLog
+from bot.feedback import FeedbackLog
+from bot.identity import buyer_secret, sign
+from bot.nlu_client import NluUnavailable, parse_ranking
 from bot.policy import PolicyError, ShopPolicy, load_policy
 from bot.replies import fmt_items, fmt_time
 from bot.sample_data import seed
@@ -42,6 +46,14 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None) -> int:
     )
     release.add_argument("conversation", help="the conversation (sender) id")
     release.add_argument("--rasa", default=os.environ.get("RASA_URL", "http://localhost:5005"))
+    suggest = sub.add_parser("suggest", help="agent assist: suggested replies for a customer message")
+    suggest.add_argument("message")
+    suggest.add_argument("--order", default=None, help="the order the message is about")
+    suggest.add_argument("--rasa", default=os.environ.get("RASA_URL", "http://localhost:5005"))
+    token = sub.add_parser("token", help="a signed buyer token, to chat as that buyer over REST")
+    token.add_argument("account")
+    export = sub.add_parser("export-feedback", help="agents' accepted messages as Rasa NLU YAML")
+    export.add_argument("--out", default=None, help="a file (default: standard output)")
     sub.add_parser("check-policy", help="validate shop.yml and case_notes.yml")
     args = parser.parse_args(argv)
 
@@ -79,6 +91,23 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None) -> int:
         return _cases(args, store, policy, out)
     if args.command == "release":
         return _release(args.conversation, args.rasa, out)
+    if args.command == "token":
+        if store.buyer(args.account) is None:
+            print(f"no buyer {args.account}", file=sys.stderr)
+            return 1
+        print(sign(args.account, buyer_secret(), settings.utcnow()), file=out)
+        return 0
+    if args.command == "suggest":
+        return _suggest(args, store, policy, out)
+    if args.command == "export-feedback":
+        store.create_schema()
+        text = FeedbackLog(store).export_nlu_yaml()
+        if args.out:
+            Path(args.out).write_text(text, encoding="utf-8")
+            print(f"wrote {args.out}", file=out)
+        else:
+            print(text, end="", file=out)
+        return 0
     try:
         empty = store.is_empty()
     except SQLAlchemyError:
@@ -125,6 +154,38 @@ def _cases(args: argparse.Namespace, store: OrderStore, policy: ShopPolicy, out:
     return 0
 
 
+def rasa_token() -> str:
+    token_file = settings.PROJECT_ROOT / "var" / "rasa_token"
+    return os.environ.get("RASA_TOKEN") or (
+        token_file.read_text().strip() if token_file.exists() else ""
+    )
+
+
+def _suggest(args: argparse.Namespace, store: OrderStore, policy: ShopPolicy, out: TextIO) -> int:
+    order = store.get_order(args.order) if args.order else None
+    if args.order and order is None:
+        print(f"no order {args.order}", file=sys.stderr)
+        return 1
+    try:
+        ranking = parse_ranking(args.rasa, args.message, rasa_token())
+    except NluUnavailable as exc:
+        print(f"{exc}\nstart the assistant first (make run)", file=sys.stderr)
+        return 1
+    assistant = Assistant.from_project(
+        settings.PROJECT_ROOT, CaseNotes.load(settings.case_notes_path()), policy
+    )
+    for n, s in enumerate(assistant.suggest(ranking, order, settings.utcnow(), args.message), 1):
+        print(f"[{n}] {s.intent} ({s.confidence:.2f})  {s.response}", file=out)
+        print("    " + s.reply.replace("\n", "\n    "), file=out)
+        for step in s.checklist:
+            print(f"    ☐ {step}", file=out)
+        if s.verdicts:
+            print(f"    verdicts: {json.dumps(s.verdicts, ensure_ascii=False)}", file=out)
+        if s.case_note:
+            print(f"    case note: {s.case_note['note']} → {s.case_note['next_step']}", file=out)
+    return 0
+
+
 def _release(conversation: str, rasa_url: str, out: TextIO) -> int:
     """Give a paused conversation back to the assistant through Rasa's HTTP API.
 
@@ -132,10 +193,7 @@ def _release(conversation: str, rasa_url: str, out: TextIO) -> int:
     sent to the human were never answered by the assistant, and its next message
     must start a fresh turn.
     """
-    token_file = settings.PROJECT_ROOT / "var" / "rasa_token"
-    token = os.environ.get("RASA_TOKEN") or (
-        token_file.read_text().strip() if token_file.exists() else ""
-    )
+    token = rasa_token()
     url = f"{rasa_url}/conversations/{urllib.parse.quote(conversation, safe='')}/tracker/events"
     if token:
         url += f"?token={urllib.parse.quote(token)}"

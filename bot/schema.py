@@ -155,3 +155,18 @@ class Case(Base):
     created_at = Column(DateTime, nullable=False)
     updated_at = Column(DateTime, nullable=False)
     closed_at = Column(DateTime)
+
+
+class Feedback(Base):
+    """What an agent did with a suggestion: used, edited or rejected."""
+
+    __tablename__ = "feedback"
+
+    id = Column(Integer, primary_key=True)
+    created_at = Column(DateTime, nullable=False)
+    message = Column(Text, nullable=False)  # the customer's message
+    intent = Column(String(48), nullable=False)  # the suggestion's intent
+    order_id = Column(String(19))
+    verdict = Column(String(16), nullable=False)  # used / edited / rejected
+    final_text = Column(Text)  # what the agent sent
+    agent = Column(String(64))

@@ -64,7 +64,8 @@ cat <<MSG
           then send the order number from the same sender, e.g.
           curl -s localhost:$RASA_PORT/webhooks/rest/webhook \\
             -d '{"sender": "demo-1", "message": "3027461958302746518"}'
-          A sender that is a sample buyer's account (e.g. "chen_hao") is that buyer.
+          As a logged-in sample buyer, add a signed token to the message:
+            "metadata": {"buyer_token": "$($BIN/python -m bot token chen_hao)"}
   Shell:  .venv/bin/rasa shell --endpoints endpoints.yml  (in another terminal)
   Orders: .venv/bin/python -m bot orders
   Cases:  .venv/bin/python -m bot cases          (the hand-over log; cases close ID)

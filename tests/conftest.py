@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.deps import Deps
 from bot.casenotes import CaseNotes
+from bot.identity import sign
 from bot.policy import ShopPolicy, load_policy
 from bot.sample_data import seed
 from bot.settings import PROJECT_ROOT
@@ -19,6 +20,7 @@ from bot.store import OrderStore
 
 # A fixed "now" (naive UTC): 2026-11-20 06:00 UTC is 14:00 in Shanghai.
 NOW = datetime(2026, 11, 20, 6, 0)
+SECRET = "test-buyer-token-secret"
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def notes() -> CaseNotes:
 
 @pytest.fixture
 def deps(store: OrderStore, policy: ShopPolicy, notes: CaseNotes) -> Deps:
-    return Deps(store=store, policy=policy, notes=notes, clock=lambda: NOW)
+    return Deps(store=store, policy=policy, notes=notes, clock=lambda: NOW, secret=SECRET)
 
 
 @pytest.fixture
@@ -59,14 +61,21 @@ def make_tracker() -> Callable[..., Tracker]:
         entities: Optional[List[Dict[str, Any]]] = None,
         sender_id: str = "anonymous-visitor",
         active_loop: Optional[str] = None,
+        buyer: Optional[str] = None,
     ) -> Tracker:
+        """``buyer``: the shop page signed that this buyer is logged in."""
+        metadata = {"buyer_token": sign(buyer, SECRET, NOW)} if buyer else {}
+        slots = dict(slots or {})
+        if slots.get("order_id") and "order_checked_for" not in slots:
+            slots["order_checked_for"] = buyer or "anonymous"  # as the order form does
         return Tracker(
-            sender_id=sender_id,
-            slots=dict(slots or {}),
+            sender_id=buyer or sender_id,
+            slots=slots,
             latest_message={
                 "text": text,
                 "intent": {"name": intent, "confidence": 1.0},
                 "entities": entities or [],
+                "metadata": metadata,
             },
             events=list(events or []),
             paused=False,

@@ -52,7 +52,7 @@ async def test_a_scenario_without_an_order_asks_for_it(deps, dispatcher, make_tr
 
 
 async def test_a_known_buyer_gets_no_facts_of_another_buyers_order(deps, dispatcher, make_tracker):
-    tracker = make_tracker(slots={"order_id": "3027461958302746518"}, sender_id="chen_hao")
+    tracker = make_tracker(slots={"order_id": "3027461958302746518"}, buyer="chen_hao")
     events = await ActionTrackParcel(deps).run(dispatcher, tracker, {})
     assert responses(dispatcher) == ["utter_order_not_found"]
     assert "tracking_number" not in dispatcher.messages[0]
@@ -73,6 +73,9 @@ async def test_a_broken_database_gets_a_clear_answer(policy, notes, dispatcher, 
 
 
 # -- validate_order_form ---------------------------------------------------------
+
+
+NOT_FOUND = {"order_id": None, "order_checked_for": None}
 
 
 def slot_values(events):
@@ -103,13 +106,17 @@ async def test_a_valid_order_number_is_accepted(deps, dispatcher, make_tracker):
         make_tracker, "3027461958302746518",
         order_id="3027461958302746518", slots={"order_id": "3027461958302746518"},
     )
-    assert await run_form(deps, dispatcher, tracker) == {"order_id": "3027461958302746518"}
+    assert await run_form(deps, dispatcher, tracker) == {
+        "order_id": "3027461958302746518", "order_checked_for": "anonymous",
+    }
     assert dispatcher.messages == []
 
 
 async def test_a_tracking_number_finds_its_order(deps, dispatcher, make_tracker):
     tracker = asked(make_tracker, "单号是SF1402938475610")
-    assert await run_form(deps, dispatcher, tracker) == {"order_id": "1829374650192837465"}
+    assert await run_form(deps, dispatcher, tracker) == {
+        "order_id": "1829374650192837465", "order_checked_for": "anonymous",
+    }
 
 
 @pytest.mark.parametrize(
@@ -123,7 +130,7 @@ async def test_a_tracking_number_finds_its_order(deps, dispatcher, make_tracker)
 async def test_a_malformed_number_is_explained_and_asked_again(
     deps, dispatcher, make_tracker, text, response
 ):
-    assert await run_form(deps, dispatcher, asked(make_tracker, text)) == {"order_id": None}
+    assert await run_form(deps, dispatcher, asked(make_tracker, text)) == NOT_FOUND
     assert responses(dispatcher) == [response]
     assert dispatcher.messages[0]["digits"] in text
 
@@ -133,17 +140,17 @@ async def test_an_unknown_order_number_gets_a_second_chance(deps, dispatcher, ma
         make_tracker, "1111222233334444555",
         order_id="1111222233334444555", slots={"order_id": "1111222233334444555"},
     )
-    assert await run_form(deps, dispatcher, tracker) == {"order_id": None}
+    assert await run_form(deps, dispatcher, tracker) == NOT_FOUND
     assert responses(dispatcher) == ["utter_order_not_found"]
     assert dispatcher.messages[0]["given"] == "1111222233334444555"
 
 
 async def test_another_buyers_order_is_not_found(deps, dispatcher, make_tracker):
     tracker = asked(
-        make_tracker, "3027461958302746518", sender_id="wang_fang",
+        make_tracker, "3027461958302746518", buyer="wang_fang",
         order_id="3027461958302746518", slots={"order_id": "3027461958302746518"},
     )
-    assert await run_form(deps, dispatcher, tracker) == {"order_id": None}
+    assert await run_form(deps, dispatcher, tracker) == NOT_FOUND
     assert responses(dispatcher) == ["utter_order_not_found"]
 
 
@@ -154,15 +161,17 @@ async def test_text_without_a_number_is_left_to_the_dialogue(deps, dispatcher, m
 
 
 async def test_a_buyer_with_one_recent_order_gets_it_named(deps, dispatcher, make_tracker):
-    tracker = make_tracker(text="显示签收了但我没收到", intent="signed_not_received", sender_id="chen_hao")
-    assert await run_form(deps, dispatcher, tracker) == {"order_id": "1829374650192837465"}
+    tracker = make_tracker(text="显示签收了但我没收到", intent="signed_not_received", buyer="chen_hao")
+    assert await run_form(deps, dispatcher, tracker) == {
+        "order_id": "1829374650192837465", "order_checked_for": "chen_hao",
+    }
     assert responses(dispatcher) == ["utter_order_picked"]
     assert dispatcher.messages[0]["order_id"] == "1829374650192837465"
 
 
 @pytest.mark.parametrize("sender", ["lin_xiaoyu", "anonymous-visitor"])
 async def test_no_order_is_guessed_for_several_or_unknown(deps, dispatcher, make_tracker, sender):
-    tracker = make_tracker(text="我的快递到哪了", intent="track_parcel", sender_id=sender)
+    tracker = make_tracker(text="我的快递到哪了", intent="track_parcel", buyer=sender if sender != "anonymous-visitor" else None)
     assert await run_form(deps, dispatcher, tracker) == {}
     assert dispatcher.messages == []
 
@@ -197,7 +206,7 @@ async def test_a_named_courier_or_product_picks_one_of_several_orders(
     deps, dispatcher, make_tracker, entities, picked
 ):
     tracker = with_entities(
-        make_tracker(text="我的快递到哪了", intent="track_parcel", sender_id="lin_xiaoyu"), **entities
+        make_tracker(text="我的快递到哪了", intent="track_parcel", buyer="lin_xiaoyu"), **entities
     )
     result = await run_form(deps, dispatcher, tracker)
     assert result.get("order_id") == picked

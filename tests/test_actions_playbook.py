@@ -47,7 +47,7 @@ async def test_each_new_scenario_answers_and_logs_its_case(
 async def test_asking_twice_does_not_open_a_second_case(deps, make_tracker):
     from rasa_sdk.executor import CollectingDispatcher
 
-    tracker = make_tracker(slots={"order_id": "7700112233445566778"}, sender_id="liu_yang")
+    tracker = make_tracker(slots={"order_id": "7700112233445566778"}, buyer="liu_yang")
     for _ in range(2):
         await ActionPriceDropRefund(deps).run(CollectingDispatcher(), tracker, {})
     assert len(deps.cases.open_cases()) == 1
@@ -150,7 +150,7 @@ async def test_not_this_order_forgets_it_and_never_picks_it_again(deps, dispatch
         conversation_id="chen_hao", intent="signed_not_received", state=CaseState.WAITING_SHOP,
         next_step="联系顺丰", note="显示快递柜签收", now=IN_SHIFT, order_id=picked,
     )
-    tracker = make_tracker(text="不是这个订单", intent="correct_order", slots={"order_id": picked}, sender_id="chen_hao")
+    tracker = make_tracker(text="不是这个订单", intent="correct_order", slots={"order_id": picked}, buyer="chen_hao")
     events = await ActionForgetOrder(deps).run(dispatcher, tracker, {})
     assert deps.cases.open_cases() == []  # the case about the wrong order is closed
     assert deps.cases.get(opened.id).note.endswith("（客户说不是这笔订单）")
@@ -158,7 +158,7 @@ async def test_not_this_order_forgets_it_and_never_picks_it_again(deps, dispatch
     assert responses(dispatcher) == ["utter_ask_other_order"]
 
     form_tracker = make_tracker(
-        text="不是这个订单", intent="correct_order", sender_id="chen_hao",
+        text="不是这个订单", intent="correct_order", buyer="chen_hao",
         slots={"rejected_orders": [picked]},
     )
     from rasa_sdk.executor import CollectingDispatcher
@@ -176,7 +176,7 @@ async def test_not_this_one_but_that_one_takes_the_new_number(deps, dispatcher, 
 async def test_a_buyer_with_several_orders_is_shown_them(deps, dispatcher, make_tracker):
     from actions.order_form import ActionAskOrderId
 
-    await ActionAskOrderId(deps).run(dispatcher, make_tracker(sender_id="lin_xiaoyu"), {})
+    await ActionAskOrderId(deps).run(dispatcher, make_tracker(buyer="lin_xiaoyu"), {})
     assert responses(dispatcher) == ["utter_ask_order_id_choose"]
     listing = dispatcher.messages[0]["orders"]
     assert listing.count("\n") == 2  # her three recent orders, newest first
@@ -188,13 +188,13 @@ async def test_a_buyer_with_several_orders_is_shown_them(deps, dispatcher, make_
 async def test_otherwise_the_order_number_is_asked_for(deps, dispatcher, make_tracker, sender):
     from actions.order_form import ActionAskOrderId
 
-    await ActionAskOrderId(deps).run(dispatcher, make_tracker(sender_id=sender), {})
+    await ActionAskOrderId(deps).run(dispatcher, make_tracker(buyer=sender if sender != "anonymous-visitor" else None), {})
     assert responses(dispatcher) == ["utter_ask_order_id"]
 
 
 async def test_another_buyers_orders_are_never_listed(deps, dispatcher, make_tracker):
     from actions.order_form import ActionAskOrderId
 
-    await ActionAskOrderId(deps).run(dispatcher, make_tracker(sender_id="wang_fang"), {})
+    await ActionAskOrderId(deps).run(dispatcher, make_tracker(buyer="wang_fang"), {})
     listing = dispatcher.messages[0]["orders"]
     assert all(line.startswith("29384756102938") for line in listing.splitlines())

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, Iterator, List
 
@@ -21,6 +22,7 @@ import yaml
 
 from bot.cases import CaseLog
 from bot.cli import main as bot_cli
+from bot.identity import sign
 from bot.settings import PROJECT_ROOT
 from bot.store import OrderStore
 
@@ -53,6 +55,7 @@ def wait_until_up(url: str, procs: List[subprocess.Popen], logs: List[Path]) -> 
 
 
 TOKEN = "e2e-test-token"
+BUYER_SECRET = "e2e-buyer-secret"
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +78,7 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory, shop: Dict[str, str]) -> 
         "PYTHONPATH": str(PROJECT_ROOT),
         "SHOP_DATABASE_URL": shop["db"],
         "SHOP_POLICY": shop["policy"],
+        "BUYER_TOKEN_SECRET": BUYER_SECRET,
     }
     subprocess.run([sys.executable, "-m", "bot", "init-db"], env=env, check=True, cwd=PROJECT_ROOT)
     action_port, rasa_port = free_port(), free_port()
@@ -106,11 +110,18 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory, shop: Dict[str, str]) -> 
 
 
 class Customer:
-    """A customer chatting over REST; a known buyer's conversation starts afresh."""
+    """A customer chatting over REST; a logged-in buyer sends a signed token.
+
+    A buyer's conversation starts afresh.
+    """
 
     def __init__(self, url: str, sender: str | None = None) -> None:
         self.url = f"{url}/webhooks/rest/webhook"
         self.sender = sender or f"visitor-{uuid.uuid4().hex[:8]}"
+        self.metadata = (
+            {"buyer_token": sign(sender, BUYER_SECRET, datetime.now(timezone.utc).replace(tzinfo=None))}
+            if sender else {}
+        )
         if sender:
             requests.post(
                 f"{url}/conversations/{sender}/tracker/events?token={TOKEN}",
@@ -121,7 +132,10 @@ class Customer:
         return "\n".join(m.get("text", "") for m in self.messages(text))
 
     def messages(self, text: str) -> List[Dict[str, str]]:
-        response = requests.post(self.url, json={"sender": self.sender, "message": text}, timeout=30)
+        response = requests.post(
+            self.url, json={"sender": self.sender, "message": text, "metadata": self.metadata},
+            timeout=30,
+        )
         response.raise_for_status()
         return response.json()
 
@@ -265,3 +279,16 @@ def test_a_named_courier_picks_the_buyers_parcel(rasa_url):
 def test_a_wrong_colour_is_named(rasa_url):
     reply = Customer(rasa_url, sender="wang_fang").says("订单2938475610293840001颜色发错了")
     assert "颜色发错了" in reply and "面单" in reply
+
+
+def test_claiming_a_buyers_sender_id_without_a_token_reveals_nothing(rasa_url):
+    customer = Customer(rasa_url)
+    customer.sender = "chen_hao"  # the sender id alone, no signed token
+    reply = customer.says("显示签收了但我没收到")
+    assert "1829374650192837465" not in reply and "订单号" in reply
+
+
+def test_an_order_number_alone_then_a_question(rasa_url):
+    customer = Customer(rasa_url)
+    assert "什么问题" in customer.says("2938475610293847561")
+    assert "SF1402938475999" in customer.says("到哪了")

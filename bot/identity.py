@@ -1,0 +1,60 @@
+"""Signed buyer tokens: the shop page says who is logged in; the assistant verifies it.
+
+A token is ``account.expiry.signature``: HMAC-SHA256 over ``account.expiry`` with
+the shop's secret (``BUYER_TOKEN_SECRET``, or ``var/buyer_secret`` made once by
+``make run``), URL-safe base64. Only a verified, unexpired token names a buyer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Optional
+
+from bot import settings
+
+DEFAULT_TTL = timedelta(hours=12)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _signature(payload: str, secret: str) -> str:
+    return _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
+
+
+def sign(account: str, secret: str, now: datetime, ttl: timedelta = DEFAULT_TTL) -> str:
+    if not account or "." in account:
+        raise ValueError("an account is a non-empty name without dots")
+    payload = f"{account}.{int((now + ttl).timestamp())}"
+    return f"{payload}.{_signature(payload, secret)}"
+
+
+def verify(token: object, secret: str, now: datetime) -> Optional[str]:
+    """The account a valid, unexpired token names; ``None`` for anything else."""
+    if not isinstance(token, str) or not secret or token.count(".") != 2:
+        return None
+    account, expiry, signature = token.split(".")
+    if not hmac.compare_digest(_signature(f"{account}.{expiry}", secret), signature):
+        return None
+    if not expiry.isdigit() or int(expiry) < now.timestamp():
+        return None
+    return account or None
+
+
+def buyer_secret() -> str:
+    """``BUYER_TOKEN_SECRET``, else the checkout's ``var/buyer_secret`` (made on first use)."""
+    if os.environ.get("BUYER_TOKEN_SECRET"):
+        return os.environ["BUYER_TOKEN_SECRET"]
+    path = Path(settings.PROJECT_ROOT / "var" / "buyer_secret")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,34 @@
+"""The NLU of the running Rasa server (``/model/parse``), for agent assist."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import List, Tuple
+
+
+class NluUnavailable(RuntimeError):
+    """The Rasa server did not answer."""
+
+
+def parse_ranking(rasa_url: str, text: str, token: str = "", timeout: float = 10) -> List[Tuple[str, float]]:
+    """The intents Rasa ranks for ``text``, best first, as (intent, confidence)."""
+    url = f"{rasa_url.rstrip('/')}/model/parse"
+    if token:
+        url += f"?token={urllib.parse.quote(token)}"
+    request = urllib.request.Request(
+        url, data=json.dumps({"text": text}).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            parsed = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise NluUnavailable(f"Rasa at {rasa_url} did not answer: {exc}") from exc
+    ranking = [(r["name"], float(r["confidence"])) for r in parsed.get("intent_ranking") or []]
+    if not ranking and parsed.get("intent"):
+        ranking = [(parsed["intent"]["name"], float(parsed["intent"].get("confidence", 0)))]
+    # nlu_fallback is not a reply of its own: keep the real hypotheses
+    return [r for r in ranking if r[0] != "nlu_fallback"] or ranking
