@@ -33,7 +33,17 @@ $(VENV)/.installed: requirements.txt constraints.txt scripts/find_python.sh
 	@$(PY) -W ignore -c 'import rasa, rasa_sdk, jieba, spacy, sqlalchemy, yaml' && touch $@
 	@echo "==> $(VENV) ready"
 
-setup: $(VENV)/.installed ## create .venv with the pinned dependencies
+node_modules/.installed: package.json package-lock.json
+	@echo "==> installing the chat widget (rasa-webchat) from the npm registry"
+	@npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@
+
+# Debian's Chromium and a CJK font for the browser tests (Playwright's own download does not work here)
+/usr/bin/chromium:
+	@echo "==> installing Debian's chromium for the browser tests"
+	@if [ "$$(id -u)" != 0 ]; then echo "error: run as root or: apt-get install chromium" >&2; exit 1; fi
+	@apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
+
+setup: $(VENV)/.installed node_modules/.installed ## create .venv and node_modules with the pinned dependencies
 
 $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 	@echo "==> training the model (config, domain or data changed)"
@@ -44,10 +54,10 @@ train: $(MODEL) ## train the model if config, domain or data changed
 db: $(VENV)/.installed ## create the sample shop database (var/shop.db) if missing
 	@$(PY) -m bot init-db
 
-run: $(MODEL) db ## start the assistant: action server :5055 + Rasa REST/socket.io :5005
+run: $(MODEL) db node_modules/.installed ## start the assistant: action server :5055 + Rasa REST/socket.io :5005
 	@scripts/run.sh
 
-test: $(MODEL) ## run every test: unit, data validation, conversation stories, NLU accuracy
+test: $(MODEL) node_modules/.installed /usr/bin/chromium ## run every test: unit, data validation, conversation stories, NLU accuracy
 	@scripts/test.sh
 
 validate: $(VENV)/.installed ## check the training data, domain and tests (rasa data validate + ours)
@@ -60,8 +70,8 @@ eval: $(MODEL) ## score the model and two baselines (FOLDS=3, DATA=labelled.tsv)
 	@$(PY) -m evaluation --folds $(or $(FOLDS),3) $(if $(DATA),--data $(DATA))
 
 lint: $(VENV)/.installed ## ruff and mypy
-	@$(BIN)/ruff check bot actions tests scripts components evaluation
-	@$(BIN)/mypy bot actions components evaluation
+	@$(BIN)/ruff check bot actions tests scripts components evaluation web
+	@$(BIN)/mypy bot actions components evaluation web
 
 clean: ## remove the venv, models, database and reports
-	rm -rf $(VENV) models var reports results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules models var reports results .pytest_cache .mypy_cache .ruff_cache

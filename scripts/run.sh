@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 ACTION_PORT=${ACTION_PORT:-5055}
 RASA_PORT=${RASA_PORT:-5005}
+WEB_PORT=${WEB_PORT:-8080}
 mkdir -p var/log
 # The Rasa HTTP API (used to give a conversation back from a human agent) needs
 # a token: $RASA_TOKEN, else one made once for this checkout in var/rasa_token.
@@ -24,8 +25,10 @@ trap stop_servers EXIT
 
 # a bad shop.yml or case_notes.yml stops here, naming the key
 $BIN/python -m bot check-policy >/dev/null
+# the buyer-token secret both servers share (var/buyer_secret unless BUYER_TOKEN_SECRET)
+$BIN/python -c 'from bot.identity import buyer_secret; buyer_secret()'
 
-for port in "$ACTION_PORT" "$RASA_PORT"; do
+for port in "$ACTION_PORT" "$RASA_PORT" "$WEB_PORT"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         echo "error: port $port is already in use (another 'make run'?). Stop it first." >&2
         exit 1
@@ -41,6 +44,10 @@ $BIN/rasa run --model models/aftersales.tar.gz --port "$RASA_PORT" \
     --enable-api --auth-token "$RASA_TOKEN" >var/log/rasa.log 2>&1 &
 pids+=($!)
 
+echo "==> starting the shop page and agent assist on :$WEB_PORT (log: var/log/web.log)"
+RASA_URL="http://localhost:$RASA_PORT" WEB_PORT="$WEB_PORT" $BIN/python -m web >var/log/web.log 2>&1 &
+pids+=($!)
+
 printf "==> loading the model"
 for _ in $(seq 1 180); do
     for pid in "${pids[@]}"; do
@@ -50,14 +57,22 @@ for _ in $(seq 1 180); do
             exit 1
         fi
     done
-    if curl -sf "http://localhost:$RASA_PORT/" >/dev/null && curl -sf "http://localhost:$ACTION_PORT/health" >/dev/null; then
+    if curl -sf "http://localhost:$RASA_PORT/" >/dev/null && curl -sf "http://localhost:$ACTION_PORT/health" >/dev/null \
+        && curl -sf "http://localhost:$WEB_PORT/" >/dev/null; then
         break
     fi
     printf "."; sleep 1
 done
 echo
 cat <<MSG
-==> the assistant is up. Talk to it:
+==> the assistant is up.
+
+  Shop page with the chat widget:  http://localhost:$WEB_PORT/
+  Agent console (agent assist):    http://localhost:$WEB_PORT/agent
+          development agent token: $(cat var/agent_token 2>/dev/null || echo "\$AGENT_TOKEN")
+  Suggestions on the command line: $BIN/python -m bot suggest "显示签收了但我没收到" --order 2938475610293840001
+
+Talk to it:
 
   REST:   curl -s localhost:$RASA_PORT/webhooks/rest/webhook \\
             -d '{"sender": "demo-1", "message": "我的快递到哪了"}'

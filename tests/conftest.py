@@ -17,6 +17,7 @@ from bot.policy import ShopPolicy, load_policy
 from bot.sample_data import seed
 from bot.settings import PROJECT_ROOT
 from bot.store import OrderStore
+from tests.servers import rasa_url, shop, web_url  # noqa: E402,F401  (session fixtures)
 
 # A fixed "now" (naive UTC): 2026-11-20 06:00 UTC is 14:00 in Shanghai.
 NOW = datetime(2026, 11, 20, 6, 0)

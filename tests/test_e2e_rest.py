@@ -1,113 +1,25 @@
 """End to end over the REST channel: the real Rasa server, action server and database.
 
-Starts ``rasa run actions`` and ``rasa run`` with the trained model on free
-ports, against a fresh sample database, and talks to them as a customer would.
+The servers (tests/servers.py) run on free ports against a fresh sample
+database; these tests talk to them as a customer would.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, List
 
 import pytest
 import requests
-import yaml
 
 from bot.cases import CaseLog
 from bot.cli import main as bot_cli
 from bot.identity import sign
-from bot.settings import PROJECT_ROOT
 from bot.store import OrderStore
+from tests.servers import BUYER_SECRET, TOKEN
 
 pytestmark = pytest.mark.e2e
-
-MODEL = Path(os.environ.get("AFTERSALES_MODEL", PROJECT_ROOT / "models" / "aftersales.tar.gz"))
-RASA = Path(sys.executable).with_name("rasa")
-START_TIMEOUT = 240
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(url: str, procs: List[subprocess.Popen], logs: List[Path]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        for proc, log in zip(procs, logs, strict=False):
-            if proc.poll() is not None:
-                pytest.fail(f"a server exited while starting:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(1)
-    pytest.fail(f"{url} did not come up in {START_TIMEOUT} s")
-
-
-TOKEN = "e2e-test-token"
-BUYER_SECRET = "e2e-buyer-secret"
-
-
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
-    """The shop the servers use: its database, and a policy whose shift lasts all day."""
-    tmp = tmp_path_factory.mktemp("shop")
-    policy = yaml.safe_load((PROJECT_ROOT / "shop.yml").read_text(encoding="utf-8"))
-    policy["shifts"] = [{"name": "全天班", "start": "00:00", "end": "24:00"}]
-    (tmp / "shop.yml").write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
-    return {"db": f"sqlite:///{tmp / 'shop.db'}", "policy": str(tmp / "shop.yml")}
-
-
-@pytest.fixture(scope="module")
-def rasa_url(tmp_path_factory: pytest.TempPathFactory, shop: Dict[str, str]) -> Iterator[str]:
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run `make train` first")
-    tmp = tmp_path_factory.mktemp("e2e")
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "SHOP_DATABASE_URL": shop["db"],
-        "SHOP_POLICY": shop["policy"],
-        "BUYER_TOKEN_SECRET": BUYER_SECRET,
-    }
-    subprocess.run([sys.executable, "-m", "bot", "init-db"], env=env, check=True, cwd=PROJECT_ROOT)
-    action_port, rasa_port = free_port(), free_port()
-    endpoints = tmp / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
-    logs = [tmp / "actions.log", tmp / "rasa.log"]
-    commands = [
-        [str(RASA), "run", "actions", "--actions", "actions", "--port", str(action_port)],
-        [str(RASA), "run", "--model", str(MODEL), "--port", str(rasa_port),
-         "--credentials", "credentials.yml", "--endpoints", str(endpoints),
-         "--enable-api", "--auth-token", TOKEN],
-    ]
-    procs = [
-        subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-        for cmd, log in zip(commands, logs, strict=False)
-    ]
-    try:
-        wait_until_up(f"http://127.0.0.1:{action_port}/health", procs, logs)
-        wait_until_up(f"http://127.0.0.1:{rasa_port}/", procs, logs)
-        yield f"http://127.0.0.1:{rasa_port}"
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
 
 class Customer:
     """A customer chatting over REST; a logged-in buyer sends a signed token.

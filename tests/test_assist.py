@@ -1,0 +1,76 @@
+"""Agent assist: suggestions from an NLU ranking, and the feedback loop."""
+
+import pytest
+import yaml
+
+from bot.assist import Assistant
+from bot.feedback import FeedbackLog
+from bot.settings import PROJECT_ROOT
+from tests.conftest import NOW
+
+
+@pytest.fixture
+def assistant(policy, notes):
+    return Assistant.from_project(PROJECT_ROOT, notes, policy)
+
+
+RANKING = [("signed_not_received", 0.91), ("track_parcel", 0.05), ("wrong_item", 0.02), ("greet", 0.01)]
+
+
+def test_the_top_three_hypotheses_each_get_a_filled_draft(assistant, store):
+    order = store.get_order("2938475610293840001")  # signed by the door guard
+    suggestions = assistant.suggest(RANKING, order, NOW, "显示签收了但我没收到")
+    assert [s.intent for s in suggestions] == ["signed_not_received", "track_parcel", "wrong_item"]
+    first = suggestions[0]
+    assert first.confidence == 0.91 and first.response == "utter_snr_signed_other"
+    assert "小区门卫" in first.reply and "申通快递" in first.reply and "{" not in first.reply
+    assert "联系快递核实签收人" in first.checklist
+    assert first.case_note["state"] == "waiting_shop" and "小区门卫" in first.case_note["note"]
+    assert first.verdicts["return_window_open"] is True
+
+
+def test_verdicts_name_who_pays_and_approvals(assistant, store):
+    order = store.get_order("7700112233445566778")
+    wrong, price = assistant.suggest([("wrong_item", 0.6), ("price_drop_refund", 0.4)], order, NOW)
+    assert wrong.verdicts["return_shipping_paid_by"] == "shop"
+    assert wrong.verdicts["missing_item_window_open"] is True  # signed 20 h ago
+    assert price.verdicts["needs_supervisor_approval"] is True
+    assert "¥40.00" in price.reply
+
+
+def test_without_an_order_the_draft_asks_for_it(assistant):
+    (suggestion,) = assistant.suggest([("track_parcel", 0.9)], None, NOW)
+    assert suggestion.response == "utter_ask_order_id"
+    assert suggestion.checklist[0].startswith("先问客户订单号")
+
+
+def test_intents_without_order_facts_use_their_rule_response(assistant):
+    greet, faq = assistant.suggest([("greet", 0.8), ("product_no_effect", 0.2)], None, NOW)
+    assert greet.response == "utter_greet" and "售后助手" in greet.reply
+    assert faq.response == "utter_product_no_effect"
+
+
+def test_every_intent_has_a_checklist():
+    checklists = yaml.safe_load((PROJECT_ROOT / "agent_checklists.yml").read_text(encoding="utf-8"))
+    intents = yaml.safe_load((PROJECT_ROOT / "domain" / "core.yml").read_text(encoding="utf-8"))["intents"]
+    missing = {i for i in intents if i not in checklists} - {"inform", "rate", "correct_order", "greet", "thank", "goodbye", "affirm", "deny"}
+    assert missing == set()
+
+
+def test_feedback_export_keeps_used_and_edited_messages(store):
+    log = FeedbackLog(store)
+    log.record(message="快递柜里没有啊", intent="signed_not_received", verdict="used", now=NOW)
+    log.record(message="衣服颜色不对", intent="wrong_item", verdict="edited", now=NOW, final_text="…")
+    log.record(message="随便问问", intent="track_parcel", verdict="rejected", now=NOW)
+    log.record(message="快递柜里没有啊", intent="signed_not_received", verdict="used", now=NOW)
+    exported = yaml.safe_load(log.export_nlu_yaml())
+    assert exported["nlu"] == [
+        {"intent": "signed_not_received", "examples": "- 快递柜里没有啊\n"},
+        {"intent": "wrong_item", "examples": "- 衣服颜色不对\n"},
+    ]
+
+
+@pytest.mark.parametrize("verdict, message", [("maybe", "x"), ("used", "  ")])
+def test_bad_feedback_is_refused(store, verdict, message):
+    with pytest.raises(ValueError):
+        FeedbackLog(store).record(message=message, intent="greet", verdict=verdict, now=NOW)

@@ -1,0 +1,160 @@
+"""The web service: shop page (:8080/), agent console (/agent) and the agent API.
+
+  POST /agent/suggest   {"message": "...", "order_id"?: "...", "buyer"?: "..."}
+  POST /agent/feedback  {"message", "intent", "verdict": used|edited|rejected, "final_text"?, "order_id"?}
+  GET  /agent/orders    the orders, for the console's picker
+both behind ``Authorization: Bearer $AGENT_TOKEN``.
+  POST /api/session     {"buyer": "chen_hao"}: the demo shop's login, a signed buyer token
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from aiohttp import web
+
+from bot.assist import Assistant
+from bot.feedback import FeedbackLog
+from bot.identity import sign
+from bot.nlu_client import NluUnavailable
+from bot.replies import fmt_items, fmt_time
+from bot.store import OrderStore
+
+STATIC = Path(__file__).with_name("static")
+MAX_MESSAGE = 2000
+Ranker = Callable[[str], List[Tuple[str, float]]]
+
+
+@dataclass
+class Settings:
+    store: OrderStore
+    assistant: Assistant
+    rank: Ranker  # the NLU: message → [(intent, confidence)], best first
+    agent_token: str
+    buyer_secret: str
+    clock: Callable[[], datetime]
+    webchat_dir: Optional[Path] = None  # node_modules/rasa-webchat/lib
+    rasa_socket_url: str = "http://localhost:5005"
+
+
+def bad(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def json_body(request: web.Request) -> Dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise web.HTTPBadRequest(text=json.dumps({"error": "the body must be JSON"}),
+                                 content_type="application/json") from exc
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "the body must be a JSON object"}),
+                                 content_type="application/json")
+    return body
+
+
+def authorised(request: web.Request, settings: Settings) -> bool:
+    header = request.headers.get("Authorization", "")
+    given = header[7:] if header.startswith("Bearer ") else ""
+    return bool(settings.agent_token) and hmac.compare_digest(given, settings.agent_token)
+
+
+def make_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024)
+    feedback = FeedbackLog(settings.store)
+
+    @web.middleware
+    async def agent_auth(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        if request.path.startswith("/agent/") and not authorised(request, settings):
+            return bad(401, "a valid Authorization: Bearer token is required")
+        return await handler(request)
+
+    app.middlewares.append(agent_auth)
+
+    async def suggest(request: web.Request) -> web.Response:
+        body = await json_body(request)
+        message = body.get("message")
+        if not isinstance(message, str) or not message.strip():
+            return bad(400, "message is required")
+        if len(message) > MAX_MESSAGE:
+            return bad(400, f"message is longer than {MAX_MESSAGE} characters")
+        order = None
+        order_id = body.get("order_id")
+        if order_id not in (None, ""):
+            order = settings.store.get_order(str(order_id))
+            buyer = body.get("buyer")
+            if order is None or (buyer and order.buyer_account != buyer):
+                return bad(404, f"no order {order_id}" + (f" of buyer {buyer}" if buyer else ""))
+        try:
+            ranking = await asyncio.get_running_loop().run_in_executor(None, settings.rank, message)
+        except NluUnavailable as exc:
+            return bad(503, str(exc))
+        suggestions = settings.assistant.suggest(ranking, order, settings.clock(), message)
+        return web.json_response({
+            "message": message,
+            "order_id": order.order_id if order else None,
+            "suggestions": [s.as_dict() for s in suggestions],
+        })
+
+    async def record_feedback(request: web.Request) -> web.Response:
+        body = await json_body(request)
+        try:
+            feedback_id = feedback.record(
+                message=str(body.get("message") or ""), intent=str(body.get("intent") or ""),
+                verdict=str(body.get("verdict") or ""), now=settings.clock(),
+                order_id=body.get("order_id") or None, final_text=body.get("final_text"),
+                agent=body.get("agent"),
+            )
+        except ValueError as exc:
+            return bad(400, str(exc))
+        return web.json_response({"id": feedback_id}, status=201)
+
+    async def orders(request: web.Request) -> web.Response:
+        policy = settings.assistant.policy
+        return web.json_response([
+            {"order_id": o.order_id, "buyer": o.buyer_account, "state": o.state.value,
+             "items": fmt_items(o.goods), "created": fmt_time(o.created_at, policy)}
+            for o in settings.store.all_orders()
+        ])
+
+    async def session(request: web.Request) -> web.Response:
+        """The demo shop's login: in a real shop its own login issues the token."""
+        body = await json_body(request)
+        buyer = body.get("buyer")
+        if not isinstance(buyer, str) or settings.store.buyer(buyer) is None:
+            return bad(404, "no such buyer")
+        return web.json_response({"buyer": buyer, "buyer_token": sign(buyer, settings.buyer_secret, settings.clock())})
+
+    async def buyers(request: web.Request) -> web.Response:
+        with settings.store.session() as s:
+            from sqlalchemy import select
+
+            from bot.schema import Buyer
+            rows = s.execute(select(Buyer.account, Buyer.name).order_by(Buyer.id)).all()
+        return web.json_response([{"account": a, "name": n} for a, n in rows])
+
+    async def page(request: web.Request) -> web.Response:
+        name = "agent.html" if request.path.startswith("/agent") else "shop.html"
+        html = (STATIC / name).read_text(encoding="utf-8")
+        html = html.replace("__RASA_SOCKET_URL__", settings.rasa_socket_url)
+        return web.Response(text=html, content_type="text/html",
+                            headers={"Content-Security-Policy": "default-src 'self'; connect-src *; "
+                                     "style-src 'self' 'unsafe-inline'; font-src 'self' data:; img-src 'self' data:"})
+
+    app.router.add_get("/", page)
+    app.router.add_get("/agent", page)
+    app.router.add_post("/agent/suggest", suggest)
+    app.router.add_post("/agent/feedback", record_feedback)
+    app.router.add_get("/agent/orders", orders)
+    app.router.add_post("/api/session", session)
+    app.router.add_get("/api/buyers", buyers)
+    app.router.add_static("/static/", STATIC)
+    if settings.webchat_dir and settings.webchat_dir.exists():
+        app.router.add_static("/webchat/", settings.webchat_dir)
+    return app
