@@ -6,7 +6,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 
 class NluUnavailable(RuntimeError):
@@ -32,3 +32,18 @@ def parse_ranking(rasa_url: str, text: str, token: str = "", timeout: float = 10
         ranking = [(parsed["intent"]["name"], float(parsed["intent"].get("confidence", 0)))]
     # nlu_fallback is not a reply of its own: keep the real hypotheses
     return [r for r in ranking if r[0] != "nlu_fallback"] or ranking
+
+
+def conversation_slot(rasa_url: str, conversation_id: str, slot: str, token: str = "",
+                      timeout: float = 10) -> Optional[str]:
+    """A slot of a conversation, from Rasa's tracker API; ``None`` if unset or unknown."""
+    url = f"{rasa_url.rstrip('/')}/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker"
+    if token:
+        url += f"?token={urllib.parse.quote(token)}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            tracker = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise NluUnavailable(f"Rasa at {rasa_url} did not answer: {exc}") from exc
+    value = (tracker.get("slots") or {}).get(slot)
+    return str(value) if value else None

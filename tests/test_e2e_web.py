@@ -58,6 +58,18 @@ def test_suggestions_for_a_real_message_and_order(web_url):
     assert first["case_note"]["state"] == "waiting_shop"
 
 
+def test_a_conversation_id_stands_for_its_order(web_url, rasa_url):
+    from tests.test_e2e_rest import Customer
+
+    customer = Customer(rasa_url)
+    customer.says("订单2938475610293847561到哪了")  # the conversation is about this order
+    response = suggest(web_url, {"message": "能不能拦截，我不想要了", "conversation_id": customer.sender})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["order_id"] == "2938475610293847561"
+    assert "SF1402938475999" in body["suggestions"][0]["reply"]
+
+
 def test_feedback_is_stored_and_exported_for_training(web_url, shop, tmp_path):
     ok = requests.post(f"{web_url}/agent/feedback", headers=AUTH, timeout=10, json={
         "message": "驿站里找不到我的包裹", "intent": "signed_not_received", "verdict": "used"})

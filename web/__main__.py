@@ -14,7 +14,7 @@ from bot.assist import Assistant
 from bot.casenotes import CaseNotes
 from bot.cli import rasa_token
 from bot.identity import buyer_secret
-from bot.nlu_client import parse_ranking
+from bot.nlu_client import conversation_slot, parse_ranking
 from bot.policy import load_policy
 from bot.store import OrderStore
 from web.app import Settings, make_app
@@ -40,6 +40,7 @@ def main() -> None:
         store=OrderStore.from_url(settings.database_url()),
         assistant=Assistant.from_project(settings.PROJECT_ROOT, CaseNotes.load(settings.case_notes_path()), policy),
         rank=functools.partial(parse_ranking, rasa_url, token=rasa_token()),
+        conversation_order=lambda cid: conversation_slot(rasa_url, cid, "order_id", rasa_token()),
         agent_token=agent_token(),
         buyer_secret=buyer_secret(),
         clock=settings.utcnow,

@@ -1,6 +1,7 @@
 """The web service: shop page (:8080/), agent console (/agent) and the agent API.
 
-  POST /agent/suggest   {"message": "...", "order_id"?: "...", "buyer"?: "..."}
+  POST /agent/suggest   {"message": "...", "order_id"?, "buyer"?, "conversation_id"?}
+                        (a conversation id stands for the order that conversation is about)
   POST /agent/feedback  {"message", "intent", "verdict": used|edited|rejected, "final_text"?, "order_id"?}
   GET  /agent/orders    the orders, for the console's picker
 both behind ``Authorization: Bearer $AGENT_TOKEN``.
@@ -36,6 +37,7 @@ class Settings:
     store: OrderStore
     assistant: Assistant
     rank: Ranker  # the NLU: message → [(intent, confidence)], best first
+    conversation_order: Callable[[str], Optional[str]]  # conversation id → its order_id slot
     agent_token: str
     buyer_secret: str
     clock: Callable[[], datetime]
@@ -86,6 +88,13 @@ def make_app(settings: Settings) -> web.Application:
             return bad(400, f"message is longer than {MAX_MESSAGE} characters")
         order = None
         order_id = body.get("order_id")
+        conversation = body.get("conversation_id")
+        if order_id in (None, "") and isinstance(conversation, str) and conversation:
+            try:
+                order_id = await asyncio.get_running_loop().run_in_executor(
+                    None, settings.conversation_order, conversation)
+            except NluUnavailable as exc:
+                return bad(503, str(exc))
         if order_id not in (None, ""):
             order = settings.store.get_order(str(order_id))
             buyer = body.get("buyer")
