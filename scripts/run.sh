@@ -89,7 +89,7 @@ Talk to it:
   Rasa HTTP API token (also in var/rasa_token): $RASA_TOKEN
   socket.io: ws://localhost:$RASA_PORT/socket.io
 
-Ctrl-C stops both servers.
+Ctrl-C stops all three servers.
 MSG
 # Poll rather than `wait -n`: the servers exit on Ctrl-C themselves, and the
 # INT trap must run (after the current `sleep`) before we call that a failure.
