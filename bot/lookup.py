@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Iterable, List, Optional
 
 from bot.ids import (
@@ -45,16 +44,6 @@ def lookup_order(store: OrderStore, text: str, account: Optional[str]) -> Lookup
     if order is None or not visible_to(order, account):
         return Lookup("unknown", given=given)
     return Lookup("found", given=given, order=order)
-
-
-def single_recent_order(
-    store: OrderStore, account: Optional[str], now: datetime, days: int
-) -> Optional[OrderFacts]:
-    """The buyer's order if they have exactly one in the last ``days`` days."""
-    if account is None:
-        return None
-    recent = store.recent_orders(account, now, days)
-    return recent[0] if len(recent) == 1 else None
 
 
 def order_matching(

@@ -180,6 +180,13 @@ class OrderStore:
                 order_ids=tuple(o.id for o in buyer.orders),
             )
 
+    def buyers(self) -> List[BuyerFacts]:
+        with self.session() as s:
+            return [
+                BuyerFacts(account=b.account, name=b.name)
+                for b in s.execute(select(Buyer).order_by(Buyer.id)).scalars()
+            ]
+
     def orders_of_buyer(self, account: str) -> List[OrderFacts]:
         """The buyer's orders, newest first."""
         with self.session() as s:

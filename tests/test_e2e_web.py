@@ -120,11 +120,17 @@ def test_the_shop_page_widget_answers_with_the_buyers_order(web_url, browser):
     page.close()
 
 
-def test_a_message_cannot_inject_script_into_the_console(web_url, browser):
+def open_console(browser, web_url):
+    """The agent console, signed in with the agent token."""
     page = browser.new_page()
     page.goto(web_url + "/agent")
     page.fill("#token", AGENT_TOKEN)
     page.dispatch_event("#token", "change")
+    return page
+
+
+def test_a_message_cannot_inject_script_into_the_console(web_url, browser):
+    page = open_console(browser, web_url)
     page.fill("#message", "<img src=x onerror=\"document.body.dataset.pwned=1\">发错货了")
     page.click("#suggest")
     page.wait_for_selector(".card", timeout=30000)
@@ -133,10 +139,7 @@ def test_a_message_cannot_inject_script_into_the_console(web_url, browser):
 
 
 def test_the_agent_console_end_to_end(web_url, browser):
-    page = browser.new_page()
-    page.goto(web_url + "/agent")
-    page.fill("#token", AGENT_TOKEN)
-    page.dispatch_event("#token", "change")
+    page = open_console(browser, web_url)
     page.reload()  # the orders load with the token
     page.wait_for_selector("#order option[value='2938475610293840001']", state="attached")
     page.select_option("#examples", "显示签收了但我没收到")

@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from bot.lookup import lookup_order, single_recent_order
+from bot.lookup import lookup_order
 from bot.store import OrderState
 from tests.conftest import NOW
 
@@ -60,9 +60,8 @@ def test_unknown_and_malformed_numbers(store):
     assert malformed.status == "malformed" and malformed.problem.kind == "too_short"
 
 
-def test_single_recent_order(store):
+def test_recent_orders_are_the_buyers_own_in_the_window(store):
     # chen_hao has one order this month and one 75 days old
-    assert single_recent_order(store, "chen_hao", NOW, 30).order_id == "1829374650192837465"
-    assert single_recent_order(store, "lin_xiaoyu", NOW, 30) is None  # three recent ones
-    assert single_recent_order(store, None, NOW, 30) is None
-    assert single_recent_order(store, "nobody", NOW, 30) is None
+    assert [o.order_id for o in store.recent_orders("chen_hao", NOW, 30)] == ["1829374650192837465"]
+    assert len(store.recent_orders("lin_xiaoyu", NOW, 30)) == 3
+    assert store.recent_orders("nobody", NOW, 30) == []

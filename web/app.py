@@ -141,12 +141,9 @@ def make_app(settings: Settings) -> web.Application:
         return web.json_response({"buyer": buyer, "buyer_token": sign(buyer, settings.buyer_secret, settings.clock())})
 
     async def buyers(request: web.Request) -> web.Response:
-        with settings.store.session() as s:
-            from sqlalchemy import select
-
-            from bot.schema import Buyer
-            rows = s.execute(select(Buyer.account, Buyer.name).order_by(Buyer.id)).all()
-        return web.json_response([{"account": a, "name": n} for a, n in rows])
+        return web.json_response(
+            [{"account": b.account, "name": b.name} for b in settings.store.buyers()]
+        )
 
     async def page(request: web.Request) -> web.Response:
         name = "agent.html" if request.path.startswith("/agent") else "shop.html"
