@@ -103,16 +103,17 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
             # an order this conversation holds for someone else: the anonymous
             # customer must type the number themselves
             return {"order_id": None, "order_checked_for": None}
-        order_id = self.resolve(str(slot_value), dispatcher, tracker)
+        order_id = self.resolve(str(slot_value), dispatcher, account)
         return {"order_id": order_id, "order_checked_for": (account or ANONYMOUS) if order_id else None}
 
     def resolve(
-        self, value: str, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, value: str, dispatcher: CollectingDispatcher, account: Optional[str]
     ) -> Optional[str]:
-        """The order id meant by ``value``, or ``None`` after telling the customer why."""
+        """The order id ``value`` means for ``account`` (``None``: anonymous), or
+        ``None`` after telling the customer why."""
         deps = self.deps
         try:
-            found = lookup_order(deps.store, value, deps.account_of(tracker))
+            found = lookup_order(deps.store, value, account)
         except SQLAlchemyError:
             logger.exception("order store unavailable while validating an order")
             dispatcher.utter_message(response="utter_order_lookup_failed")
@@ -174,9 +175,9 @@ class ActionReceiveOrder(ValidateOrderForm):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""
-        order_id = self.resolve(text, dispatcher, tracker)
+        account = self.deps.account_of(tracker)
+        order_id = self.resolve(text, dispatcher, account)
         if order_id is None:
             return [SlotSet("order_id", None), SlotSet("order_checked_for", None)]
         dispatcher.utter_message(response="utter_what_about_order")
-        account = self.deps.account_of(tracker)
         return [SlotSet("order_id", order_id), SlotSet("order_checked_for", account or ANONYMOUS)]

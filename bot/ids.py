@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Optional
 
 ORDER_ID_MIN, ORDER_ID_MAX = 16, 19
 
@@ -38,10 +38,6 @@ def find_tracking_number(text: str) -> Optional[str]:
     return match.group(0).upper() if match else None
 
 
-def is_order_id(value: str) -> bool:
-    return bool(ORDER_ID.fullmatch(normalise_digits(value.strip())))
-
-
 @dataclass(frozen=True)
 class NumberProblem:
     """A number the customer sent that cannot be an order number."""
@@ -67,6 +63,3 @@ def order_number_problem(text: str) -> Optional[NumberProblem]:
     kind = "too_short" if len(longest) < ORDER_ID_MIN else "too_long"
     return NumberProblem(longest, kind)
 
-
-def all_order_ids(text: str) -> List[str]:
-    return ORDER_ID.findall(normalise_digits(text))

@@ -153,13 +153,6 @@ class OrderStore:
             order = s.execute(_order_query().where(Order.id == order_id)).scalar()
             return _to_facts(order) if order else None
 
-    def order_for_buyer(self, order_id: str, account: str) -> Optional[OrderFacts]:
-        """The order if it belongs to ``account``; ``None`` otherwise (no leak)."""
-        order = self.get_order(order_id)
-        if order is None or order.buyer_account != account:
-            return None
-        return order
-
     def order_by_tracking_number(self, tracking_number: str) -> Optional[OrderFacts]:
         with self.session() as s:
             order = s.execute(
