@@ -14,7 +14,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import UsesDeps
 from actions.scenario import answer
-from bot.lookup import visible_to
 from bot.replies import Reply, change_address, order_facts
 
 logger = logging.getLogger(__name__)
@@ -47,11 +46,12 @@ class ActionSaveAddress(UsesDeps, Action):
         order_id, address = tracker.get_slot("order_id"), tracker.get_slot("new_address")
         reset = [SlotSet("new_address", None), SlotSet("address_change", None)]
         try:
-            order = deps.store.get_order(order_id or "")
-            if order is None or not visible_to(order, deps.account_of(tracker)):
+            order = deps.conversation_order(tracker)
+            if order is None:
                 dispatcher.utter_message(response="utter_order_not_found", given=order_id)
                 return reset
             changed = deps.store.change_address(order.order_id, address)
+            logger.info("order %s: address change to %s: %s", order.order_id, address, changed)
             order = deps.store.get_order(order.order_id)
         except SQLAlchemyError:
             logger.exception("could not change the address of %s", order_id)

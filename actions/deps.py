@@ -18,8 +18,9 @@ from bot import settings
 from bot.casenotes import CaseNotes
 from bot.cases import CaseLog
 from bot.identity import buyer_secret, verify
+from bot.lookup import OrderAccess
 from bot.policy import ShopPolicy, load_policy
-from bot.store import OrderStore
+from bot.store import OrderFacts, OrderStore
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,18 @@ class Deps:
         if account and self.store.buyer(account) is not None:
             return account
         return None
+
+    def orders(self, tracker: Tracker) -> OrderAccess:
+        """What this customer may see of the order store (see ``bot.lookup``)."""
+        return OrderAccess(
+            self.store, self.account_of(tracker), tracker.sender_id, self.secret, self.clock()
+        )
+
+    def conversation_order(self, tracker: Tracker) -> Optional[OrderFacts]:
+        """The order this conversation is about, only if it holds a pass for it."""
+        return self.orders(tracker).get(
+            tracker.get_slot("order_id"), tracker.get_slot("order_checked_for")
+        )
 
 
 @functools.lru_cache(maxsize=4)

@@ -12,7 +12,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.deps import Deps, UsesDeps
 from actions.scenario import logger, register_case
 from bot.handoff import handoff, next_shift_text
-from bot.lookup import visible_to
 from bot.replies import Reply
 from bot.store import OrderFacts
 
@@ -21,8 +20,7 @@ def conversation_order(deps: Deps, tracker: Tracker) -> Optional[OrderFacts]:
     """The order this conversation is about, if any (only ever the customer's own)."""
     order_id = tracker.get_slot("order_id")
     try:
-        order = deps.store.get_order(order_id) if order_id else None
-        return order if order and visible_to(order, deps.account_of(tracker)) else None
+        return deps.conversation_order(tracker) if order_id else None
     except SQLAlchemyError:
         logger.exception("order store unavailable during a hand-over")
         return None

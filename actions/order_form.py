@@ -13,8 +13,8 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import Deps, UsesDeps
-from bot.ids import find_tracking_number, normalise_digits, order_number_problem
-from bot.lookup import lookup_order, order_matching
+from bot.ids import find_tracking_number, order_number_problem
+from bot.lookup import Lookup, OrderAccess, order_matching
 from bot.replies import fmt_items, fmt_time, order_facts
 from bot.store import OrderFacts
 
@@ -28,18 +28,43 @@ def entity_values(tracker: Tracker, entity: str) -> List[str]:
         if e.get("entity") == entity
     ]
 
-ANONYMOUS = "anonymous"
-
 PROBLEM_RESPONSES = {
     "too_short": "utter_order_number_too_short",
     "too_long": "utter_order_number_too_long",
     "phone": "utter_order_number_is_phone",
 }
 
+CHECK_RESPONSES = {
+    "no_tail": "utter_phone_tail_invalid",
+    "mismatch": "utter_phone_tail_mismatch",
+    "locked": "utter_order_check_locked",
+}
+
 
 class ValidateOrderForm(UsesDeps, FormValidationAction):
+    """Which order the customer means, and whether they may see it.
+
+    A verified buyer names one of their own orders (or has it picked); an
+    anonymous customer names an order and then gives the last four digits of
+    its phone number (``phone_tail``). ``bot.lookup.OrderAccess`` decides.
+    """
+
     def name(self) -> str:
         return "validate_order_form"
+
+    async def required_slots(
+        self,
+        domain_slots: List[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[str]:
+        access = self.deps.orders(tracker)
+        if access.account is None and not access.has_pass(
+            tracker.get_slot("order_id"), tracker.get_slot("order_checked_for")
+        ):
+            return [*domain_slots, "phone_tail"]
+        return domain_slots
 
     async def extract_order_id(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -68,10 +93,7 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, deps: Deps
     ) -> Dict[str, Any]:
         """A known buyer's only recent order, or the one the message names (顺丰, 水壶)."""
-        account = deps.account_of(tracker)
-        if account is None:
-            return {}
-        recent = deps.store.recent_orders(account, deps.clock(), deps.policy.recent_order_days)
+        recent = deps.orders(tracker).recent_orders(deps.policy.recent_order_days)
         order: Optional[OrderFacts]
         if len(recent) == 1:
             order, response = recent[0], "utter_order_picked"
@@ -96,30 +118,71 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
     ) -> Dict[str, Any]:
         if not slot_value:  # cleared (「不是这个订单」): nothing to check or explain
             return {"order_id": None}
-        account = self.deps.account_of(tracker)
-        text = normalise_digits(tracker.latest_message.get("text") or "")
-        typed_now = str(slot_value) in text or find_tracking_number(text) is not None
-        if account is None and not typed_now and tracker.get_slot("order_checked_for") != ANONYMOUS:
-            # an order this conversation holds for someone else: the anonymous
-            # customer must type the number themselves
+        access = self.deps.orders(tracker)
+        if access.has_pass(str(slot_value), tracker.get_slot("order_checked_for")):
+            return {"order_id": slot_value}
+        found = self.resolve(str(slot_value), dispatcher, access)
+        return self.order_slots(found, access)
+
+    @staticmethod
+    def order_slots(found: Optional[Lookup], access: OrderAccess) -> Dict[str, Any]:
+        """The slots for what ``resolve`` found: an order with its pass, or the
+        number an anonymous customer gave, waiting for the phone check."""
+        if found is None:
             return {"order_id": None, "order_checked_for": None}
-        order_id = self.resolve(str(slot_value), dispatcher, account)
-        return {"order_id": order_id, "order_checked_for": (account or ANONYMOUS) if order_id else None}
+        if found.order is None:
+            return {"order_id": found.given, "order_checked_for": None, "phone_tail": None}
+        return {"order_id": found.order.order_id, "order_checked_for": access.issue_pass(found.order)}
+
+    async def extract_phone_tail(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        if tracker.get_slot(REQUESTED_SLOT) != "phone_tail":
+            return {}
+        return {"phone_tail": tracker.latest_message.get("text") or ""}
+
+    async def validate_phone_tail(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Dict[str, Any]:
+        given = tracker.get_slot("order_id")
+        if not given or slot_value is None:
+            return {"phone_tail": None}
+        access = self.deps.orders(tracker)
+        try:
+            found = access.prove(str(given), str(slot_value))
+        except SQLAlchemyError:
+            logger.exception("order store unavailable during a phone check")
+            dispatcher.utter_message(response="utter_order_lookup_failed")
+            return {"phone_tail": None}
+        if found.order is not None:
+            return {
+                "phone_tail": "verified",
+                "order_id": found.order.order_id,
+                "order_checked_for": access.issue_pass(found.order),
+            }
+        dispatcher.utter_message(response=CHECK_RESPONSES[found.status])
+        if found.status == "no_tail":
+            return {"phone_tail": None}  # ask for the digits again
+        return {"phone_tail": None, "order_id": None, "order_checked_for": None}
 
     def resolve(
-        self, value: str, dispatcher: CollectingDispatcher, account: Optional[str]
-    ) -> Optional[str]:
-        """The order id ``value`` means for ``account`` (``None``: anonymous), or
-        ``None`` after telling the customer why."""
-        deps = self.deps
+        self, value: str, dispatcher: CollectingDispatcher, access: OrderAccess
+    ) -> Optional[Lookup]:
+        """What ``value`` names for this customer: a found order, or (anonymous)
+        a number waiting for the phone check; ``None`` after telling the
+        customer why not."""
         try:
-            found = lookup_order(deps.store, value, account)
+            found = access.find(value)
         except SQLAlchemyError:
             logger.exception("order store unavailable while validating an order")
             dispatcher.utter_message(response="utter_order_lookup_failed")
             return None
-        if found.order is not None:
-            return found.order.order_id
+        if found.status in ("found", "unproven"):
+            return found
         if found.status == "unknown":
             dispatcher.utter_message(response="utter_order_not_found", given=found.given)
         elif found.problem is not None:
@@ -144,11 +207,7 @@ class ActionAskOrderId(UsesDeps, Action):
     ) -> List[Dict[str, Any]]:
         deps = self.deps
         try:
-            account = deps.account_of(tracker)
-            recent = (
-                deps.store.recent_orders(account, deps.clock(), deps.policy.recent_order_days)
-                if account else []
-            )
+            recent = deps.orders(tracker).recent_orders(deps.policy.recent_order_days)
         except SQLAlchemyError:
             logger.exception("order store unavailable while asking for the order")
             recent = []
@@ -175,9 +234,8 @@ class ActionReceiveOrder(ValidateOrderForm):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""
-        account = self.deps.account_of(tracker)
-        order_id = self.resolve(text, dispatcher, account)
-        if order_id is None:
-            return [SlotSet("order_id", None), SlotSet("order_checked_for", None)]
-        dispatcher.utter_message(response="utter_what_about_order")
-        return [SlotSet("order_id", order_id), SlotSet("order_checked_for", account or ANONYMOUS)]
+        access = self.deps.orders(tracker)
+        found = self.resolve(text, dispatcher, access)
+        if found is not None:
+            dispatcher.utter_message(response="utter_what_about_order")
+        return [SlotSet(slot, value) for slot, value in self.order_slots(found, access).items()]

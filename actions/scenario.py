@@ -12,9 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import Deps, UsesDeps
-from actions.order_form import ANONYMOUS
 from bot.cases import CaseRecord, CaseState
-from bot.lookup import visible_to
 from bot.replies import Context, Reply, draft
 from bot.store import OrderFacts
 
@@ -90,20 +88,16 @@ class ScenarioAction(UsesDeps, Action, ABC):
             return []
         deps = self.deps
         try:
-            order = deps.store.get_order(order_id)
-            account = deps.account_of(tracker)
+            order = deps.conversation_order(tracker)
             ctx = self.context(deps, tracker, order) if order else Context()
         except SQLAlchemyError:
             logger.exception("order store unavailable in %s", self.name())
             dispatcher.utter_message(response="utter_order_lookup_failed")
             return []
-        if tracker.get_slot("order_checked_for") != (account or ANONYMOUS):
-            # the order was found for someone else on this conversation id
+        if order is None:
+            # no pass for it: found for someone else on this conversation id, or gone
             dispatcher.utter_message(response="utter_ask_order_id")
             return [SlotSet("order_id", None), SlotSet("order_checked_for", None)]
-        if order is None or not visible_to(order, account):
-            dispatcher.utter_message(response="utter_order_not_found", given=order_id)
-            return [SlotSet("order_id", None)]
         reply = draft(self.scenario, order, deps.clock(), deps.policy, ctx)
         return answer(dispatcher, deps, tracker, self.scenario, reply, order) + self.after(reply)
 

@@ -24,7 +24,7 @@ from bot.nlu_client import NluUnavailable, parse_ranking
 from bot.policy import PolicyError, ShopPolicy, load_policy
 from bot.replies import fmt_items, fmt_time
 from bot.sample_data import seed
-from bot.store import OrderStore
+from bot.store import OrderStore, OutdatedSchema
 
 
 def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None) -> int:
@@ -80,7 +80,11 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None) -> int:
     store = OrderStore.from_url(url)
 
     if args.command == "init-db":
-        created = seed(store, settings.utcnow())
+        try:
+            created = seed(store, settings.utcnow())
+        except OutdatedSchema as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         if created:
             print(f"created the sample shop with {created} orders at {url}", file=out)
         else:

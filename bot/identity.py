@@ -58,3 +58,23 @@ def buyer_secret() -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def order_pass(secret: str, conversation: str, order_id: str, holder: str) -> str:
+    """A pass saying ``holder`` (an account, or ``ANONYMOUS`` after the phone
+    check) may see ``order_id`` in ``conversation``; kept in a slot.
+
+    Only the action server can make one, so a pass is proof no customer can
+    forge, and it is worth nothing in another conversation or for another holder.
+    """
+    return _signature(f"pass|{conversation}|{order_id}|{holder}", secret)
+
+
+def pass_valid(
+    token: object, secret: str, conversation: str, order_id: str, holder: str
+) -> bool:
+    return (
+        isinstance(token, str)
+        and bool(secret)
+        and hmac.compare_digest(order_pass(secret, conversation, order_id, holder), token)
+    )

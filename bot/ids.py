@@ -38,6 +38,20 @@ def find_tracking_number(text: str) -> Optional[str]:
     return match.group(0).upper() if match else None
 
 
+PHONE_TAIL = re.compile(r"(?<!\d)\d{4}(?!\d)")
+
+
+def find_phone_tail(text: str) -> Optional[str]:
+    """The last four digits of a phone number in ``text``: a whole mobile
+    number, or a run of exactly four digits (「尾号5678」)."""
+    text = normalise_digits(text)
+    phone = PHONE.search(text)
+    if phone:
+        return phone.group(0)[-4:]
+    tails = PHONE_TAIL.findall(text)
+    return tails[0] if len(tails) == 1 else None
+
+
 @dataclass(frozen=True)
 class NumberProblem:
     """A number the customer sent that cannot be an order number."""

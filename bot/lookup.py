@@ -1,49 +1,132 @@
-"""Finding the order a customer means, without revealing other buyers' orders."""
+"""Finding the order a customer means, without revealing other buyers' orders.
+
+``OrderAccess`` is the only way the customer channels read an order. It is
+where ownership is enforced:
+
+- a verified buyer (signed buyer token) sees only their own orders;
+- an anonymous customer names the order and then gives the last four digits of
+  its phone number; until then nothing is read or said about the order, not
+  even whether it exists. Failed checks are counted per order, and after
+  ``MAX_FAILED_CHECKS`` in ``CHECK_WINDOW`` the order can no longer be opened
+  anonymously for a while.
+
+Once an order is found, the action server hands the conversation a *pass*
+(an HMAC over conversation, order and holder, kept in a slot). Every later
+read, in any action, goes through ``OrderAccess.get`` and needs that pass, so an
+order found for one person is never shown to another, even on the same
+conversation id.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Iterable, List, Optional
 
+from bot.identity import order_pass, pass_valid
 from bot.ids import (
     NumberProblem,
     find_order_id,
+    find_phone_tail,
     find_tracking_number,
     normalise_digits,
     order_number_problem,
 )
 from bot.store import OrderFacts, OrderStore
 
+ANONYMOUS = "anonymous"
+MAX_FAILED_CHECKS = 5
+CHECK_WINDOW = timedelta(hours=1)
+
 
 @dataclass(frozen=True)
 class Lookup:
-    status: str  # "found", "unknown" (no such order for this buyer) or "malformed"
+    # "found"; "unknown" (no such order for this buyer); "malformed" (not a
+    # number); "unproven" (anonymous: the phone check comes next); "no_tail"
+    # (no four digits given); "mismatch" (number and phone do not fit);
+    # "locked" (too many failed phone checks for this order)
+    status: str
     given: str = ""
     order: Optional[OrderFacts] = None
     problem: Optional[NumberProblem] = None
 
 
-def visible_to(order: OrderFacts, account: Optional[str]) -> bool:
-    """A known buyer sees only their own orders; an anonymous chat needs the number."""
-    return account is None or order.buyer_account == account
+class OrderAccess:
+    """One customer's view of the order store, in one conversation."""
 
+    def __init__(
+        self,
+        store: OrderStore,
+        account: Optional[str],
+        conversation: str,
+        secret: str,
+        now: datetime,
+    ) -> None:
+        self.store = store
+        self.account = account
+        self.conversation = conversation
+        self.secret = secret
+        self.now = now
 
-def lookup_order(store: OrderStore, text: str, account: Optional[str]) -> Lookup:
-    """Look up the order named in ``text``: an order number or a tracking number."""
-    text = normalise_digits(text.strip())
-    order_id = find_order_id(text)
-    if order_id is not None:
-        order = store.get_order(order_id)
-        given = order_id
-    else:
-        tracking = find_tracking_number(text)
-        if tracking is None:
+    @property
+    def holder(self) -> str:
+        return self.account or ANONYMOUS
+
+    def issue_pass(self, order: OrderFacts) -> str:
+        return order_pass(self.secret, self.conversation, order.order_id, self.holder)
+
+    def has_pass(self, order_id: Optional[str], token: object) -> bool:
+        return bool(order_id) and pass_valid(
+            token, self.secret, self.conversation, str(order_id), self.holder
+        )
+
+    def get(self, order_id: Optional[str], token: object) -> Optional[OrderFacts]:
+        """The order, if this conversation holds a pass for it and it is the
+        buyer's own (``None`` otherwise: unknown, someone else's, or no pass)."""
+        if not self.has_pass(order_id, token):
+            return None
+        order = self.store.get_order(str(order_id))
+        if order is None or (self.account is not None and order.buyer_account != self.account):
+            return None
+        return order
+
+    def find(self, text: str) -> Lookup:
+        """The order named in ``text`` (an order or tracking number)."""
+        text = normalise_digits(text.strip())
+        given = find_order_id(text) or find_tracking_number(text)
+        if given is None:
             return Lookup("malformed", given=text, problem=order_number_problem(text))
-        order = store.order_by_tracking_number(tracking)
-        given = tracking
-    if order is None or not visible_to(order, account):
-        return Lookup("unknown", given=given)
-    return Lookup("found", given=given, order=order)
+        if self.account is None:
+            return Lookup("unproven", given=given)
+        order = self._by_number(given)
+        if order is None or order.buyer_account != self.account:
+            return Lookup("unknown", given=given)
+        return Lookup("found", given=given, order=order)
+
+    def prove(self, given: str, text: str) -> Lookup:
+        """An anonymous customer's phone check: do the last four digits in
+        ``text`` belong to the order ``given`` names?"""
+        tail = find_phone_tail(text)
+        if tail is None:
+            return Lookup("no_tail", given=given)
+        order = self._by_number(given)
+        key = order.order_id if order is not None else given[:40]
+        if self.store.failed_access_checks(key, self.now - CHECK_WINDOW) >= MAX_FAILED_CHECKS:
+            return Lookup("locked", given=given)
+        ok = order is not None and len(order.phone) >= 4 and order.phone[-4:] == tail
+        self.store.record_access_check(key, ok, self.now)
+        return Lookup("found", given=given, order=order) if ok else Lookup("mismatch", given=given)
+
+    def recent_orders(self, days: int) -> List[OrderFacts]:
+        """A verified buyer's recent orders (none for an anonymous customer)."""
+        if self.account is None:
+            return []
+        return self.store.recent_orders(self.account, self.now, days)
+
+    def _by_number(self, given: str) -> Optional[OrderFacts]:
+        if find_order_id(given) == given:
+            return self.store.get_order(given)
+        return self.store.order_by_tracking_number(given)
 
 
 def order_matching(

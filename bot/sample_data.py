@@ -288,6 +288,7 @@ def _order(spec: Dict[str, Any], buyer: Buyer, products: Dict[str, Product], now
         ship_by=(now - ship_by) if ship_by is not None else None,
         shipping_fee=Decimal("0.00"),
         address=buyer.address,
+        phone=buyer.phone,
         items=[_item(i, products) for i in spec["items"]],
     )
     if "refunded" in spec:

@@ -74,6 +74,7 @@ class Order(Base):
     refunded_at = Column(DateTime)
     refund_amount = Column(Money)
     address = Column(Text, nullable=False)
+    phone = Column(String(20), nullable=False, default="")  # the receiver's phone
 
     buyer = relationship("Buyer", back_populates="orders")
     items = relationship("Item", back_populates="order", order_by="Item.id")
@@ -155,6 +156,21 @@ class Case(Base):
     created_at = Column(DateTime, nullable=False)
     updated_at = Column(DateTime, nullable=False)
     closed_at = Column(DateTime)
+
+
+class AccessCheck(Base):
+    """One phone-number check of an anonymous customer asking about an order.
+
+    Failed checks are counted per order number (or per number given, when no
+    order has it) to stop guessing the last four digits.
+    """
+
+    __tablename__ = "access_checks"
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(40), nullable=False, index=True)
+    ok = Column(Boolean, nullable=False)
+    at = Column(DateTime, nullable=False, index=True)
 
 
 class Feedback(Base):

@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Iterator, List, Optional, Tuple
 
-from sqlalchemy import create_engine, event, select, update
+from sqlalchemy import create_engine, event, func, inspect, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from bot.schema import Base, Buyer, Item, Order, Shipment, Variant
+from bot.schema import AccessCheck, Base, Buyer, Item, Order, Shipment, Variant
 
 
 class OrderState(str, enum.Enum):
@@ -85,6 +85,7 @@ class OrderFacts:
     cash_on_delivery: bool
     address: str
     items: Tuple[ItemFacts, ...]
+    phone: str = ""  # the receiver's phone
     shipment: Optional[ShipmentFacts] = None
     refunded_at: Optional[datetime] = None
     refund_amount: Optional[Decimal] = None
@@ -125,6 +126,10 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, future=True)
 
 
+class OutdatedSchema(RuntimeError):
+    """The database was made by an older version of the schema."""
+
+
 class OrderStore:
     """Looks orders and buyers up; the engine is passed in explicitly."""
 
@@ -137,7 +142,16 @@ class OrderStore:
         return cls(make_engine(url))
 
     def create_schema(self) -> None:
+        """Create missing tables; refuse a database made by an older version."""
         Base.metadata.create_all(self.engine)
+        for table in Base.metadata.sorted_tables:
+            have = {c["name"] for c in inspect(self.engine).get_columns(table.name)}
+            missing = [c.name for c in table.columns if c.name not in have]
+            if missing:
+                raise OutdatedSchema(
+                    f"the shop database lacks {table.name}.{', '.join(missing)} (made by an "
+                    "older version): re-create it with `python -m bot init-db --reset`"
+                )
 
     def session(self) -> Session:
         return self._sessions()
@@ -217,6 +231,22 @@ class OrderStore:
             )
             return bool(result.rowcount)
 
+    # -- phone checks of anonymous customers ------------------------------------
+
+    def record_access_check(self, key: str, ok: bool, at: datetime) -> None:
+        with self.session() as s, s.begin():
+            s.add(AccessCheck(key=key, ok=ok, at=at))
+
+    def failed_access_checks(self, key: str, since: datetime) -> int:
+        with self.session() as s:
+            return int(
+                s.execute(
+                    select(func.count(AccessCheck.id)).where(
+                        AccessCheck.key == key, AccessCheck.ok.is_(False), AccessCheck.at >= since
+                    )
+                ).scalar_one()
+            )
+
     def all_orders(self) -> Iterator[OrderFacts]:
         with self.session() as s:
             for order in s.execute(
@@ -260,6 +290,7 @@ def _to_facts(order: Order) -> OrderFacts:
         shipping_fee=Decimal(order.shipping_fee),
         cash_on_delivery=bool(order.cash_on_delivery),
         address=order.address,
+        phone=order.phone or "",
         items=tuple(
             ItemFacts(
                 product_id=i.product_id,

@@ -36,12 +36,12 @@ for port in "$ACTION_PORT" "$RASA_PORT" "$WEB_PORT"; do
 done
 
 echo "==> starting the action server on :$ACTION_PORT (log: var/log/actions.log)"
-$BIN/rasa run actions --actions actions --port "$ACTION_PORT" >var/log/actions.log 2>&1 &
+$BIN/rasa run actions --actions actions --port "$ACTION_PORT" --logging-config-file logging.yml >var/log/actions.log 2>&1 &
 pids+=($!)
 echo "==> starting the Rasa server on :$RASA_PORT (log: var/log/rasa.log)"
 $BIN/rasa run --model models/aftersales.tar.gz --port "$RASA_PORT" \
     --credentials credentials.yml --endpoints endpoints.yml --cors "*" \
-    --enable-api --auth-token "$RASA_TOKEN" >var/log/rasa.log 2>&1 &
+    --enable-api --auth-token "$RASA_TOKEN" --logging-config-file logging.yml >var/log/rasa.log 2>&1 &
 pids+=($!)
 
 echo "==> starting the shop page and agent assist on :$WEB_PORT (log: var/log/web.log)"

@@ -12,12 +12,19 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.deps import Deps
 from bot.casenotes import CaseNotes
-from bot.identity import sign
+from bot.identity import order_pass, sign
+from bot.lookup import ANONYMOUS
 from bot.policy import ShopPolicy, load_policy
 from bot.sample_data import seed
 from bot.settings import PROJECT_ROOT
 from bot.store import OrderStore
-from tests.servers import rasa_url, shop, web_url  # noqa: E402,F401  (session fixtures)
+from tests.servers import (  # noqa: E402,F401  (session fixtures)
+    e2e_dir,
+    rasa_logs,
+    rasa_url,
+    shop,
+    web_url,
+)
 
 # A fixed "now" (naive UTC): 2026-11-20 06:00 UTC is 14:00 in Shanghai.
 NOW = datetime(2026, 11, 20, 6, 0)
@@ -67,10 +74,14 @@ def make_tracker() -> Callable[..., Tracker]:
         """``buyer``: the shop page signed that this buyer is logged in."""
         metadata = {"buyer_token": sign(buyer, SECRET, NOW)} if buyer else {}
         slots = dict(slots or {})
+        sender_id = buyer or sender_id
         if slots.get("order_id") and "order_checked_for" not in slots:
-            slots["order_checked_for"] = buyer or "anonymous"  # as the order form does
+            # the pass the order form gives once the order is found for this customer
+            slots["order_checked_for"] = order_pass(
+                SECRET, sender_id, slots["order_id"], buyer or ANONYMOUS
+            )
         return Tracker(
-            sender_id=buyer or sender_id,
+            sender_id=sender_id,
             slots=slots,
             latest_message={
                 "text": text,

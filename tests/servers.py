@@ -62,10 +62,22 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def rasa_url(tmp_path_factory: pytest.TempPathFactory, shop: Dict[str, str]) -> Iterator[str]:
+def e2e_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's servers keep their endpoints and logs."""
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+def rasa_logs(e2e_dir: Path, rasa_url: str) -> List[Path]:
+    """The logs of the session's action server and Rasa server."""
+    return [e2e_dir / "actions.log", e2e_dir / "rasa.log"]
+
+
+@pytest.fixture(scope="session")
+def rasa_url(e2e_dir: Path, shop: Dict[str, str]) -> Iterator[str]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make train` first")
-    tmp = tmp_path_factory.mktemp("e2e")
+    tmp = e2e_dir
     env = server_env(shop)
     subprocess.run([sys.executable, "-m", "bot", "init-db"], env=env, check=True, cwd=PROJECT_ROOT)
     action_port, rasa_port = free_port(), free_port()
@@ -73,10 +85,12 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory, shop: Dict[str, str]) -> 
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
     logs = [tmp / "actions.log", tmp / "rasa.log"]
     commands = [
-        [str(RASA), "run", "actions", "--actions", "actions", "--port", str(action_port)],
+        [str(RASA), "run", "actions", "--actions", "actions", "--port", str(action_port),
+         "--logging-config-file", "logging.yml"],
         [str(RASA), "run", "--model", str(MODEL), "--port", str(rasa_port),
          "--credentials", "credentials.yml", "--endpoints", str(endpoints),
-         "--enable-api", "--auth-token", TOKEN, "--cors", "*"],
+         "--enable-api", "--auth-token", TOKEN, "--cors", "*",
+         "--logging-config-file", "logging.yml"],
     ]
     procs = [
         subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)

@@ -1,6 +1,7 @@
 """Each action with its own tracker and its own temporary shop database."""
 
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine
 
 from actions.deps import Deps
@@ -9,8 +10,10 @@ from actions.logistics import ActionSignedNotReceived, ActionTrackParcel
 from actions.order_form import ValidateOrderForm
 from actions.refunds import ActionRefundAfterShipping
 from bot.cases import CaseState
+from bot.identity import order_pass
+from bot.lookup import ANONYMOUS
 from bot.store import OrderStore
-from tests.conftest import NOW, responses
+from tests.conftest import NOW, SECRET, responses
 
 DOMAIN = {"forms": {"order_form": {"required_slots": ["order_id"]}}}
 
@@ -54,9 +57,9 @@ async def test_a_scenario_without_an_order_asks_for_it(deps, dispatcher, make_tr
 async def test_a_known_buyer_gets_no_facts_of_another_buyers_order(deps, dispatcher, make_tracker):
     tracker = make_tracker(slots={"order_id": "3027461958302746518"}, buyer="chen_hao")
     events = await ActionTrackParcel(deps).run(dispatcher, tracker, {})
-    assert responses(dispatcher) == ["utter_order_not_found"]
+    assert responses(dispatcher) == ["utter_ask_order_id"]
     assert "tracking_number" not in dispatcher.messages[0]
-    assert events == [{"event": "slot", "timestamp": None, "name": "order_id", "value": None}]
+    assert slot_values(events) == {"order_id": None, "order_checked_for": None}
 
 
 async def test_a_broken_database_gets_a_clear_answer(policy, notes, dispatcher, make_tracker, tmp_path):
@@ -66,6 +69,7 @@ async def test_a_broken_database_gets_a_clear_answer(policy, notes, dispatcher, 
         policy=policy,
         notes=notes,
         clock=lambda: NOW,
+        secret=SECRET,
     )
     tracker = make_tracker(slots={"order_id": "3027461958302746518"})
     assert await ActionTrackParcel(broken).run(dispatcher, tracker, {}) == []
@@ -83,7 +87,19 @@ def slot_values(events):
 
 
 async def run_form(deps, dispatcher, tracker):
-    return slot_values(await ValidateOrderForm(deps).run(dispatcher, tracker, DOMAIN))
+    """The slots the form sets, but ``requested_slot`` (see ``next_question``)."""
+    values = slot_values(await ValidateOrderForm(deps).run(dispatcher, tracker, DOMAIN))
+    values.pop("requested_slot", None)
+    return values
+
+
+async def next_question(deps, dispatcher, tracker):
+    events = await ValidateOrderForm(deps).run(dispatcher, tracker, DOMAIN)
+    return slot_values(events).get("requested_slot", "(the domain's next)")
+
+
+def pass_of(order_id, holder, sender="anonymous-visitor"):
+    return order_pass(SECRET, sender, order_id, holder)
 
 
 def asked(make_tracker, text, **kwargs):
@@ -101,21 +117,72 @@ def asked(make_tracker, text, **kwargs):
     )
 
 
-async def test_a_valid_order_number_is_accepted(deps, dispatcher, make_tracker):
-    tracker = asked(
-        make_tracker, "3027461958302746518",
-        order_id="3027461958302746518", slots={"order_id": "3027461958302746518"},
+def numbered(make_tracker, number, **kwargs):
+    """The customer answered the question for the order with ``number``."""
+    return asked(
+        make_tracker, number, order_id=number,
+        slots={"order_id": number, "order_checked_for": None}, **kwargs,
     )
+
+
+async def test_a_buyers_own_order_number_is_accepted_with_a_pass(deps, dispatcher, make_tracker):
+    tracker = numbered(make_tracker, "3027461958302746518", buyer="lin_xiaoyu")
     assert await run_form(deps, dispatcher, tracker) == {
-        "order_id": "3027461958302746518", "order_checked_for": "anonymous",
+        "order_id": "3027461958302746518",
+        "order_checked_for": pass_of("3027461958302746518", "lin_xiaoyu", "lin_xiaoyu"),
+    }
+    assert dispatcher.messages == []
+    assert await next_question(deps, CollectingDispatcher(), tracker) == "(the domain's next)"
+
+
+async def test_an_anonymous_customer_is_asked_for_the_phone_digits_first(deps, dispatcher, make_tracker):
+    tracker = numbered(make_tracker, "3027461958302746518")
+    assert await run_form(deps, dispatcher, tracker) == {
+        "order_id": "3027461958302746518", "order_checked_for": None, "phone_tail": None,
+    }
+    assert dispatcher.messages == []  # nothing about the order yet, not even that it exists
+    assert await next_question(deps, CollectingDispatcher(), tracker) == "phone_tail"
+
+
+def tail_answer(make_tracker, given, text):
+    return make_tracker(
+        text=text, active_loop="order_form",
+        slots={"requested_slot": "phone_tail", "order_id": given, "order_checked_for": None},
+    )
+
+
+async def test_the_right_phone_digits_open_the_order(deps, dispatcher, make_tracker):
+    tracker = tail_answer(make_tracker, "3027461958302746518", "尾号5678")
+    assert await run_form(deps, dispatcher, tracker) == {
+        "order_id": "3027461958302746518", "phone_tail": "verified",
+        "order_checked_for": pass_of("3027461958302746518", ANONYMOUS),
     }
     assert dispatcher.messages == []
 
 
+@pytest.mark.parametrize(
+    "given, text, response, cleared",
+    [
+        ("3027461958302746518", "1234", "utter_phone_tail_mismatch", True),
+        ("1111222233334444555", "5678", "utter_phone_tail_mismatch", True),  # no such order
+        ("3027461958302746518", "不记得了", "utter_phone_tail_invalid", False),
+    ],
+)
+async def test_wrong_or_missing_phone_digits_open_nothing(
+    deps, dispatcher, make_tracker, given, text, response, cleared
+):
+    result = await run_form(deps, dispatcher, tail_answer(make_tracker, given, text))
+    assert responses(dispatcher) == [response]
+    assert "order_checked_for" not in result or result["order_checked_for"] is None
+    assert result.get("phone_tail") is None
+    assert ("order_id" in result and result["order_id"] is None) == cleared
+
+
 async def test_a_tracking_number_finds_its_order(deps, dispatcher, make_tracker):
-    tracker = asked(make_tracker, "单号是SF1402938475610")
+    tracker = asked(make_tracker, "单号是SF1402938475610", buyer="chen_hao")
     assert await run_form(deps, dispatcher, tracker) == {
-        "order_id": "1829374650192837465", "order_checked_for": "anonymous",
+        "order_id": "1829374650192837465",
+        "order_checked_for": pass_of("1829374650192837465", "chen_hao", "chen_hao"),
     }
 
 
@@ -136,20 +203,14 @@ async def test_a_malformed_number_is_explained_and_asked_again(
 
 
 async def test_an_unknown_order_number_gets_a_second_chance(deps, dispatcher, make_tracker):
-    tracker = asked(
-        make_tracker, "1111222233334444555",
-        order_id="1111222233334444555", slots={"order_id": "1111222233334444555"},
-    )
+    tracker = numbered(make_tracker, "1111222233334444555", buyer="lin_xiaoyu")
     assert await run_form(deps, dispatcher, tracker) == NOT_FOUND
     assert responses(dispatcher) == ["utter_order_not_found"]
     assert dispatcher.messages[0]["given"] == "1111222233334444555"
 
 
 async def test_another_buyers_order_is_not_found(deps, dispatcher, make_tracker):
-    tracker = asked(
-        make_tracker, "3027461958302746518", buyer="wang_fang",
-        order_id="3027461958302746518", slots={"order_id": "3027461958302746518"},
-    )
+    tracker = numbered(make_tracker, "3027461958302746518", buyer="wang_fang")
     assert await run_form(deps, dispatcher, tracker) == NOT_FOUND
     assert responses(dispatcher) == ["utter_order_not_found"]
 
@@ -163,7 +224,8 @@ async def test_text_without_a_number_is_left_to_the_dialogue(deps, dispatcher, m
 async def test_a_buyer_with_one_recent_order_gets_it_named(deps, dispatcher, make_tracker):
     tracker = make_tracker(text="显示签收了但我没收到", intent="signed_not_received", buyer="chen_hao")
     assert await run_form(deps, dispatcher, tracker) == {
-        "order_id": "1829374650192837465", "order_checked_for": "chen_hao",
+        "order_id": "1829374650192837465",
+        "order_checked_for": pass_of("1829374650192837465", "chen_hao", "chen_hao"),
     }
     assert responses(dispatcher) == ["utter_order_picked"]
     assert dispatcher.messages[0]["order_id"] == "1829374650192837465"

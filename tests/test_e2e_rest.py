@@ -40,6 +40,11 @@ class Customer:
                 json={"event": "restart"}, timeout=10,
             ).raise_for_status()
 
+    def proves(self, text: str, tail: str) -> str:
+        """Name an order anonymously, then give its phone's last four digits."""
+        assert "后四位" in self.says(text)
+        return self.says(tail)
+
     def says(self, text: str) -> str:
         return "\n".join(m.get("text", "") for m in self.messages(text))
 
@@ -55,7 +60,7 @@ class Customer:
 def test_track_parcel_asks_for_the_number_then_answers_with_the_facts(rasa_url):
     customer = Customer(rasa_url)
     assert "订单号" in customer.says("我的快递到哪了")
-    reply = customer.says("3027461958302746518")
+    reply = customer.proves("3027461958302746518", "5678")
     assert "773029384756102" in reply
     assert "中通快递" in reply
     assert "上海浦东张江网点" in reply  # the latest tracking event
@@ -63,13 +68,13 @@ def test_track_parcel_asks_for_the_number_then_answers_with_the_facts(rasa_url):
 
 def test_a_second_question_about_the_same_order_needs_no_number(rasa_url):
     customer = Customer(rasa_url)
-    customer.says("帮我查一下订单3027461958302746518的物流")
+    customer.proves("帮我查一下订单3027461958302746518的物流", "尾号5678")
     reply = customer.says("显示签收了但我没收到")
     assert "还没有签收" in reply and "773029384756102" in reply
 
 
 def test_signed_not_received_names_who_signed(rasa_url):
-    reply = Customer(rasa_url).says("订单2938475610293840001显示签收了，可是我没收到")
+    reply = Customer(rasa_url).proves("订单2938475610293840001显示签收了，可是我没收到", "1111")
     assert "小区门卫" in reply
     assert "申通快递" in reply
     assert "前一定给您答复" in reply
@@ -78,7 +83,7 @@ def test_signed_not_received_names_who_signed(rasa_url):
 def test_wrong_item_by_tracking_number(rasa_url):
     customer = Customer(rasa_url)
     assert "订单号" in customer.says("你们发错货了")
-    reply = customer.says("快递单号是YT7391028374651")
+    reply = customer.proves("快递单号是YT7391028374651", "13812345678")
     assert "左旋肉碱胶囊（60粒）×2" in reply
     assert "面单" in reply and "文一西路1888号" in reply
 
@@ -90,7 +95,7 @@ def test_quality_issue_for_a_buyer_with_one_recent_order(rasa_url):
 
 
 def test_refund_after_shipping_while_out_for_delivery(rasa_url):
-    reply = Customer(rasa_url).says("订单2938475610293847561已经发货了我不想要了，能退款吗")
+    reply = Customer(rasa_url).proves("订单2938475610293847561已经发货了我不想要了，能退款吗", "1111")
     assert "拒签" in reply and "SF1402938475999" in reply
 
 
@@ -98,8 +103,10 @@ def test_a_malformed_then_unknown_number_gets_another_chance(rasa_url):
     customer = Customer(rasa_url)
     customer.says("我的快递到哪了")
     assert "只有8位" in customer.says("12345678")
-    assert "没有查到" in customer.says("1111222233334444555")
-    assert "773029384756102" in customer.says("3027461958302746518")
+    # anonymous: nothing is said about a number, not even whether it exists,
+    # before the phone check
+    assert "对不上" in customer.proves("1111222233334444555", "5678")
+    assert "773029384756102" in customer.proves("3027461958302746518", "5678")
 
 
 def test_a_known_buyer_cannot_read_another_buyers_order(rasa_url):
@@ -113,7 +120,7 @@ def test_a_known_buyer_cannot_read_another_buyers_order(rasa_url):
 
 def test_a_resolved_answer_asks_for_a_rating_and_stores_it(rasa_url, shop):
     customer = Customer(rasa_url)
-    reply = customer.says("订单3027461958302746518到哪了")
+    reply = customer.proves("订单3027461958302746518到哪了", "5678")
     assert "773029384756102" in reply and "1 到 5 分" in reply
     assert "5 分评价" in customer.says("5分")
     cases = [c for c in CaseLog(OrderStore.from_url(shop["db"])).open_cases() if c.conversation_id == customer.sender]
@@ -122,7 +129,7 @@ def test_a_resolved_answer_asks_for_a_rating_and_stores_it(rasa_url, shop):
 
 def test_the_case_log_records_a_scenario_once_for_the_next_shift(rasa_url, shop, capsys):
     customer = Customer(rasa_url)
-    customer.says("你们发错货了，订单2938475610293840001")
+    customer.proves("你们发错货了，订单2938475610293840001", "1111")
     customer.says("你们发错货了，订单2938475610293840001")  # said twice
     cases = [c for c in CaseLog(OrderStore.from_url(shop["db"])).open_cases() if c.conversation_id == customer.sender]
     assert len(cases) == 1 and cases[0].intent == "wrong_item"
@@ -162,7 +169,7 @@ def test_switching_scenario_while_asked_for_the_number(rasa_url):
     assert "订单号" in customer.says("我的快递到哪了")
     reply = customer.says("算了，其实是收到的东西发错了")
     assert "好的" in reply and "订单号" in reply
-    assert "面单" in customer.says("2938475610293840001")
+    assert "面单" in customer.proves("2938475610293840001", "1111")
 
 
 def test_a_buyer_with_several_orders_picks_one_from_the_list(rasa_url):
@@ -203,4 +210,33 @@ def test_claiming_a_buyers_sender_id_without_a_token_reveals_nothing(rasa_url):
 def test_an_order_number_alone_then_a_question(rasa_url):
     customer = Customer(rasa_url)
     assert "什么问题" in customer.says("2938475610293847561")
-    assert "SF1402938475999" in customer.says("到哪了")
+    assert "后四位" in customer.says("到哪了")
+    assert "SF1402938475999" in customer.says("1111")
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/conversations/c1/tracker"),
+        ("POST", "/conversations/c1/tracker/events"),
+        ("POST", "/model/parse"),
+        ("PUT", "/model"),
+        ("GET", "/status"),
+        ("GET", "/domain"),
+    ],
+)
+@pytest.mark.parametrize("token", [None, "wrong-token"])
+def test_the_rasa_http_api_needs_its_token(rasa_url, method, path, token):
+    params = {"token": token} if token else {}
+    response = requests.request(method, f"{rasa_url}{path}", params=params, json={}, timeout=10)
+    assert response.status_code == 401
+
+
+def test_an_address_change_is_logged_without_the_address_or_phone(rasa_url, rasa_logs):
+    customer = Customer(rasa_url, sender="lin_xiaoyu")
+    customer.says("订单3027461958302751137的地址能改吗")
+    reply = customer.says("上海市徐汇区漕溪北路398号1号楼502 林小雨 13812345678")
+    assert "漕溪北路398号" in reply  # the customer sees it; the logs do not
+    logs = "".join(path.read_text(encoding="utf-8", errors="replace") for path in rasa_logs)
+    assert "3027461958302751137: address change to 上海市[地址已隐藏]" in logs
+    assert "漕溪北路" not in logs and "13812345678" not in logs

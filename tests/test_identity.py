@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from actions.logistics import ActionTrackParcel
-from bot.identity import sign, verify
+from bot.identity import order_pass, sign, verify
 from tests.conftest import NOW, SECRET, responses
 
 
@@ -35,14 +35,18 @@ async def test_a_sender_id_alone_is_not_trusted(deps, dispatcher, make_tracker):
     signed = make_tracker(slots={"order_id": "3027461958302746518"}, buyer="chen_hao")
     assert deps.account_of(signed) == "chen_hao"
     await ActionTrackParcel(deps).run(dispatcher, signed, {})
-    assert responses(dispatcher) == ["utter_order_not_found"]  # not chen_hao's order
+    assert responses(dispatcher) == ["utter_ask_order_id"]  # not chen_hao's order
+    assert "tracking_number" not in dispatcher.messages[0]
 
 
 async def test_an_order_checked_for_a_buyer_is_not_shown_to_anyone_else(deps, dispatcher, make_tracker):
     # chen_hao's order was picked for him; then a message without his token
     # arrives on the same conversation id
     tracker = make_tracker(
-        slots={"order_id": "1829374650192837465", "order_checked_for": "chen_hao"},
+        slots={
+            "order_id": "1829374650192837465",
+            "order_checked_for": order_pass(SECRET, "chen_hao", "1829374650192837465", "chen_hao"),
+        },
         sender_id="chen_hao",
     )
     events = await ActionTrackParcel(deps).run(dispatcher, tracker, {})

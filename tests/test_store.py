@@ -1,6 +1,7 @@
+from datetime import timedelta
 from decimal import Decimal
 
-from bot.lookup import lookup_order
+from bot.lookup import CHECK_WINDOW, MAX_FAILED_CHECKS, OrderAccess
 from bot.store import OrderState
 from tests.conftest import NOW
 
@@ -43,21 +44,66 @@ def test_seeding_twice_adds_nothing(store):
     assert len(list(store.all_orders())) == before
 
 
-def test_lookup_by_order_or_tracking_number(store):
-    assert lookup_order(store, "订单 3027461958302746518", None).order.order_id == "3027461958302746518"
-    assert lookup_order(store, "sf1402938475610", None).order.order_id == "1829374650192837465"
+def access(store, account=None, conversation="c1"):
+    return OrderAccess(store, account, conversation, "secret", NOW)
+
+
+def test_a_buyer_looks_up_by_order_or_tracking_number(store):
+    assert access(store, "lin_xiaoyu").find("订单 3027461958302746518").order.order_id == "3027461958302746518"
+    assert access(store, "chen_hao").find("sf1402938475610").order.order_id == "1829374650192837465"
 
 
 def test_a_known_buyer_never_sees_another_buyers_order(store):
-    found = lookup_order(store, "3027461958302746518", "chen_hao")
+    found = access(store, "chen_hao").find("3027461958302746518")
     assert found.status == "unknown" and found.order is None
-    assert lookup_order(store, "SF1402938475610", "lin_xiaoyu").order is None
+    assert access(store, "lin_xiaoyu").find("SF1402938475610").order is None
 
 
 def test_unknown_and_malformed_numbers(store):
-    assert lookup_order(store, "1111222233334444555", None).status == "unknown"
-    malformed = lookup_order(store, "12345678", None)
+    assert access(store, "lin_xiaoyu").find("1111222233334444555").status == "unknown"
+    malformed = access(store, None).find("12345678")
     assert malformed.status == "malformed" and malformed.problem.kind == "too_short"
+
+
+def test_anonymous_lookup_reveals_nothing_before_the_phone_check(store):
+    real, made_up = access(store).find("3027461958302746518"), access(store).find("1111222233334444555")
+    assert (real.status, real.order) == ("unproven", None)
+    assert (made_up.status, made_up.order) == ("unproven", None)
+
+
+def test_the_phone_check_opens_the_order_and_issues_a_pass(store):
+    anonymous = access(store)  # lin_xiaoyu's order; her phone is 13812345678
+    assert anonymous.prove("3027461958302746518", "尾号1234").status == "mismatch"
+    assert anonymous.prove("3027461958302746518", "好的").status == "no_tail"
+    found = anonymous.prove("3027461958302746518", "后四位是5678")
+    assert found.order.order_id == "3027461958302746518"
+    token = anonymous.issue_pass(found.order)
+    assert anonymous.get("3027461958302746518", token) == found.order
+    # the pass is worth nothing in another conversation, or to a logged-in buyer
+    assert access(store, conversation="c2").get("3027461958302746518", token) is None
+    assert access(store, "chen_hao").get("3027461958302746518", token) is None
+    assert anonymous.get("3027461958302746518", "forged") is None
+
+
+def test_a_tracking_number_works_for_the_phone_check(store):
+    assert access(store).prove("SF1402938475610", "13998765432").order.order_id == "1829374650192837465"
+
+
+def test_guessing_the_last_four_digits_locks_the_order(store):
+    for guess in range(MAX_FAILED_CHECKS):
+        assert access(store, conversation=f"g{guess}").prove("3027461958302746518", f"{guess:04d}").status == "mismatch"
+    # even the right digits, from any conversation, until the window has passed
+    assert access(store, conversation="late").prove("3027461958302746518", "5678").status == "locked"
+    later = OrderAccess(store, None, "later", "secret", NOW + CHECK_WINDOW + timedelta(minutes=1))
+    assert later.prove("3027461958302746518", "5678").status == "found"
+
+
+def test_a_buyer_pass_needs_the_buyers_own_order(store):
+    lin = access(store, "lin_xiaoyu")
+    order = lin.find("3027461958302746518").order
+    token = lin.issue_pass(order)
+    assert lin.get(order.order_id, token) == order
+    assert lin.get(order.order_id, None) is None
 
 
 def test_recent_orders_are_the_buyers_own_in_the_window(store):

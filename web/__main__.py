@@ -14,6 +14,7 @@ from bot.assist import Assistant
 from bot.casenotes import CaseNotes
 from bot.cli import rasa_token
 from bot.identity import buyer_secret
+from bot.logmask import install_record_factory
 from bot.nlu_client import conversation_slot, parse_ranking
 from bot.policy import load_policy
 from bot.store import OrderStore
@@ -34,6 +35,7 @@ def agent_token() -> str:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO)
+    install_record_factory()  # no phone number or address reaches the log
     policy = load_policy(settings.policy_path())
     rasa_url = os.environ.get("RASA_URL", "http://localhost:5005")
     app = make_app(Settings(
