@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import Deps, UsesDeps
-from bot.ids import find_tracking_number, order_number_problem
+from bot.ids import find_tracking_number, normalise_digits, order_number_problem
 from bot.lookup import Lookup, OrderAccess, order_matching
 from bot.replies import fmt_items, fmt_time, order_facts
 from bot.store import OrderFacts
@@ -119,8 +119,15 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
         if not slot_value:  # cleared (「不是这个订单」): nothing to check or explain
             return {"order_id": None}
         access = self.deps.orders(tracker)
-        if access.has_pass(str(slot_value), tracker.get_slot("order_checked_for")):
+        checked_for = tracker.get_slot("order_checked_for")
+        if access.has_pass(str(slot_value), checked_for):
             return {"order_id": slot_value}
+        text = normalise_digits(tracker.latest_message.get("text") or "")
+        typed_now = str(slot_value) in text or find_tracking_number(text) is not None
+        if checked_for and not typed_now:
+            # found for someone else on this conversation id: whoever writes
+            # now must name the order themselves
+            return {"order_id": None, "order_checked_for": None}
         found = self.resolve(str(slot_value), dispatcher, access)
         return self.order_slots(found, access)
 

@@ -197,6 +197,8 @@ def main() -> int:
     source = "\n".join(p.read_text(encoding="utf-8") for d in ("bot", "actions") for p in (ROOT / d).rglob("*.py"))
     questions = {f"utter_ask_{slot}" for form in dom["forms"].values() for slot in form.get("required_slots", [])}
     slots = set(dom["slots"])
+    # slots a form validation action adds in its required_slots (order_form's phone_tail)
+    questions |= {f"utter_ask_{slot}" for slot in slots if f'"{slot}"' in source}
     filled = filled_names()
     for name, variants in dom["responses"].items():
         file, line = where[name]

@@ -117,7 +117,7 @@ class SocketCustomer:
         self.replies: List[str] = []
         self.arrived = threading.Event()
         self.client.on("bot_uttered", self._on_reply)
-        self.client.connect(url, transports=["websocket"], wait_timeout=20)
+        self.client.connect(url, transports=["polling"], wait_timeout=20)
         self.session = uuid.uuid4().hex
         self.client.emit("session_request", {"session_id": self.session})
 
