@@ -23,7 +23,8 @@ import os
 import socket
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 
@@ -42,6 +43,20 @@ FALLBACK = "utter_fallback_unanswered"  # the turn got no answer at all
 STILL_WORKING = "utter_still_working"  # the turn is slower than the deadline
 # Replies that mean "the shop database is unavailable": the turn is journaled as well.
 FAILURE_RESPONSES = frozenset({"utter_service_unavailable", "utter_order_lookup_failed"})
+
+# Rasa 3.6 logs a failing custom action and goes on without its events; this is
+# how a turn learns that one of its actions failed (even after other replies).
+ACTION_FAILED_LOG = "Encountered an exception while running action"
+_turn_failures: ContextVar[Optional[List[str]]] = ContextVar("turn_failures", default=None)
+
+
+class ActionFailureHandler(logging.Handler):
+    """Notes, for the turn running in this context, that a custom action failed."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        failures = _turn_failures.get()
+        if failures is not None and str(record.msg).startswith(ACTION_FAILED_LOG):
+            failures.append(str(record.msg))
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
 LateOutput = Callable[[], Optional[OutputChannel]]
@@ -109,12 +124,19 @@ class CountingOutput(OutputChannel):
         return getattr(self.inner, item)
 
 
-def needs_replay(sent: List[Dict[str, Any]]) -> Optional[str]:
-    """Why a turn with these bot messages must be replayed, or ``None``."""
-    if not sent:
-        return "unanswered"
+def needs_replay(sent: List[Dict[str, Any]], action_failed: bool = False) -> Optional[str]:
+    """Why a turn with these bot messages must be replayed, or ``None``.
+
+    A turn that already told the customer the database is unavailable needs no
+    fallback on top (reason ``database``); any other failed action means the
+    answer is missing or partial.
+    """
     if any(m.get("utter_action") in FAILURE_RESPONSES for m in sent):
         return "database"
+    if action_failed:
+        return "action_failed"
+    if not sent:
+        return "unanswered"
     return None
 
 
@@ -154,6 +176,7 @@ class FaultRuntime:
         self.late_outputs: Dict[str, LateOutput] = {}
         self.background: Set[asyncio.Task] = set()
         self.worker_task: Optional[asyncio.Task] = None
+        self.failure_handler = ActionFailureHandler(logging.ERROR)
 
     @property
     def agent(self) -> Any:
@@ -164,10 +187,12 @@ class FaultRuntime:
         self.journal = PendingTurnJournal(
             engine, max_attempts=self.settings.max_attempts, retry_seconds=self.settings.retry_seconds)
         await asyncio.to_thread(self.journal.create_schema)
+        logging.getLogger("rasa.core.processor").addHandler(self.failure_handler)
         worker = ReplayWorker(self, f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
         self.worker_task = asyncio.ensure_future(worker.run())
 
     async def stop(self) -> None:
+        logging.getLogger("rasa.core.processor").removeHandler(self.failure_handler)
         for task in [self.worker_task, *self.background]:
             if task is not None:
                 task.cancel()
@@ -269,19 +294,93 @@ class TurnGuard:
     async def _turn(self, runtime: FaultRuntime, on_new_message: Handler, message: UserMessage,
                     output: CountingOutput) -> None:
         failed = False
+        failures: List[str] = []
+        _turn_failures.set(failures)
         try:
             await on_new_message(message)
         except Exception:
             logger.exception("turn %s of %s failed", message.message_id, message.sender_id)
             failed = True
-        reason = needs_replay(output.sent)
+        reason = needs_replay(output.sent, action_failed=failed or bool(failures))
         if reason is None:
             return
-        if reason == "unanswered":
-            if not failed and await runtime.is_paused(message.sender_id):
-                return  # a human agent took over: silence on purpose
+        if reason == "unanswered" and await runtime.is_paused(message.sender_id):
+            return  # a human agent took over: silence on purpose
+        if reason != "database":  # an action failed: the answer is missing or partial
             await runtime.say(FALLBACK, message.sender_id, output.inner)
         await runtime.record(message, reason)
+
+
+@dataclass
+class ReplayPlan:
+    reverts: int = 0  # how many UserUtteranceReverted to append
+    replay: List[Any] = field(default_factory=list)  # PendingTurn or UserUttered, in order
+    superseded: List[PendingTurn] = field(default_factory=list)
+
+
+def plan_replay(tracker: Any, turns: List[PendingTurn]) -> ReplayPlan:
+    """How to replay ``turns`` (claimed, oldest first) without leaving a half turn.
+
+    Journaled turns that are the conversation's latest user turns are undone and
+    handled again. ``UserUtteranceReverted`` undoes the latest user turn *Rasa
+    applies*; a user turn answered by a form's happy path is folded away in
+    ``applied_events()``, so the undo reaches back to the latest applied user turn
+    at or before the first failed one, and every user turn from there on is
+    handled again, in order (re-running an answered turn is harmless: the case
+    log updates the open case). Journaled turns the customer has moved past are
+    superseded; a journaled turn not in the tracker at all is handled as new.
+    """
+    from rasa.shared.core.events import Restarted
+
+    raw: List[UserUttered] = []  # the user turns in effect, as they were sent
+    seen: Set[str] = set()
+    for event in tracker.events:
+        if isinstance(event, UserUttered):
+            raw.append(event)
+            seen.add(event.message_id)
+        elif isinstance(event, Restarted):
+            raw = []
+    applied = [e.message_id for e in tracker.applied_events() if isinstance(e, UserUttered)]
+    # after a revert the raw list still holds the undone turns: keep only the last
+    # occurrence of each message id, in the order of their last occurrence
+    last: Dict[str, UserUttered] = {e.message_id: e for e in raw}
+    order = [m for i, m in enumerate(e.message_id for e in raw)
+             if m not in [x.message_id for x in raw[i + 1:]]]
+    in_effect = [last[m] for m in order if m in applied or _folded(m, applied, order)]
+    journaled = {t.message_id: t for t in turns}
+    tail = 0
+    for event in reversed(in_effect):
+        if event.message_id not in journaled:
+            break
+        tail += 1
+    plan = ReplayPlan()
+    if tail:
+        first_failed = len(in_effect) - tail
+        start = first_failed
+        while start > 0 and in_effect[start].message_id not in applied:
+            start -= 1
+        start_id = in_effect[start].message_id
+        plan.reverts = len(applied) - applied.index(start_id) if start_id in applied else 0
+        plan.replay = [journaled.get(e.message_id, e) for e in in_effect[start:]]
+    replayed = {t.message_id for t in plan.replay if isinstance(t, PendingTurn)}
+    for turn in turns:
+        if turn.message_id in replayed:
+            continue
+        if turn.message_id in seen:
+            plan.superseded.append(turn)
+        else:
+            plan.replay.append(turn)
+    return plan
+
+
+def _folded(message_id: str, applied: List[str], order: List[str]) -> bool:
+    """A raw user turn after the latest applied one's predecessor that Rasa folded
+    away (a form's happy path): in effect unless a later revert removed it."""
+    if not applied:
+        return False
+    position = order.index(message_id)
+    first_applied = min(order.index(m) for m in applied if m in order)
+    return position > first_applied
 
 
 class ReplayWorker:
@@ -344,35 +443,31 @@ class ReplayWorker:
             async with agent.lock_store.lock(sender_id):
                 processor = agent.processor
                 tracker = await processor.get_tracker(sender_id)
-                user_ids = [e.message_id for e in tracker.applied_events() if isinstance(e, UserUttered)]
-                claimed = {t.message_id for t in turns}
-                tail = 0  # how many of the latest user turns are journaled ones
-                for message_id in reversed(user_ids):
-                    if message_id not in claimed:
-                        break
-                    tail += 1
-                latest = set(user_ids[len(user_ids) - tail:])
-                in_tracker = set(user_ids)
-                replay = []
-                for turn in turns:
-                    if turn.message_id in latest or turn.message_id not in in_tracker:
-                        replay.append(turn)
-                    else:
-                        logger.warning("turn %s of %s superseded: the customer went on",
-                                       turn.message_id, sender_id)
-                        await asyncio.to_thread(journal.finish, turn.id, SUPERSEDED,
-                                                "the customer went on before it could be replayed")
-                        remaining.remove(turn)
-                if tail:
-                    for _ in range(tail):
+                plan = plan_replay(tracker, turns)
+                for turn in plan.superseded:
+                    logger.warning("turn %s of %s superseded: the customer went on",
+                                   turn.message_id, sender_id)
+                    await asyncio.to_thread(journal.finish, turn.id, SUPERSEDED,
+                                            "the customer went on before it could be replayed")
+                    remaining.remove(turn)
+                if not plan.replay:
+                    return 0
+                if plan.reverts:
+                    for _ in range(plan.reverts):
                         tracker.update(UserUtteranceReverted())
                     await processor.save_tracker(tracker)
-                for turn in replay:
-                    ok = await self.replay_turn(processor, journal, turn)
-                    remaining.remove(turn)
-                    if not ok:
-                        break
-                    replayed += 1
+                for item in plan.replay:
+                    if isinstance(item, PendingTurn):
+                        ok = await self.replay_turn(processor, journal, item)
+                        remaining.remove(item)
+                        if not ok:
+                            break
+                        replayed += 1
+                    else:  # an answered turn undone with the failed ones: handled again
+                        await processor.handle_message(UserMessage(
+                            item.text, CollectingOutputChannel(), sender_id,
+                            input_channel=item.input_channel, metadata=item.metadata,
+                            message_id=item.message_id))
         finally:
             for turn in remaining:  # not tried this time: back to the queue untouched
                 await asyncio.to_thread(journal.release, turn.id)
@@ -383,12 +478,16 @@ class ReplayWorker:
         message = UserMessage(turn.text, output, turn.sender_id, input_channel=turn.input_channel,
                               metadata=turn.metadata, message_id=turn.message_id)
         error = None
+        failures: List[str] = []
+        _turn_failures.set(failures)
         try:
             await processor.handle_message(message)
         except Exception as e:
             logger.exception("replaying turn %s of %s failed", turn.message_id, turn.sender_id)
             error = repr(e)
-        reason = error or needs_replay(output.sent)
+        finally:
+            _turn_failures.set(None)
+        reason = error or needs_replay(output.sent, action_failed=bool(failures))
         if reason == "unanswered":
             tracker = await processor.get_tracker(turn.sender_id)
             reason = None if tracker.is_paused() else reason

@@ -208,7 +208,7 @@ def test_action_server_killed_during_load_loses_and_duplicates_no_case(healthy):
         wait_for(lambda: sum(r.done() for r in replies) >= 3, "the first answers", interval=0.02)
         stack.signal("actions", signal.SIGKILL)
         answers = [r.result() for r in replies]
-    fallbacks = answers.count(response_text("utter_fallback_unanswered"))
+    fallbacks = sum(response_text("utter_fallback_unanswered") in a for a in answers)
     assert 0 < fallbacks < len(chats)  # the kill hit the load in the middle
     stack.start("actions")
     wait_for(lambda: settled(stack), "the replays")

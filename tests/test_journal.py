@@ -41,6 +41,8 @@ def test_which_turns_need_a_replay():
     assert needs_replay([]) == "unanswered"
     assert needs_replay([{"text": "x", "utter_action": "utter_order_lookup_failed"}]) == "database"
     assert needs_replay([{"text": "x", "utter_action": "utter_quality_issue"}]) is None
+    # an action failed after another had answered: the answer is partial
+    assert needs_replay([{"text": "x", "utter_action": "utter_order_picked"}], action_failed=True) == "action_failed"
 
 
 def test_a_turn_is_journaled_once(journal):
