@@ -70,8 +70,8 @@ eval: $(MODEL) ## score the model and two baselines (FOLDS=3, DATA=labelled.tsv)
 	@$(PY) -m evaluation --folds $(or $(FOLDS),3) $(if $(DATA),--data $(DATA))
 
 lint: $(VENV)/.installed ## ruff and mypy
-	@$(BIN)/ruff check bot actions tests scripts components evaluation web
-	@$(BIN)/mypy bot actions components evaluation web
+	@$(BIN)/ruff check bot actions channels tests scripts components evaluation web
+	@$(BIN)/mypy bot actions channels components evaluation web
 
 clean: ## remove the venv, models, database and reports
 	rm -rf $(VENV) node_modules models var reports results .pytest_cache .mypy_cache .ruff_cache

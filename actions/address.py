@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -13,7 +14,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import UsesDeps
-from actions.scenario import answer
+from actions.scenario import database_unavailable, register_case, send_answer
 from bot.replies import Reply, change_address, order_facts
 
 logger = logging.getLogger(__name__)
@@ -47,19 +48,29 @@ class ActionSaveAddress(UsesDeps, Action):
         reset = [SlotSet("new_address", None), SlotSet("address_change", None)]
         try:
             order = deps.conversation_order(tracker)
-            if order is None:
-                dispatcher.utter_message(response="utter_order_not_found", given=order_id)
-                return reset
-            changed = deps.store.change_address(order.order_id, address)
-            logger.info("order %s: address change to %s: %s", order.order_id, address, changed)
-            order = deps.store.get_order(order.order_id)
         except SQLAlchemyError:
-            logger.exception("could not change the address of %s", order_id)
+            logger.exception("could not look up %s to change its address", order_id)
             dispatcher.utter_message(response="utter_order_lookup_failed")
             return reset
-        assert order is not None
-        if changed:
-            reply = Reply("utter_address_changed", {**order_facts(order, deps.policy), "new_address": address})
-        else:  # shipped in the meantime
-            reply = change_address(order, deps.clock(), deps.policy)
-        return answer(dispatcher, deps, tracker, "change_address", reply, order) + reset
+        if order is None:
+            dispatcher.utter_message(response="utter_order_not_found", given=order_id)
+            return reset
+        try:
+            # the new address and its case are written together, or neither is
+            with deps.store.transaction() as session:
+                changed = deps.store.change_address(order.order_id, address, session=session)
+                logger.info("order %s: address change to %s: %s", order.order_id, address, changed)
+                if changed:
+                    order = replace(order, address=address)
+                    reply = Reply("utter_address_changed",
+                                  {**order_facts(order, deps.policy), "new_address": address})
+                    case = register_case(deps, tracker, "change_address", reply, order, session=session)
+            if not changed:  # shipped in the meantime: answer from its current state
+                current = deps.store.get_order(order.order_id)
+                assert current is not None
+                order, reply = current, change_address(current, deps.clock(), deps.policy)
+                case = register_case(deps, tracker, "change_address", reply, order)
+        except SQLAlchemyError:
+            # keep new_address: the turn is replayed once the database is back
+            return database_unavailable(dispatcher, "change the address", order_id)
+        return send_answer(dispatcher, reply, case) + reset

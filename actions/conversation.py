@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import UsesDeps
-from actions.scenario import logger
+from actions.scenario import database_unavailable
 from bot.ids import find_order_id
 from bot.ratings import parse_rating
 from bot.replies import Reply
@@ -41,7 +41,8 @@ class ActionForgetOrder(UsesDeps, Action):
                 reason = deps.notes.for_reply(Reply("utter_ask_other_order")).note
                 deps.cases.close_for_order(tracker.sender_id, current, deps.clock(), reason)
             except SQLAlchemyError:
-                logger.exception("could not close the cases about %s", current)
+                # keep the order and its cases as they are: the turn is replayed later
+                return database_unavailable(dispatcher, "close the cases", current)
         dispatcher.utter_message(response="utter_ask_other_order")
         return [SlotSet("rejected_orders", rejected), SlotSet("order_id", None)]
 
@@ -65,6 +66,6 @@ class ActionSaveRating(UsesDeps, Action):
         try:
             deps.cases.rate(int(case_id), rating, deps.clock())
         except SQLAlchemyError:
-            logger.exception("could not store the rating of case %s", case_id)
+            return database_unavailable(dispatcher, "store the rating", case_id)
         dispatcher.utter_message(response="utter_rating_thanks", rating=rating)
         return [SlotSet("rating_case", None)]

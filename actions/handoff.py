@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import Deps, UsesDeps
-from actions.scenario import logger, register_case
+from actions.scenario import database_unavailable, logger, register_case
 from bot.handoff import handoff, next_shift_text
 from bot.replies import Reply
 from bot.store import OrderFacts
@@ -35,15 +35,22 @@ class ActionHandoff(UsesDeps, Action):
     ) -> List[Dict[str, Any]]:
         deps = self.deps
         intent = (tracker.latest_message.get("intent") or {}).get("name") or "request_human"
+        reply = handoff(deps.clock(), deps.policy)
+        if reply.response == "utter_handoff_now":
+            # the case is how the human agent finds the conversation: no case, no hand-over
+            request = tracker.latest_message.get("text") or ""
+            logged = Reply(reply.response, {**reply.facts, "request": request})
+            try:
+                register_case(deps, tracker, intent, logged, conversation_order(deps, tracker))
+            except SQLAlchemyError:
+                if intent == "complaint":
+                    dispatcher.utter_message(response="utter_complaint_apology")
+                return database_unavailable(dispatcher, "log the hand-over", tracker.sender_id)
         if intent == "complaint":
             dispatcher.utter_message(response="utter_complaint_apology")
-        reply = handoff(deps.clock(), deps.policy)
         dispatcher.utter_message(response=reply.response, **reply.facts)
         if reply.response != "utter_handoff_now":
             return [SlotSet("handoff", "message")]
-        request = tracker.latest_message.get("text") or ""
-        logged = Reply(reply.response, {**reply.facts, "request": request})
-        register_case(deps, tracker, intent, logged, conversation_order(deps, tracker))
         return [SlotSet("handoff", "agent"), ConversationPaused()]
 
 
@@ -57,11 +64,12 @@ class ActionTakeMessage(UsesDeps, Action):
         deps = self.deps
         message = tracker.get_slot("customer_message") or ""
         facts = {"next_shift": next_shift_text(deps.clock(), deps.policy), "request": message}
-        case = register_case(
-            deps, tracker, "request_human", Reply("utter_message_taken", facts),
-            conversation_order(deps, tracker), customer_message=message,
-        )
-        dispatcher.utter_message(
-            response="utter_message_taken", case_id=case.id if case else "-", **facts
-        )
+        try:
+            case = register_case(
+                deps, tracker, "request_human", Reply("utter_message_taken", facts),
+                conversation_order(deps, tracker), customer_message=message,
+            )
+        except SQLAlchemyError:
+            return database_unavailable(dispatcher, "take the message", tracker.sender_id)
+        dispatcher.utter_message(response="utter_message_taken", case_id=case.id, **facts)
         return [SlotSet("customer_message", None), SlotSet("handoff", None)]

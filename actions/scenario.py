@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from actions.deps import Deps, UsesDeps
 from bot.cases import CaseRecord, CaseState
@@ -28,24 +29,43 @@ def register_case(
     reply: Reply,
     order: Optional[OrderFacts],
     customer_message: Optional[str] = None,
-) -> Optional[CaseRecord]:
-    """Log the case this reply answers; ``None`` if the database is unavailable."""
+    session: Optional[Session] = None,
+) -> CaseRecord:
+    """Log the case this reply answers (in ``session``'s transaction if given).
+
+    Raises ``SQLAlchemyError`` when the database is unavailable: the caller then
+    answers ``utter_service_unavailable`` instead, and nothing is half-written.
+    """
     note = deps.notes.for_reply(reply, conversation=tracker.sender_id)
-    try:
-        return deps.cases.register(
-            conversation_id=tracker.sender_id,
-            intent=intent,
-            state=note.state,
-            next_step=note.next_step,
-            note=note.note,
-            now=deps.clock(),
-            order_id=order.order_id if order else None,
-            buyer_account=order.buyer_account if order else None,
-            customer_message=customer_message,
-        )
-    except SQLAlchemyError:
-        logger.exception("could not log the case for %s", tracker.sender_id)
-        return None
+    return deps.cases.register(
+        conversation_id=tracker.sender_id,
+        intent=intent,
+        state=note.state,
+        next_step=note.next_step,
+        note=note.note,
+        now=deps.clock(),
+        order_id=order.order_id if order else None,
+        buyer_account=order.buyer_account if order else None,
+        customer_message=customer_message,
+        session=session,
+    )
+
+
+def database_unavailable(dispatcher: CollectingDispatcher, what: str, key: object) -> EventList:
+    """The clear reply when a write failed: nothing was changed (the transaction rolled
+    back); the channel journals the turn and replays it once the database is back."""
+    logger.exception("database unavailable: could not %s for %s", what, key)
+    dispatcher.utter_message(response="utter_service_unavailable")
+    return []
+
+
+def send_answer(dispatcher: CollectingDispatcher, reply: Reply, case: CaseRecord) -> EventList:
+    """Send ``reply`` (its case is logged), and ask for a rating when the case is resolved."""
+    dispatcher.utter_message(response=reply.response, **reply.facts)
+    if case.state == CaseState.RESOLVED:
+        dispatcher.utter_message(response="utter_ask_rating")
+        return [SlotSet("rating_case", case.id)]
+    return []
 
 
 def answer(
@@ -55,14 +75,15 @@ def answer(
     intent: str,
     reply: Reply,
     order: Optional[OrderFacts],
-) -> EventList:
-    """Send ``reply``, log its case, and ask for a rating when the case is resolved."""
-    dispatcher.utter_message(response=reply.response, **reply.facts)
-    case = register_case(deps, tracker, intent, reply, order)
-    if case is not None and case.state == CaseState.RESOLVED:
-        dispatcher.utter_message(response="utter_ask_rating")
-        return [SlotSet("rating_case", case.id)]
-    return []
+) -> Optional[EventList]:
+    """Log the case of ``reply``, then send it; ``None`` (after saying so) if the
+    database is unavailable: the customer never gets an answer whose case is lost."""
+    try:
+        case = register_case(deps, tracker, intent, reply, order)
+    except SQLAlchemyError:
+        database_unavailable(dispatcher, "log the case", tracker.sender_id)
+        return None
+    return send_answer(dispatcher, reply, case)
 
 
 class ScenarioAction(UsesDeps, Action, ABC):
@@ -99,7 +120,8 @@ class ScenarioAction(UsesDeps, Action, ABC):
             dispatcher.utter_message(response="utter_ask_order_id")
             return [SlotSet("order_id", None), SlotSet("order_checked_for", None)]
         reply = draft(self.scenario, order, deps.clock(), deps.policy, ctx)
-        return answer(dispatcher, deps, tracker, self.scenario, reply, order) + self.after(reply)
+        events = answer(dispatcher, deps, tracker, self.scenario, reply, order)
+        return [] if events is None else events + self.after(reply)
 
     def context(self, deps: Deps, tracker: Tracker, order: OrderFacts) -> Context:
         """What the scenario needs beyond the order: the message and its entities."""

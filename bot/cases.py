@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import List, Optional
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.schema import Case
 from bot.store import OrderStore
@@ -76,12 +78,15 @@ class CaseLog:
         buyer_account: Optional[str] = None,
         handler: str = "assistant",
         customer_message: Optional[str] = None,
+        session: Optional[Session] = None,
     ) -> CaseRecord:
         """Open a case, or update the open one for the same conversation, order and intent.
 
         Saying the same thing twice updates one case; it never opens a second.
+        With ``session`` the case is written in the caller's transaction (committed
+        or rolled back together with the caller's other writes).
         """
-        with self.store.session() as s, s.begin():
+        with (nullcontext(session) if session is not None else self.store.transaction()) as s:
             case = s.execute(
                 select(Case).where(
                     Case.conversation_id == conversation_id,

@@ -15,6 +15,11 @@ def database_url() -> str:
     return os.environ.get("SHOP_DATABASE_URL", default)
 
 
+def sqlite_busy_timeout() -> float:
+    """How long (s) an SQLite shop waits for a lock before the query fails (``SHOP_DB_BUSY_TIMEOUT``)."""
+    return float(os.environ.get("SHOP_DB_BUSY_TIMEOUT", "15"))
+
+
 def policy_path() -> Path:
     return Path(os.environ.get("SHOP_POLICY", PROJECT_ROOT / "shop.yml"))
 

@@ -7,6 +7,7 @@ rest of ``bot/`` and the actions do not hold database sessions.
 from __future__ import annotations
 
 import enum
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.schema import AccessCheck, Base, Buyer, Item, Order, Shipment, Variant
+from bot.settings import sqlite_busy_timeout
 
 
 class OrderState(str, enum.Enum):
@@ -114,7 +116,7 @@ class BuyerFacts:
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15}, future=True)
+        engine = create_engine(url, connect_args={"timeout": sqlite_busy_timeout()}, future=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -155,6 +157,12 @@ class OrderStore:
 
     def session(self) -> Session:
         return self._sessions()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one transaction: committed at the end, rolled back on any error."""
+        with self.session() as s, s.begin():
+            yield s
 
     def is_empty(self) -> bool:
         with self.session() as s:
@@ -221,9 +229,12 @@ class OrderStore:
             ).all()
             return [(name, stock) for name, stock in rows]
 
-    def change_address(self, order_id: str, address: str) -> bool:
-        """Change the delivery address; only an order not yet shipped can change."""
-        with self.session() as s, s.begin():
+    def change_address(self, order_id: str, address: str, session: Optional[Session] = None) -> bool:
+        """Change the delivery address; only an order not yet shipped can change.
+
+        With ``session`` the change is part of the caller's transaction.
+        """
+        with (nullcontext(session) if session is not None else self.transaction()) as s:
             result = s.execute(
                 update(Order)
                 .where(Order.id == order_id, Order.status == OrderState.NOT_SHIPPED.value)

@@ -10,8 +10,8 @@ mkdir -p reports
 started=$(date +%s)
 
 echo "==> [1/5] lint: ruff and mypy"
-$BIN/ruff check --quiet bot actions tests scripts components evaluation web
-$BIN/mypy bot actions components evaluation web | tail -n 1
+$BIN/ruff check --quiet bot actions channels tests scripts components evaluation web
+$BIN/mypy bot actions channels components evaluation web | tail -n 1
 
 echo "==> [2/5] rasa data validate and scripts/validate.py (as make validate)"
 if ! $BIN/rasa data validate --domain domain --data data >reports/validate.log 2>&1; then

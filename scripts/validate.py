@@ -194,7 +194,7 @@ def main() -> int:
             errors.append(f"{file}:{line}: intent {intent} has no conversation test in tests/test_stories.yml")
 
     used_in_data = {step.get("action") for steps in sequences for step in steps}
-    source = "\n".join(p.read_text(encoding="utf-8") for d in ("bot", "actions") for p in (ROOT / d).rglob("*.py"))
+    source = "\n".join(p.read_text(encoding="utf-8") for d in ("bot", "actions", "channels") for p in (ROOT / d).rglob("*.py"))
     questions = {f"utter_ask_{slot}" for form in dom["forms"].values() for slot in form.get("required_slots", [])}
     slots = set(dom["slots"])
     # slots a form validation action adds in its required_slots (order_form's phone_tail)

@@ -54,7 +54,11 @@ BUYER_SECRET = "e2e-buyer-secret"
 @pytest.fixture(scope="session")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
     """The shop the servers use: its database, and a policy whose shift lasts all day."""
-    tmp = tmp_path_factory.mktemp("shop")
+    return make_shop(tmp_path_factory.mktemp("shop"))
+
+
+def make_shop(tmp: Path) -> Dict[str, str]:
+    """A shop database URL and an all-day-shift policy in ``tmp`` (the database is not created)."""
     policy = yaml.safe_load((PROJECT_ROOT / "shop.yml").read_text(encoding="utf-8"))
     policy["shifts"] = [{"name": "全天班", "start": "00:00", "end": "24:00"}]
     (tmp / "shop.yml").write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
@@ -82,7 +86,8 @@ def rasa_url(e2e_dir: Path, shop: Dict[str, str]) -> Iterator[str]:
     subprocess.run([sys.executable, "-m", "bot", "init-db"], env=env, check=True, cwd=PROJECT_ROOT)
     action_port, rasa_port = free_port(), free_port()
     endpoints = tmp / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
+    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+                         + tracker_store_yaml(tmp / "tracker.db"))
     logs = [tmp / "actions.log", tmp / "rasa.log"]
     commands = [
         [str(RASA), "run", "actions", "--actions", "actions", "--port", str(action_port),
@@ -110,6 +115,11 @@ def rasa_url(e2e_dir: Path, shop: Dict[str, str]) -> Iterator[str]:
                 proc.kill()
 
 
+
+
+def tracker_store_yaml(db: Path) -> str:
+    """endpoints.yml lines for a SQLite tracker store (and pending-turn journal) in ``db``."""
+    return f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{db}"\n'
 
 
 def server_env(shop: Dict[str, str]) -> Dict[str, str]:

@@ -1,0 +1,33 @@
+"""socket.io (the shop page's chat widget) with the turn guard."""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+
+from channels.guard import TurnGuard
+
+
+class GuardedSocketIOInput(SocketIOInput):
+    """Rasa's socket.io channel; every turn goes through ``TurnGuard``.
+
+    A late answer (a replayed turn) goes to the conversation's room: with
+    ``session_persistence`` the widget's socket joins the room named after its
+    session id, which is the conversation (sender) id.
+    """
+
+    @classmethod
+    def name(cls) -> str:
+        return "socketio"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SocketBlueprint:
+        guard = TurnGuard(self.name(), late_output=self._late_output)
+        blueprint = super().blueprint(guard.wrap(on_new_message))
+        guard.attach(blueprint)
+        return blueprint
+
+    def _late_output(self) -> Optional[OutputChannel]:
+        sio = getattr(self, "sio", None)
+        return SocketIOOutput(sio, self.bot_message_evt) if sio is not None else None

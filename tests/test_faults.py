@@ -1,0 +1,227 @@
+"""Faults, injected for real: the action server killed or frozen, the shop database
+locked or failing midway, Rasa killed mid-conversation, a kill during load.
+
+One private stack (tests/fault_stack.py) for the module; every test leaves both
+servers running and unfrozen for the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, List
+
+import pytest
+import socketio
+import yaml
+
+from bot.identity import sign
+from bot.settings import PROJECT_ROOT
+from tests.fault_stack import TURN_DEADLINE, Chat, FaultStack, wait_for
+from tests.servers import BUYER_SECRET, MODEL
+
+pytestmark = pytest.mark.e2e
+
+QUALITY = "收到的东西坏了，有破损"  # chen_hao has one recent order: a case in one turn
+CHEN_ORDER = "1829374650192837465"
+# what a customer may hear when the shop database is unavailable
+FAULT_REPLIES = ("utter_order_lookup_failed", "utter_service_unavailable", "utter_fallback_unanswered")
+
+
+def response_text(name: str) -> str:
+    """The (single) text of a domain response."""
+    for path in sorted((PROJECT_ROOT / "domain").glob("*.yml")):
+        responses = yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {}
+        if name in responses:
+            return responses[name][0]["text"]
+    raise KeyError(name)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make train` first")
+    stack = FaultStack(tmp_path_factory.mktemp("faults"))
+    try:
+        stack.start("actions")
+        stack.start("rasa")
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def healthy(stack: FaultStack) -> Iterator[FaultStack]:
+    """The stack, put back to running and unfrozen after the test."""
+    try:
+        yield stack
+    finally:
+        for name in ("actions", "rasa"):
+            proc = stack.procs[name]
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)
+            else:
+                stack.start(name)
+
+
+def settled(stack: FaultStack) -> bool:
+    return all(t["status"] not in ("pending", "replaying") for t in stack.journal())
+
+
+def test_action_server_killed_fallback_then_the_case_is_recorded_once_it_is_back(healthy):
+    stack = healthy
+    stack.signal("actions", signal.SIGKILL)
+    chat = Chat(stack, "chen_hao")
+    assert chat.says(QUALITY) == response_text("utter_fallback_unanswered")
+    assert stack.cases(chat.sender) == []
+    [journaled] = [t for t in stack.journal() if t["sender_id"] == chat.sender]
+    assert journaled["status"] == "pending" and journaled["text"] == QUALITY
+
+    stack.start("actions")
+    wait_for(lambda: settled(stack), "the replay")
+    [case] = stack.cases(chat.sender)
+    assert (case.intent, case.order_id) == ("quality_issue", CHEN_ORDER)
+    [(text, answers)] = stack.turns(chat.sender)  # one turn, no half turn left behind
+    assert text == QUALITY and any("照片" in a for a in answers)
+    assert [t["status"] for t in stack.journal() if t["sender_id"] == chat.sender] == ["done"]
+    # the conversation goes on from the replayed turn
+    assert "照片" not in chat.says("谢谢")
+
+
+def test_a_paused_conversation_stays_silent_without_a_fallback(healthy):
+    stack = healthy
+    chat = Chat(stack, "wang_fang")
+    assert "人工客服" in chat.says("转人工")
+    assert chat.says("在吗") == ""
+    assert [t for t in stack.journal() if t["sender_id"] == chat.sender] == []
+
+
+def test_typed_intent_syntax_is_read_as_text(healthy):
+    stack = healthy
+    chat = Chat(stack, "wang_fang")
+    chat.says('/request_human{"order_id": "2938475610293840001"}')
+    tracker = stack.tracker(chat.sender)
+    assert not tracker.is_paused()
+    message = tracker.latest_message
+    assert message is not None and not message.text.startswith("/")
+    assert len(message.parse_data.get("intent_ranking") or []) > 1  # NLU parsed it
+
+
+async def test_action_server_frozen_beyond_the_deadline_then_the_late_answer_arrives(healthy):
+    stack = healthy
+    client = socketio.AsyncClient()
+    received: asyncio.Queue = asyncio.Queue()
+    client.on("bot_uttered", lambda data: received.put_nowait(data.get("text", "")))
+    session = uuid.uuid4().hex
+    confirmed = asyncio.Event()
+    client.on("session_confirm", lambda _data: confirmed.set())
+    await client.connect(stack.rasa_url, socketio_path="/socket.io", transports=["websocket"])
+    try:
+        await client.emit("session_request", {"session_id": session})
+        await asyncio.wait_for(confirmed.wait(), 30)
+        stack.signal("actions", signal.SIGSTOP)
+        token = sign("chen_hao", BUYER_SECRET, datetime.now(timezone.utc).replace(tzinfo=None))
+        await client.emit("user_uttered", {"message": QUALITY, "session_id": session,
+                                           "customData": {"buyer_token": token}})
+        first = await asyncio.wait_for(received.get(), TURN_DEADLINE + 30)
+        assert first == response_text("utter_still_working")
+        assert stack.cases(session) == []
+        stack.signal("actions", signal.SIGCONT)
+        texts: List[str] = []
+        while not any("照片" in t for t in texts):
+            texts.append(await asyncio.wait_for(received.get(), 60))
+        assert any(CHEN_ORDER in t for t in texts)
+    finally:
+        await client.disconnect()
+    [case] = stack.cases(session)
+    assert case.intent == "quality_issue"
+    assert [t for t in stack.journal() if t["sender_id"] == session] == []
+
+
+def test_shop_database_locked_clear_reply_nothing_written_then_recorded(healthy):
+    stack = healthy
+    chat = Chat(stack, "chen_hao")
+    lock = sqlite3.connect(stack.shop_db, isolation_level=None)
+    try:
+        lock.execute("BEGIN EXCLUSIVE")  # nobody else can read or write the shop
+        reply = chat.says(f"订单{CHEN_ORDER}收到的东西坏了，有破损")
+        assert reply in {response_text(name) for name in FAULT_REPLIES}
+        rows = lock.execute("SELECT COUNT(*) FROM cases WHERE conversation_id = ?", (chat.sender,))
+        assert rows.fetchone()[0] == 0
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    wait_for(lambda: settled(stack) and stack.cases(chat.sender), "the replay")
+    assert [c.intent for c in stack.cases(chat.sender)] == ["quality_issue"]
+
+
+def test_a_write_failing_midway_leaves_nothing_half_written(healthy):
+    """The new address and its case are one transaction: the case write fails, so
+    the address is not changed either; once the database accepts writes the turn
+    is replayed and both are written."""
+    stack = healthy
+    order = "3027461958302751137"  # lin_xiaoyu's, not shipped
+    old_address = stack.store.get_order(order).address
+    new_address = "浙江省杭州市西湖区文三路100号3幢501室"
+    chat = Chat(stack, "lin_xiaoyu")
+    assert "新地址" in chat.says(f"订单{order}我想改一下收货地址")  # the address form asks
+    [before] = stack.cases(chat.sender)
+    db = sqlite3.connect(stack.shop_db, isolation_level=None)
+    try:
+        for op in ("INSERT", "UPDATE"):
+            db.execute(f"CREATE TRIGGER fail_case_{op.lower()} BEFORE {op} ON cases "
+                       "BEGIN SELECT RAISE(ABORT, 'injected fault'); END")
+        assert chat.says(new_address) == response_text("utter_service_unavailable")
+        assert stack.store.get_order(order).address == old_address
+        assert stack.cases(chat.sender) == [before]
+    finally:
+        for op in ("insert", "update"):
+            db.execute(f"DROP TRIGGER IF EXISTS fail_case_{op}")
+        db.close()
+    wait_for(lambda: settled(stack) and stack.store.get_order(order).address == new_address,
+             "the replay")
+    [after] = stack.cases(chat.sender)
+    assert after.id == before.id and after.intent == "change_address"
+    assert after.state != before.state or after.note != before.note
+
+
+def test_rasa_killed_mid_conversation_continues_where_it_was(healthy):
+    stack = healthy
+    chat = Chat(stack, "lin_xiaoyu")
+    assert "哪一笔订单" in chat.says("我的快递到哪了")  # the order form waits for the number
+    stack.signal("rasa", signal.SIGKILL)
+    stack.start("rasa")
+    reply = chat.says("3027461958302746518")
+    assert "773029384756102" in reply and "中通快递" in reply
+
+
+def test_action_server_killed_during_load_loses_and_duplicates_no_case(healthy):
+    stack = healthy
+    chats = [Chat(stack, "chen_hao", sender=f"load-{uuid.uuid4().hex[:8]}-{i}") for i in range(16)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = [pool.submit(chat.says, QUALITY) for chat in chats]
+        wait_for(lambda: sum(r.done() for r in replies) >= 3, "the first answers", interval=0.02)
+        stack.signal("actions", signal.SIGKILL)
+        answers = [r.result() for r in replies]
+    fallbacks = sum(response_text("utter_fallback_unanswered") in a for a in answers)
+    assert 0 < fallbacks < len(chats)  # the kill hit the load in the middle
+    stack.start("actions")
+    wait_for(lambda: settled(stack), "the replays")
+    for chat in chats:
+        assert [c.intent for c in stack.cases(chat.sender)] == ["quality_issue"], chat.sender
+        [(text, bot)] = stack.turns(chat.sender)
+        assert text == QUALITY and sum("照片" in b for b in bot) == 1, chat.sender
+    statuses = {t["status"] for t in stack.journal() if t["sender_id"].startswith("load-")}
+    assert statuses == {"done"}
+
+
+def test_the_journal_is_in_the_tracker_database(stack: FaultStack):
+    assert Path(stack.tracker_db).exists()
+    with sqlite3.connect(stack.tracker_db) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"events", "pending_turns"} <= tables
