@@ -257,10 +257,44 @@ class LoadRun:
     conversations: List[Conversation]
     seconds: float
     redis_commands: int
+    stored: Dict[str, List[Tuple[str, str]]] = field(default_factory=dict)  # the trackers
+    cases: Counter = field(default_factory=Counter)  # (conversation, intent, order, rating)
 
     @property
     def turns(self) -> List[Sent]:
         return [t for c in self.conversations for t in c.turns]
+
+    @property
+    def expected_cases(self) -> Counter:
+        return Counter((c.sender, *case) for c in self.conversations for case in c.scenario.cases)
+
+    def tracker_differences(self) -> Tuple[int, int]:
+        """Messages (user and bot) missing from the trackers, and stored more than once."""
+        lost = duplicated = 0
+        for c in self.conversations:
+            expected, stored = Counter(expected_events(c.turns)), Counter(self.stored[c.sender])
+            lost += sum((expected - stored).values())
+            duplicated += sum((stored - expected).values())
+        return lost, duplicated
+
+    def summary(self) -> str:
+        times = sorted(t.seconds * 1000 for t in self.turns)
+        per_instance = Counter(t.instance for t in self.turns)
+        lost, duplicated = self.tracker_differences()
+        return (
+            f"scale: {len(self.conversations)} conversations, {len(self.turns)} turns in "
+            f"{self.seconds:.1f} s ({len(self.turns) / self.seconds:.1f} turns/s), "
+            f"p50={statistics.median(times):.0f}ms p95={times[int(0.95 * (len(times) - 1))]:.0f}ms\n"
+            f"    turns per instance: {dict(per_instance)}; conversations that changed instance: "
+            f"{sum(c.crossings() > 0 for c in self.conversations)}/{len(self.conversations)}; "
+            f"consecutive turns on another instance: {sum(c.crossings() for c in self.conversations)}"
+            f"/{sum(len(c.turns) - 1 for c in self.conversations)}\n"
+            f"    wrong replies: {sum(bool(c.wrong_turns()) for c in self.conversations)}; "
+            f"tracker messages lost: {lost}, duplicated: {duplicated}; cases expected "
+            f"{sum(self.expected_cases.values())}, found {sum(self.cases.values())}, lost "
+            f"{sum((self.expected_cases - self.cases).values())}, duplicated or unexpected "
+            f"{sum((self.cases - self.expected_cases).values())}; Redis commands: {self.redis_commands}"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -274,15 +308,9 @@ def load(stack: Stack) -> LoadRun:
     with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
         conversations = list(pool.map(lambda p: converse(stack.public_url, *p), plan))
     run = LoadRun(prefix, conversations, time.perf_counter() - started, redis_commands(stack) - redis_before)
-    times = sorted(t.seconds * 1000 for t in run.turns)
-    per_instance = Counter(t.instance for t in run.turns)
-    crossed = sum(c.crossings() > 0 for c in conversations)
-    print(f"    {len(run.turns)} turns in {run.seconds:.1f} s ({len(run.turns) / run.seconds:.1f} turns/s), "
-          f"p50={statistics.median(times):.0f}ms p95={times[int(0.95 * (len(times) - 1))]:.0f}ms; "
-          f"per instance: {dict(per_instance)}; conversations that changed instance: "
-          f"{crossed}/{len(conversations)}, consecutive turns on another instance: "
-          f"{sum(c.crossings() for c in conversations)}/{sum(len(c.turns) - 1 for c in conversations)}; "
-          f"Redis commands: {run.redis_commands}", flush=True)
+    run.stored = tracker_turns(stack, [c.sender for c in conversations])
+    run.cases = Counter(case_rows(stack, prefix))
+    print(run.summary(), flush=True)
     return run
 
 
@@ -310,16 +338,16 @@ def test_round_robin_spreads_turns_and_conversations_continue_on_the_other_insta
     assert sum(logged.values()) >= len(load.turns)
 
 
-def test_no_turn_is_lost_or_duplicated_in_the_tracker_store(stack: Stack, load: LoadRun) -> None:
-    stored = tracker_turns(stack, [c.sender for c in load.conversations])
-    wrong = [f"{c.sender}: stored {stored[c.sender]} expected {expected_events(c.turns)}"
-             for c in load.conversations if stored[c.sender] != expected_events(c.turns)]
+def test_no_turn_is_lost_or_duplicated_in_the_tracker_store(load: LoadRun) -> None:
+    assert load.tracker_differences() == (0, 0)
+    # and each tracker holds exactly what was sent and received, in order
+    wrong = [f"{c.sender}: stored {load.stored[c.sender]} expected {expected_events(c.turns)}"
+             for c in load.conversations if load.stored[c.sender] != expected_events(c.turns)]
     assert not wrong, "\n".join(wrong[:5])
 
 
-def test_no_case_is_lost_or_duplicated(stack: Stack, load: LoadRun) -> None:
-    expected = Counter((c.sender, *case) for c in load.conversations for case in c.scenario.cases)
-    found = Counter(case_rows(stack, load.prefix))
+def test_no_case_is_lost_or_duplicated(load: LoadRun) -> None:
+    expected, found = load.expected_cases, load.cases
     assert found == expected, f"lost: {expected - found}; duplicated or unexpected: {found - expected}"
 
 
