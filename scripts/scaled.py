@@ -78,7 +78,8 @@ class Server:
 def postgres_bindir() -> Optional[Path]:
     """Debian's newest /usr/lib/postgresql/<version>/bin, or $PG_BINDIR, or initdb on PATH."""
     if os.environ.get("PG_BINDIR"):
-        return Path(os.environ["PG_BINDIR"])
+        given = Path(os.environ["PG_BINDIR"])
+        return given if (given / "initdb").exists() else None
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
                    key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
     if found:
