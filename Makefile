@@ -57,6 +57,13 @@ db: $(VENV)/.installed ## create the sample shop database (var/shop.db) if missi
 run: $(MODEL) db node_modules/.installed ## start the assistant: action server :5055 + Rasa REST/socket.io :5005
 	@scripts/run.sh
 
+.PHONY: run-scaled test-scale
+run-scaled: $(MODEL) node_modules/.installed ## two Rasa servers behind nginx, PostgreSQL, Redis (installs them): nginx :5080, web :8090
+	@$(PY) -W ignore scripts/scaled.py
+
+test-scale: $(MODEL) node_modules/.installed ## the scaled stack under concurrent load: turns and cases across instances (own ports)
+	@$(PY) -m pytest -p no:cacheprovider -q -s tests/scale_out.py
+
 test: $(MODEL) node_modules/.installed /usr/bin/chromium ## run every test: unit, data validation, conversation stories, NLU accuracy
 	@scripts/test.sh
 

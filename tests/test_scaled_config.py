@@ -1,0 +1,70 @@
+"""The scaled stack's generated configuration (scripts/scaled.py from deploy/), as Rasa and
+nginx read it. The running stack is tested by `make test-scale` (tests/scale_out.py)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from rasa.core.lock_store import LockStore, RedisLockStore
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.utils import AvailableEndpoints
+
+from scripts.scaled import DEPLOY, Ports, Secrets, Stack, StackError, fill
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Stack:
+    (tmp_path / "log").mkdir()
+    (tmp_path / "pg_password").write_text("pw-1234")
+    return Stack(
+        workdir=tmp_path,
+        ports=Ports(nginx=7080, rasa=(7081, 7082), actions=7085, web=7090, postgres=7433, redis=7380),
+        secrets=Secrets(rasa_token="t", agent_token="a", buyer_secret="b"),
+    )
+
+
+def test_every_rasa_instance_gets_the_shared_tracker_store_lock_store_and_action_server(stack: Stack) -> None:
+    endpoints, _ = stack.write_configs()
+    available = AvailableEndpoints.read_endpoints(str(endpoints))
+    assert available.action.url == "http://127.0.0.1:7085/webhook"
+
+    tracker = available.tracker_store
+    assert tracker.type == "SQL"
+    url = SQLTrackerStore.get_db_url(host=tracker.url, **tracker.kwargs)
+    rendered = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+    assert rendered == stack.tracker_database_url == "postgresql://aftersales:pw-1234@127.0.0.1:7433/rasa"
+
+    lock_store = LockStore.create(available.lock_store)  # connects lazily
+    assert isinstance(lock_store, RedisLockStore)
+    redis_kwargs = lock_store.red.connection_pool.connection_kwargs
+    assert (redis_kwargs["host"], redis_kwargs["port"], redis_kwargs["db"]) == ("127.0.0.1", 7380, 1)
+
+
+def test_nginx_balances_rest_round_robin_and_keeps_socketio_sticky(stack: Stack) -> None:
+    _, conf = stack.write_configs()
+    text = conf.read_text()
+    upstreams = dict(re.findall(r"upstream (\w+) \{(.*?)\}", text, flags=re.S))
+    for name in ("rasa", "rasa_socketio"):
+        assert re.findall(r"server (\S+);", upstreams[name]) == ["127.0.0.1:7081", "127.0.0.1:7082"]
+    assert "ip_hash" not in upstreams["rasa"] and "ip_hash;" in upstreams["rasa_socketio"]
+    assert re.search(r"location /socket\.io/ \{[^}]*proxy_pass http://rasa_socketio;", text)
+    assert "listen 127.0.0.1:7080;" in text
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx is None:
+        pytest.skip("nginx is not installed (make test-scale installs it)")
+    result = subprocess.run([nginx, "-t", "-q", "-p", str(stack.workdir), "-c", str(conf),
+                             "-e", str(stack.log_dir / "nginx-error.log")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_placeholder_left_unfilled_stops_the_stack(tmp_path: Path) -> None:
+    template = tmp_path / "x.in"
+    template.write_text("port: @PORT@\nhost: @HOST@\n")
+    assert fill(template, {"PORT": "1", "HOST": "h"}) == "port: 1\nhost: h\n"
+    with pytest.raises(StackError, match="@HOST@"):
+        fill(template, {"PORT": "1"})
+    assert {p.name for p in DEPLOY.glob("*.in")} == {"endpoints.yml.in", "nginx.conf.in"}
