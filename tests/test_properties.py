@@ -10,10 +10,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bot.cases import CaseLog, CaseState
+from bot.feedback import FeedbackLog
 from bot.identity import sign, verify
 from bot.ids import (
     ORDER_ID_MAX,
@@ -309,3 +311,20 @@ def test_a_case_reads_back_as_it_was_written(shop_store, conversation, next_step
         # saying it again updates the same case
         assert log.register(conversation_id=conversation, intent="complaint", state=state,
                             next_step=next_step, note=note, now=now).id == case.id
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=30)
+@given(st.lists(st.text(st.characters(codec="utf-8"), min_size=1, max_size=80), min_size=1, max_size=5))
+def test_exported_feedback_is_one_example_per_message(shop_store, messages):
+    log = FeedbackLog(shop_store)
+    intent = f"intent_{uuid.uuid4().hex}"  # this example's own block of the export
+    kept = []
+    for message in messages:
+        if message.strip():
+            log.record(message=message, intent=intent, verdict="used", now=NOW)
+            if " ".join(message.split()) not in kept:
+                kept.append(" ".join(message.split()))
+    exported = yaml.safe_load(log.export_nlu_yaml())["nlu"]
+    examples = [line[2:] for block in exported if block["intent"] == intent
+                for line in block["examples"].splitlines()]
+    assert examples == kept
