@@ -3,6 +3,7 @@ formatting, lookup and the case log, on generated input rather than chosen examp
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from datetime import datetime, timedelta
@@ -48,7 +49,7 @@ from tests.conftest import NOW
 # Fast enough for every `make test`; CI can raise it with HYPOTHESIS_PROFILE=thorough.
 settings.register_profile("default", max_examples=60, deadline=None)
 settings.register_profile("thorough", max_examples=1000, deadline=None)
-settings.load_profile("default")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 POLICY = load_policy(PROJECT_ROOT / "shop.yml")
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
