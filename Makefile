@@ -70,9 +70,10 @@ eval: $(MODEL) ## score the model and two baselines (FOLDS=3, DATA=labelled.tsv)
 	@$(PY) -m evaluation --folds $(or $(FOLDS),3) $(if $(DATA),--data $(DATA))
 
 fuzz: $(VENV)/.installed ## fuzz `make run`'s servers: N requests (500) in at most SECS (120); SEED to repeat
-	@curl -sf -o /dev/null localhost:5005/ && curl -sf -o /dev/null localhost:8080/ || \
-	  { echo "error: start the servers first with 'make run' (in another terminal)" >&2; exit 1; }
-	@$(PY) scripts/fuzz.py --count $(or $(N),500) --seconds $(or $(SECS),120) $(if $(SEED),--seed $(SEED))
+	@export RASA_URL=$${RASA_URL:-http://localhost:5005} WEB_URL=$${WEB_URL:-http://localhost:8080}; \
+	  curl -sf -o /dev/null $$RASA_URL/ && curl -sf -o /dev/null $$WEB_URL/ || \
+	  { echo "error: start the servers first with 'make run' (in another terminal)" >&2; exit 1; }; \
+	  $(PY) scripts/fuzz.py --count $(or $(N),500) --seconds $(or $(SECS),120) $(if $(SEED),--seed $(SEED))
 
 lint: $(VENV)/.installed ## ruff and mypy
 	@$(BIN)/ruff check bot actions tests scripts components evaluation web
