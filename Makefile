@@ -14,7 +14,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup train db run test eval validate lint clean
+.PHONY: help setup train db run test eval validate lint clean fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -75,6 +75,12 @@ validate: $(VENV)/.installed ## check the training data, domain and tests (rasa 
 
 eval: $(MODEL) ## score the model and two baselines (FOLDS=3, DATA=labelled.tsv), reports/eval.md
 	@$(PY) -m evaluation --folds $(or $(FOLDS),3) $(if $(DATA),--data $(DATA))
+
+fuzz: $(VENV)/.installed ## fuzz `make run`'s servers: N requests (500) in at most SECS (120); SEED to repeat
+	@export RASA_URL=$${RASA_URL:-http://localhost:5005} WEB_URL=$${WEB_URL:-http://localhost:8080}; \
+	  curl -sf -o /dev/null $$RASA_URL/ && curl -sf -o /dev/null $$WEB_URL/ || \
+	  { echo "error: start the servers first with 'make run' (in another terminal)" >&2; exit 1; }; \
+	  $(PY) scripts/fuzz.py --count $(or $(N),500) --seconds $(or $(SECS),120) $(if $(SEED),--seed $(SEED))
 
 lint: $(VENV)/.installed ## ruff and mypy
 	@$(BIN)/ruff check bot actions channels tests scripts components evaluation web

@@ -53,8 +53,10 @@ class FeedbackLog:
         for record in self.all():
             if record.verdict in ("used", "edited"):
                 texts = by_intent.setdefault(record.intent, [])
-                if record.message not in texts:
-                    texts.append(record.message)
+                # one line per example: a pasted message's line breaks must not make more
+                text = " ".join(record.message.split())
+                if text not in texts:
+                    texts.append(text)
         blocks = [
             {"intent": intent, "examples": "".join(f"- {t}\n" for t in texts)}
             for intent, texts in sorted(by_intent.items())

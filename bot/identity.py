@@ -41,7 +41,15 @@ def verify(token: object, secret: str, now: datetime) -> Optional[str]:
     if not isinstance(token, str) or not secret or token.count(".") != 2:
         return None
     account, expiry, signature = token.split(".")
-    if not hmac.compare_digest(_signature(f"{account}.{expiry}", secret), signature):
+    # a signature is URL-safe base64 and an expiry ASCII digits; anything else
+    # (which compare_digest and int() would refuse with an exception) is forged
+    if not (signature.isascii() and expiry.isascii()):
+        return None
+    try:
+        expected = _signature(f"{account}.{expiry}", secret)
+    except UnicodeEncodeError:  # a lone surrogate in the account
+        return None
+    if not hmac.compare_digest(expected, signature):
         return None
     if not expiry.isdigit() or int(expiry) < now.timestamp():
         return None

@@ -35,6 +35,10 @@ def to_simplified(text: str) -> str:
 
 def _half_width(ch: str) -> str:
     code = ord(ch)
+    if 0xD800 <= code <= 0xDFFF:
+        # a lone surrogate (JSON allows "\\ud800") cannot be encoded for OpenCC;
+        # NUL stands in for it and is dropped as noise below
+        return "\x00"
     if code == 0x3000:
         return " "
     if 0xFF01 <= code <= 0xFF5E:

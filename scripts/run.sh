@@ -45,7 +45,8 @@ $BIN/rasa run --model models/aftersales.tar.gz --port "$RASA_PORT" \
 pids+=($!)
 
 echo "==> starting the shop page and agent assist on :$WEB_PORT (log: var/log/web.log)"
-RASA_URL="http://localhost:$RASA_PORT" WEB_PORT="$WEB_PORT" $BIN/python -m web >var/log/web.log 2>&1 &
+# the demo shop's login signs any sample buyer: for the demo only (DEMO_LOGIN=0 turns it off)
+DEMO_LOGIN=${DEMO_LOGIN:-1} RASA_URL="http://localhost:$RASA_PORT" WEB_PORT="$WEB_PORT" $BIN/python -m web >var/log/web.log 2>&1 &
 pids+=($!)
 
 printf "==> loading the model"

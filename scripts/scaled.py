@@ -369,6 +369,7 @@ class Stack:
         self.spawn("web", [sys.executable, "-m", "web"], env={
             **self.env(), "WEB_PORT": str(self.ports.web), "WEB_HOST": "127.0.0.1",
             "RASA_URL": self.public_url, "RASA_PUBLIC_URL": f"http://localhost:{self.ports.nginx}",
+            "DEMO_LOGIN": os.environ.get("DEMO_LOGIN", "1"),
         })
         self.say("==> loading the model in both Rasa instances")
         self.wait_for("the action server", lambda: http_ok(f"http://127.0.0.1:{self.ports.actions}/health"))

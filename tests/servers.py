@@ -138,7 +138,7 @@ def web_url(tmp_path_factory: pytest.TempPathFactory, shop: Dict[str, str], rasa
     port = free_port()
     log = tmp_path_factory.mktemp("web") / "web.log"
     env = {**server_env(shop), "WEB_PORT": str(port), "WEB_HOST": "127.0.0.1", "RASA_URL": rasa_url,
-           "RASA_TOKEN": TOKEN, "AGENT_TOKEN": AGENT_TOKEN}
+           "RASA_TOKEN": TOKEN, "AGENT_TOKEN": AGENT_TOKEN, "DEMO_LOGIN": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "web"], cwd=PROJECT_ROOT, env=env,
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:

@@ -61,3 +61,26 @@ def test_the_rasa_component_moves_entity_spans():
     entity = message.get("entities")[0]
     assert message.get("text") == "你好!订单3027461958302746518到哪了"
     assert message.get("text")[entity["start"]:entity["end"]] == "3027461958302746518"
+
+
+LONG = "订单3027461958302746518到哪了" + "啊" * 5000
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (LONG, LONG[:1000]),  # read no further than max_chars
+        (None, ""),  # a channel that sent no text
+        (12345, "12345"),
+        ("\ud800\x00\x1b在吗\u200b", "在吗"),  # a lone surrogate and control characters
+    ],
+    ids=["long", "none", "number", "control"],
+)
+def test_the_rasa_component_reads_a_bounded_clean_text(text, expected):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from components.normaliser import ChineseNormaliser
+
+    message = Message(data={"text": text})
+    ChineseNormaliser().process([message])
+    assert message.get("text") == expected

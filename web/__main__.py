@@ -48,6 +48,7 @@ def main() -> None:
         clock=settings.utcnow,
         webchat_dir=settings.PROJECT_ROOT / "node_modules" / "rasa-webchat" / "lib",
         rasa_socket_url=os.environ.get("RASA_PUBLIC_URL", rasa_url),
+        demo_login=os.environ.get("DEMO_LOGIN") == "1",
     ))
     web.run_app(app, host=os.environ.get("WEB_HOST", "0.0.0.0"), port=int(os.environ.get("WEB_PORT", "8080")),
                 print=None)

@@ -15,6 +15,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -29,6 +30,9 @@ from bot.store import OrderStore
 
 STATIC = Path(__file__).with_name("static")
 MAX_MESSAGE = 2000
+MAX_REPLY = 5000  # an agent's edited reply
+MAX_ID = 200  # order numbers, conversation ids, accounts, intents
+MAX_BODY = 64 * 1024  # bytes; aiohttp answers 413 beyond it
 Ranker = Callable[[str], List[Tuple[str, float]]]
 
 
@@ -43,22 +47,48 @@ class Settings:
     clock: Callable[[], datetime]
     webchat_dir: Optional[Path] = None  # node_modules/rasa-webchat/lib
     rasa_socket_url: str = "http://localhost:5005"
+    # The demo shop's login (/api/session, /api/buyers) signs a token for any
+    # sample buyer: only for the demo (DEMO_LOGIN=1, as `make run` sets). A real
+    # shop signs the token in its own login.
+    demo_login: bool = False
 
 
 def bad(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
 async def json_body(request: web.Request) -> Dict[str, Any]:
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise web.HTTPBadRequest(text=json.dumps({"error": "the body must be JSON"}),
-                                 content_type="application/json") from exc
+        raise bad_request("the body must be JSON") from exc
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text=json.dumps({"error": "the body must be a JSON object"}),
-                                 content_type="application/json")
+        raise bad_request("the body must be a JSON object")
+    try:  # "\ud800" is valid JSON but no text: the database could not store it
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise bad_request("the body must be UTF-8 text (no lone surrogates)") from exc
     return body
+
+
+def text_field(body: Dict[str, Any], key: str, max_length: int, required: bool = False) -> Optional[str]:
+    """``body[key]`` as a string of at most ``max_length`` characters, or None when absent."""
+    value = body.get(key)
+    if value is None or value == "":
+        if required:
+            raise bad_request(f"{key} is required")
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # an order number sent as a JSON number
+    if not isinstance(value, str):
+        raise bad_request(f"{key} must be a string")
+    if len(value) > max_length:
+        raise bad_request(f"{key} is longer than {max_length} characters")
+    return value
 
 
 def authorised(request: web.Request, settings: Settings) -> bool:
@@ -68,7 +98,7 @@ def authorised(request: web.Request, settings: Settings) -> bool:
 
 
 def make_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=MAX_BODY)
     feedback = FeedbackLog(settings.store)
 
     @web.middleware
@@ -87,9 +117,10 @@ def make_app(settings: Settings) -> web.Application:
         if len(message) > MAX_MESSAGE:
             return bad(400, f"message is longer than {MAX_MESSAGE} characters")
         order = None
-        order_id = body.get("order_id")
-        conversation = body.get("conversation_id")
-        if order_id in (None, "") and isinstance(conversation, str) and conversation:
+        order_id = text_field(body, "order_id", MAX_ID)
+        conversation = text_field(body, "conversation_id", MAX_ID)
+        buyer = text_field(body, "buyer", MAX_ID)
+        if order_id is None and conversation is not None:
             try:
                 order_id = await asyncio.get_running_loop().run_in_executor(
                     None, settings.conversation_order, conversation)
@@ -97,7 +128,6 @@ def make_app(settings: Settings) -> web.Application:
                 return bad(503, str(exc))
         if order_id not in (None, ""):
             order = settings.store.get_order(str(order_id))
-            buyer = body.get("buyer")
             if order is None or (buyer and order.buyer_account != buyer):
                 return bad(404, f"no order {order_id}" + (f" of buyer {buyer}" if buyer else ""))
         try:
@@ -115,10 +145,12 @@ def make_app(settings: Settings) -> web.Application:
         body = await json_body(request)
         try:
             feedback_id = feedback.record(
-                message=str(body.get("message") or ""), intent=str(body.get("intent") or ""),
-                verdict=str(body.get("verdict") or ""), now=settings.clock(),
-                order_id=body.get("order_id") or None, final_text=body.get("final_text"),
-                agent=body.get("agent"),
+                message=text_field(body, "message", MAX_MESSAGE) or "",
+                intent=text_field(body, "intent", MAX_ID) or "",
+                verdict=text_field(body, "verdict", MAX_ID) or "", now=settings.clock(),
+                order_id=text_field(body, "order_id", MAX_ID),
+                final_text=text_field(body, "final_text", MAX_REPLY),
+                agent=text_field(body, "agent", MAX_ID),
             )
         except ValueError as exc:
             return bad(400, str(exc))
@@ -132,15 +164,22 @@ def make_app(settings: Settings) -> web.Application:
             for o in settings.store.all_orders()
         ])
 
+    def demo_login_off() -> web.Response:
+        return bad(404, "the demo login is off (DEMO_LOGIN=1 turns it on)")
+
     async def session(request: web.Request) -> web.Response:
         """The demo shop's login: in a real shop its own login issues the token."""
+        if not settings.demo_login:
+            return demo_login_off()
         body = await json_body(request)
         buyer = body.get("buyer")
-        if not isinstance(buyer, str) or settings.store.buyer(buyer) is None:
+        if not isinstance(buyer, str) or len(buyer) > MAX_ID or settings.store.buyer(buyer) is None:
             return bad(404, "no such buyer")
         return web.json_response({"buyer": buyer, "buyer_token": sign(buyer, settings.buyer_secret, settings.clock())})
 
     async def buyers(request: web.Request) -> web.Response:
+        if not settings.demo_login:
+            return demo_login_off()
         return web.json_response(
             [{"account": b.account, "name": b.name} for b in settings.store.buyers()]
         )
@@ -148,7 +187,7 @@ def make_app(settings: Settings) -> web.Application:
     async def page(request: web.Request) -> web.Response:
         name = "agent.html" if request.path.startswith("/agent") else "shop.html"
         html = (STATIC / name).read_text(encoding="utf-8")
-        html = html.replace("__RASA_SOCKET_URL__", settings.rasa_socket_url)
+        html = html.replace("__RASA_SOCKET_URL__", escape(settings.rasa_socket_url, quote=True))
         return web.Response(text=html, content_type="text/html",
                             headers={"Content-Security-Policy": "default-src 'self'; connect-src *; "
                                      "style-src 'self' 'unsafe-inline'; font-src 'self' data:; img-src 'self' data:"})

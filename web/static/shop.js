@@ -1,4 +1,5 @@
 // The demo shop: pick a buyer (the shop's login), start the widget with a signed token.
+// Everything this script shows is set with textContent, never as HTML.
 (function () {
   const BUYER_KEY = "demo_shop_buyer";
   const select = document.getElementById("buyer");
@@ -15,6 +16,26 @@
     return (await response.json()).buyer_token;
   }
 
+  // The widget renders replies as Markdown with HTML escaped, but it turns link
+  // sanitising off (transformLinkUri: null): a reply that quotes an order field such
+  // as "[退款](javascript:...)" would become a live link. Links whose target is not
+  // http(s), mailto or tel lose their target as soon as they appear.
+  const SAFE_PROTOCOL = /^(https?|mailto|tel):$/i;
+  function disarm(node) {
+    if (node.nodeType !== Node.ELEMENT_NODE) return;
+    const links = node.matches("a[href]") ? [node] : node.querySelectorAll("a[href]");
+    for (const a of links) {
+      if (!SAFE_PROTOCOL.test(a.protocol)) a.removeAttribute("href");
+    }
+  }
+  new MutationObserver(function (records) {
+    for (const record of records) {
+      disarm(record.target);
+      for (const node of record.addedNodes) disarm(node);
+    }
+  }).observe(document.body,  // the widget renders beside #webchat, not in it
+             {childList: true, subtree: true, attributes: true, attributeFilter: ["href"]});
+
   function startWidget(token) {
     window.WebChat.default({
       selector: "#webchat",
@@ -30,7 +51,8 @@
   }
 
   async function main() {
-    const buyers = await (await fetch("/api/buyers")).json();
+    const listed = await fetch("/api/buyers");  // 404 when the demo login is off
+    const buyers = listed.ok ? await listed.json() : [];
     for (const b of buyers) {
       const option = document.createElement("option");
       option.value = b.account;
