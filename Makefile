@@ -14,7 +14,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup train db run test eval validate lint clean
+.PHONY: help setup train db run test eval validate lint clean bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -68,6 +68,11 @@ validate: $(VENV)/.installed ## check the training data, domain and tests (rasa 
 
 eval: $(MODEL) ## score the model and two baselines (FOLDS=3, DATA=labelled.tsv), reports/eval.md
 	@$(PY) -m evaluation --folds $(or $(FOLDS),3) $(if $(DATA),--data $(DATA))
+
+bench: $(MODEL) ## load run: CUSTOMERS=240 TURNS=10 CONCURRENCY=20 (BENCH_TRAIN=0, PROFILE=1), reports/bench.md
+	@$(PY) -W ignore scripts/bench.py --customers $(or $(CUSTOMERS),240) --turns $(or $(TURNS),10) \
+	  --concurrency $(or $(CONCURRENCY),20) $(if $(filter 0,$(BENCH_TRAIN)),--no-train) \
+	  $(if $(filter 1,$(PROFILE)),--profile reports/profile)
 
 lint: $(VENV)/.installed ## ruff and mypy
 	@$(BIN)/ruff check bot actions tests scripts components evaluation web
