@@ -69,9 +69,9 @@ validate: $(VENV)/.installed ## check the training data, domain and tests (rasa 
 eval: $(MODEL) ## score the model and two baselines (FOLDS=3, DATA=labelled.tsv), reports/eval.md
 	@$(PY) -m evaluation --folds $(or $(FOLDS),3) $(if $(DATA),--data $(DATA))
 
-bench: $(MODEL) ## load run: CUSTOMERS=240 TURNS=10 CONCURRENCY=20 (BENCH_TRAIN=0, PROFILE=1), reports/bench.md
+bench: $(MODEL) ## load run over REST (CUSTOMERS=240 TURNS=10 CONCURRENCY=20 THINK_MS=0; BENCH_TRAIN=0 no training, PROFILE=1 py-spy), reports/bench.md
 	@$(PY) -W ignore scripts/bench.py --customers $(or $(CUSTOMERS),240) --turns $(or $(TURNS),10) \
-	  --concurrency $(or $(CONCURRENCY),20) $(if $(filter 0,$(BENCH_TRAIN)),--no-train) \
+	  --concurrency $(or $(CONCURRENCY),20) --think-ms $(or $(THINK_MS),0) $(if $(filter 0,$(BENCH_TRAIN)),--no-train) \
 	  $(if $(filter 1,$(PROFILE)),--profile reports/profile)
 
 lint: $(VENV)/.installed ## ruff and mypy

@@ -200,10 +200,12 @@ def check(reply: object, expect: Sequence[str]) -> Optional[str]:
 
 
 async def customer(
-    http: aiohttp.ClientSession, url: str, name: str, scripts: List[Script], turns: int, results: List[Result]
+    http: aiohttp.ClientSession, url: str, name: str, scripts: List[Script], turns: int, results: List[Result],
+    think: float = 0.0,
 ) -> None:
     """One customer: its conversations one after another (each a new chat) until
-    ``turns`` messages are sent or the scripts are done."""
+    ``turns`` messages are sent or the scripts are done; ``think`` seconds
+    between a reply and the next message."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     sent = 0
     for k, script in enumerate(scripts):
@@ -212,6 +214,8 @@ async def customer(
         for turn in conversation(script):
             if sent == turns:
                 return
+            if sent and think:
+                await asyncio.sleep(think)
             sent += 1
             started = time.perf_counter()
             try:
@@ -227,7 +231,9 @@ async def customer(
                 break  # the rest of this conversation would make no sense
 
 
-async def load(url: str, customers: int, turns: int, concurrency: int) -> Tuple[List[Result], float]:
+async def load(
+    url: str, customers: int, turns: int, concurrency: int, think: float = 0.0
+) -> Tuple[List[Result], float]:
     """``customers`` customers, ``concurrency`` at a time: the results and the seconds taken."""
     results: List[Result] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -240,7 +246,7 @@ async def load(url: str, customers: int, turns: int, concurrency: int) -> Tuple[
         while not queue.empty():
             number = queue.get_nowait()
             scripts = scripts_for(number) * (turns // 2 + 1)
-            await customer(http, webhook, f"{run}-{number}", scripts, turns, results)
+            await customer(http, webhook, f"{run}-{number}", scripts, turns, results, think)
 
     connector = aiohttp.TCPConnector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=60)
@@ -406,6 +412,7 @@ class Run:
     customers: int
     turns: int
     concurrency: int
+    think_ms: float
     results: List[Result]
     seconds: float
     peak_kb: Dict[str, int]
@@ -459,7 +466,10 @@ def markdown(run: Run) -> str:
         "## Setup",
         "",
         f"- {run.customers} simulated customers x {run.turns} turns, {run.concurrency} at a time, "
-        "over the REST channel on loopback (one aiohttp client on the same machine).",
+        "over the REST channel on loopback (one aiohttp client on the same machine); "
+        + (f"a customer waits {run.think_ms:.0f} ms after each reply." if run.think_ms else
+           "a customer sends its next message as soon as it has the reply (no think time), so "
+           f"{run.concurrency} turns are always in flight and mean latency = {run.concurrency} / throughput."),
         f"- Servers started by the bench: `rasa run actions` and `rasa run` with `{MODEL.relative_to(ROOT)}`, "
         f"`credentials.yml`, and `endpoints.yml` as `make run` uses it (tracker store: {run.tracker_store}); "
         "a fresh sample database (`python -m bot init-db`) in a temporary directory.",
@@ -538,6 +548,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--customers", type=int, default=int(os.environ.get("CUSTOMERS", 240)))
     parser.add_argument("--turns", type=int, default=int(os.environ.get("TURNS", 10)))
     parser.add_argument("--concurrency", type=int, default=int(os.environ.get("CONCURRENCY", 20)))
+    parser.add_argument("--think-ms", type=float, default=float(os.environ.get("THINK_MS", 0)),
+                        help="a customer waits this long after a reply before the next message (default 0)")
     parser.add_argument("--no-train", action="store_true", default=os.environ.get("BENCH_TRAIN", "1") == "0",
                         help="do not time a training (also BENCH_TRAIN=0)")
     parser.add_argument("--report", type=Path, default=REPORT)
@@ -581,7 +593,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             cpu_before = {name: cpu_seconds(proc.pid) for name, proc in servers.procs.items()}
             client_before = time.process_time()
             results, seconds = asyncio.run(
-                load(servers.rasa_url, args.customers, args.turns, args.concurrency))
+                load(servers.rasa_url, args.customers, args.turns, args.concurrency, args.think_ms / 1000))
             cpu = {name: cpu_seconds(proc.pid) - cpu_before[name] for name, proc in servers.procs.items()}
             cpu["bench client"] = time.process_time() - client_before
             if profiler:
@@ -591,7 +603,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             peak_kb = sampler.high_water_kb()
             if args.keep:
                 print(f"    server logs: {', '.join(str(p) for p in servers.logs.values())}")
-        run = Run(args.customers, args.turns, args.concurrency, results, seconds, peak_kb,
+        run = Run(args.customers, args.turns, args.concurrency, args.think_ms, results, seconds, peak_kb,
                   sampler.load_peak_kb, training, training_s, load_before, load_average(),
                   {k: os.environ[k] for k in TUNING_VARIABLES if k in os.environ}, tracker_store,
                   profiler.top(len(results)) if profiler else {}, cpu)
