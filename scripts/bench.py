@@ -479,7 +479,10 @@ def markdown(run: Run) -> str:
         "- A turn is one POST to /webhooks/rest/webhook, timed until the whole reply is received. "
         "A reply that is missing, empty or lacks the facts the scenario expects counts as an error "
         "(and ends that conversation). One warm-up conversation per scenario is not counted.",
-        "- Tuning in effect: " + (", ".join(f"`{k}={v}`" for k, v in run.tuning.items()) or "none") + ".",
+        "- Tuning in effect: the Rasa speed-ups of components/speedups.py "
+        + ("OFF (`AFTERSALES_SPEEDUPS=0`)" if run.tuning.get("AFTERSALES_SPEEDUPS") == "0" else "on")
+        + "; the store's SQLite settings (bot/store.py: pooled connections, WAL, synchronous=NORMAL); "
+        + "environment: " + (", ".join(f"`{k}={v}`" for k, v in run.tuning.items()) or "Rasa's defaults") + ".",
         "",
         "## Figures",
         "",
@@ -528,7 +531,7 @@ def markdown(run: Run) -> str:
 # -- main -------------------------------------------------------------------------------
 
 
-TUNING_VARIABLES = ("TF_INTRA_OP_PARALLELISM_THREADS", "TF_INTER_OP_PARALLELISM_THREADS",
+TUNING_VARIABLES = ("AFTERSALES_SPEEDUPS", "TF_INTRA_OP_PARALLELISM_THREADS", "TF_INTER_OP_PARALLELISM_THREADS",
                     "OMP_NUM_THREADS", "SANIC_ACCESS_LOG", "LOG_LEVEL")
 
 
