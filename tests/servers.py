@@ -90,7 +90,7 @@ def project_endpoints(tmp: Path) -> Dict[str, Any]:
     for key in ("tracker_store", "lock_store"):
         store = endpoints.get(key)
         if isinstance(store, dict) and str(store.get("dialect", "")).startswith("sqlite") and store.get("db"):
-            store["db"] = str(tmp / Path(str(store["db"])).name)
+            store["db"] = str(tmp / Path(os.path.expandvars(str(store["db"]))).name)
     return endpoints
 
 
