@@ -14,7 +14,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup train db run test eval validate lint clean fuzz
+.PHONY: help setup train db run test eval validate lint clean fuzz bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -81,6 +81,11 @@ fuzz: $(VENV)/.installed ## fuzz `make run`'s servers: N requests (500) in at mo
 	  curl -sf -o /dev/null $$RASA_URL/ && curl -sf -o /dev/null $$WEB_URL/ || \
 	  { echo "error: start the servers first with 'make run' (in another terminal)" >&2; exit 1; }; \
 	  $(PY) scripts/fuzz.py --count $(or $(N),500) --seconds $(or $(SECS),120) $(if $(SEED),--seed $(SEED))
+
+bench: $(MODEL) ## load run over REST (CUSTOMERS=240 TURNS=10 CONCURRENCY=20 THINK_MS=0; BENCH_TRAIN=0 no training, PROFILE=1 py-spy), reports/bench.md
+	@$(PY) -W ignore scripts/bench.py --customers $(or $(CUSTOMERS),240) --turns $(or $(TURNS),10) \
+	  --concurrency $(or $(CONCURRENCY),20) --think-ms $(or $(THINK_MS),0) $(if $(filter 0,$(BENCH_TRAIN)),--no-train) \
+	  $(if $(filter 1,$(PROFILE)),--profile reports/profile)
 
 lint: $(VENV)/.installed ## ruff and mypy
 	@$(BIN)/ruff check bot actions channels tests scripts components evaluation web

@@ -1,0 +1,646 @@
+"""`make bench`: a bounded load run against the real servers, on loopback.
+
+Starts its own action server and Rasa server (the project's model and
+endpoints.yml, as `make run`) on free ports against a fresh sample database,
+then simulates CUSTOMERS customers of TURNS turns each, CONCURRENCY at a time,
+over the REST channel: the scenario conversations below, mostly logged-in
+buyers (signed buyer token in the metadata) and some anonymous customers who
+type their order numbers. Every reply is checked; one that is missing, empty
+or not of the expected kind counts as an error.
+
+Prints p50/p95/p99 per turn, throughput, errors, the peak RSS of each server
+and the training time; writes reports/bench.md (and reports/bench.json). The
+last line of output is the summary:
+  bench: p50=…ms p95=…ms p99=…ms throughput=…turns/s errors=N rss=…MB
+
+  .venv/bin/python scripts/bench.py [--customers 240] [--turns 10] [--concurrency 20] [--no-train]
+BENCH_TRAIN=0 skips the timed training (the figure then comes from the last run that trained).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402  (Rasa's own HTTP client library)
+
+from bot.identity import sign  # noqa: E402
+from bot.sample_data import BUYERS, ORDERS  # noqa: E402
+from tests.servers import (  # noqa: E402
+    BUYER_SECRET,
+    MODEL,
+    RASA,
+    Servers,
+    make_shop,
+    project_endpoints,
+    rasa_servers,
+    server_env,
+)
+
+REPORT = ROOT / "reports" / "bench.md"  # and its figures in bench.json
+
+
+# -- the conversations ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One customer message and what its reply must contain (every string).
+
+    ``names_order``: the message names that order, so an anonymous customer
+    must then prove it is theirs (``ANONYMOUS_PROOF``) before the answer."""
+
+    text: str
+    expect: Tuple[str, ...] = ()
+    names_order: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Script:
+    name: str
+    buyer: Optional[str]  # the logged-in buyer; None: anonymous
+    turns: Tuple[Turn, ...]
+
+
+# What an anonymous customer sends after naming an order, before the assistant
+# answers about it: templates over ``order_proof_facts`` (e.g. "{phone4}" once
+# the assistant asks for the last four digits of the order's phone). The reply
+# to the naming turn must then only be non-empty; its expectation moves to the
+# last proof turn.
+ANONYMOUS_PROOF: Tuple[str, ...] = ()
+
+ASKS_ORDER = ("订单号",)
+ASKS_RATING = ("1 到 5 分",)
+RATED = ("5 分评价",)
+
+SCRIPTS: Tuple[Script, ...] = (
+    # logged-in buyers
+    Script("track_parcel: buyer picks from the list", "lin_xiaoyu", (
+        Turn("我的快递到哪了", ("3027461958302746518", "3027461958302749902")),
+        Turn("3027461958302746518", ("773029384756102",) + ASKS_RATING),
+        Turn("5分", RATED),
+    )),
+    Script("track_parcel: named courier", "lin_xiaoyu", (
+        Turn("我那个中通的快递到哪了", ("3027461958302746518", "773029384756102")),
+        Turn("谢谢", ()),
+    )),
+    Script("signed_not_received: buyer", "chen_hao", (
+        Turn("显示签收了但是我没收到", ("1829374650192837465", "丰巢快递柜")),
+        Turn("好的谢谢", ()),
+    )),
+    Script("quality_issue: buyer", "chen_hao", (
+        Turn("收到的东西坏了，有破损", ("1829374650192837465", "照片")),
+    )),
+    Script("wrong_item: wrong colour", "wang_fang", (
+        Turn("订单2938475610293840001颜色发错了", ("颜色发错了", "面单")),
+        Turn("好的，我拍照片发给你", ()),
+    )),
+    Script("return_or_exchange: variant", "wang_fang", (
+        Turn("订单2938475610293840001的开衫想换成燕麦色", ("燕麦色 L", "有货")),
+    )),
+    Script("refund_after_shipping: out for delivery", "wang_fang", (
+        Turn("订单2938475610293847561已经发货了我不想要了，能退款吗", ("拒签", "SF1402938475999")),
+    )),
+    Script("price_drop_refund, then refund_status", "liu_yang", (
+        Turn("电热水壶刚买就降价了，订单7700112233445566778能退差价吗", ("¥40.00", "主管审批")),
+        Turn("退款什么时候到账", ("等主管审批",)),
+    )),
+    Script("change_address: before shipping", "lin_xiaoyu", (
+        Turn("订单3027461958302751137地址填错了，能修改吗", ("还没有发货", "新地址")),
+        Turn("上海市浦东新区张江路 99 弄 3 号 501 室 林小雨 13812345678", ("已经为您把订单", "张江路 99 弄")),
+    )),
+    # anonymous customers: they type the order (or tracking) number
+    Script("track_parcel: anonymous", None, (
+        Turn("我的快递到哪了", ASKS_ORDER),
+        Turn("3027461958302746518", ("773029384756102", "上海浦东张江网点"), "3027461958302746518"),
+        Turn("5分", RATED),
+    )),
+    Script("signed_not_received: anonymous", None, (
+        Turn("订单2938475610293840001显示签收了，可是我没收到", ("小区门卫", "申通快递"), "2938475610293840001"),
+    )),
+    Script("wrong_item: by tracking number", None, (
+        Turn("你们发错货了", ASKS_ORDER),
+        Turn("快递单号是YT7391028374651", ("左旋肉碱胶囊", "面单"), "3027461958302749902"),
+    )),
+    Script("refund_after_shipping: anonymous", None, (
+        Turn("你好", ("售后助手",)),
+        Turn("订单2938475610293847561已经发货了我不想要了，能退款吗", ("拒签", "SF1402938475999"), "2938475610293847561"),
+    )),
+)
+
+
+def order_proof_facts(order_id: str) -> Dict[str, str]:
+    """What an anonymous customer knows about their order (for ``ANONYMOUS_PROOF``)."""
+    account = next(o["buyer"] for o in ORDERS if o["id"] == order_id)
+    phone = next(b[2] for b in BUYERS if b[0] == account)
+    return {"order_id": order_id, "phone": phone, "phone4": phone[-4:]}
+
+
+def conversation(script: Script) -> List[Turn]:
+    """The turns a customer sends, with the proof steps of anonymous customers."""
+    turns: List[Turn] = []
+    for turn in script.turns:
+        if script.buyer is None and turn.names_order and ANONYMOUS_PROOF:
+            facts = order_proof_facts(turn.names_order)
+            turns.append(Turn(turn.text))
+            turns += [Turn(t.format(**facts)) for t in ANONYMOUS_PROOF[:-1]]
+            turns.append(Turn(ANONYMOUS_PROOF[-1].format(**facts), turn.expect))
+        else:
+            turns.append(turn)
+    return turns
+
+
+def scripts_for(customer: int) -> List[Script]:
+    """Customer ``customer``'s conversations, in order: three in four are
+    logged-in buyers, the others anonymous; each starts at another script."""
+    anonymous = customer % 4 == 3
+    pool = [s for s in SCRIPTS if (s.buyer is None) == anonymous]
+    start = customer // 4 if anonymous else customer - customer // 4
+    return [pool[(start + k) % len(pool)] for k in range(len(pool))]
+
+
+# -- the load ---------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    script: str
+    buyer: bool
+    ms: float
+    error: Optional[str]
+
+
+def check(reply: object, expect: Sequence[str]) -> Optional[str]:
+    """Why a REST reply is not sane, or None."""
+    if not isinstance(reply, list) or not reply:
+        return "no reply"
+    texts = [m.get("text") for m in reply if isinstance(m, dict)]
+    if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
+        return "empty message"
+    joined = "\n".join(str(t) for t in texts)
+    missing = [e for e in expect if e not in joined]
+    return f"reply lacks {missing}: {joined[:80]!r}" if missing else None
+
+
+async def customer(
+    http: aiohttp.ClientSession, url: str, name: str, scripts: List[Script], turns: int, results: List[Result],
+    think: float = 0.0,
+) -> None:
+    """One customer: its conversations one after another (each a new chat) until
+    ``turns`` messages are sent or the scripts are done; ``think`` seconds
+    between a reply and the next message."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    sent = 0
+    for k, script in enumerate(scripts):
+        sender = f"{name}-{k}"
+        metadata = {"buyer_token": sign(script.buyer, BUYER_SECRET, now)} if script.buyer else {}
+        for turn in conversation(script):
+            if sent == turns:
+                return
+            if sent and think:
+                await asyncio.sleep(think)
+            sent += 1
+            started = time.perf_counter()
+            try:
+                async with http.post(url, json={"sender": sender, "message": turn.text,
+                                                "metadata": metadata}) as response:
+                    body = await response.json(content_type=None) if response.status == 200 else None
+                    error = check(body, turn.expect) if response.status == 200 else f"HTTP {response.status}"
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
+                error = f"{type(e).__name__}: {e}"
+            ms = (time.perf_counter() - started) * 1000
+            results.append(Result(script.name, script.buyer is not None, ms, error))
+            if error:
+                break  # the rest of this conversation would make no sense
+
+
+async def load(
+    url: str, customers: int, turns: int, concurrency: int, think: float = 0.0
+) -> Tuple[List[Result], float]:
+    """``customers`` customers, ``concurrency`` at a time: the results and the seconds taken."""
+    results: List[Result] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for number in range(customers):
+        queue.put_nowait(number)
+    webhook = f"{url}/webhooks/rest/webhook"
+    run = f"bench-{os.getpid()}-{int(time.time())}"
+
+    async def worker(http: aiohttp.ClientSession) -> None:
+        while not queue.empty():
+            number = queue.get_nowait()
+            scripts = scripts_for(number) * (turns // 2 + 1)
+            await customer(http, webhook, f"{run}-{number}", scripts, turns, results, think)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+        return results, time.perf_counter() - started
+
+
+async def warm_up(url: str) -> List[Result]:
+    """Every scenario once, one after another (not counted)."""
+    results: List[Result] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
+        await customer(http, f"{url}/webhooks/rest/webhook", f"warmup-{os.getpid()}", list(SCRIPTS),
+                       sum(len(conversation(s)) for s in SCRIPTS), results)
+    return results
+
+
+# -- memory, training, the machine ------------------------------------------------------
+
+
+def process_tree(pid: int) -> List[int]:
+    pids, i = [pid], 0
+    while i < len(pids):
+        try:
+            children = Path(f"/proc/{pids[i]}/task/{pids[i]}/children").read_text().split()
+        except OSError:
+            children = []
+        pids += [int(c) for c in children]
+        i += 1
+    return pids
+
+
+def status_kb(pid: int, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process tree so far."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+class MemorySampler(threading.Thread):
+    """Peak RSS of each server (its process tree): the kernel's high-water mark
+    (VmHWM, which includes loading the model) and the highest sampled VmRSS
+    during the load."""
+
+    def __init__(self, procs: Dict[str, subprocess.Popen]) -> None:
+        super().__init__(daemon=True)
+        self.procs = procs
+        self.load_peak_kb = {name: 0 for name in procs}
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.25):
+            for name, proc in self.procs.items():
+                rss = sum(status_kb(p, "VmRSS") for p in process_tree(proc.pid))
+                self.load_peak_kb[name] = max(self.load_peak_kb[name], rss)
+
+    def high_water_kb(self) -> Dict[str, int]:
+        return {name: sum(status_kb(p, "VmHWM") for p in process_tree(proc.pid))
+                for name, proc in self.procs.items()}
+
+
+def train_seconds(tmp: Path) -> float:
+    """Train the model from scratch into ``tmp`` (an empty Rasa cache) and time it."""
+    print("==> training the model into a temporary directory (BENCH_TRAIN=0 skips this)", flush=True)
+    env = {**os.environ, "RASA_CACHE_DIRECTORY": str(tmp / "cache"), "PYTHONPATH": str(ROOT)}
+    started = time.perf_counter()
+    result = subprocess.run(
+        [str(RASA), "train", "--config", "config.yml", "--domain", "domain", "--data", "data",
+         "--out", str(tmp / "models"), "--fixed-model-name", "bench"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0 or not (tmp / "models" / "bench.tar.gz").exists():
+        print(result.stdout[-3000:], file=sys.stderr)
+        raise SystemExit("error: training failed")
+    print(f"    trained in {seconds:.0f} s", flush=True)
+    return seconds
+
+
+class Profiler:
+    """py-spy (if installed; the bench does not need it) sampling each server
+    during the load, written as collapsed stacks to ``directory``."""
+
+    RATE = 100  # samples per second
+
+    def __init__(self, procs: Dict[str, subprocess.Popen], directory: Path) -> None:
+        py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        if not Path(py_spy).exists():
+            raise SystemExit("error: PROFILE needs py-spy: .venv/bin/pip install py-spy")
+        directory.mkdir(parents=True, exist_ok=True)
+        self.files = {name: directory / f"{name.replace(' ', '_')}.txt" for name in procs}
+        self.spies = [
+            subprocess.Popen([py_spy, "record", "--pid", str(proc.pid), "--rate", str(self.RATE),
+                              "--format", "raw", "--nolineno", "--nonblocking", "--subprocesses",
+                              "--output", str(self.files[name])],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, proc in procs.items()
+        ]
+
+    def stop(self) -> None:
+        for spy in self.spies:
+            spy.send_signal(signal.SIGINT)
+        for spy in self.spies:
+            spy.wait(timeout=60)
+
+    def top(self, turns: int, n: int = 12) -> Dict[str, List[Tuple[str, float, float]]]:
+        """Per server: (function, CPU ms per turn inside it, of which in itself), biggest first."""
+        tops = {}
+        for name, path in self.files.items():
+            inclusive: Dict[str, int] = {}
+            own: Dict[str, int] = {}
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                stack, _, count = line.rpartition(" ")
+                if not count.isdigit():
+                    continue
+                frames = stack.split(";")
+                for frame in set(frames[1:]):  # the first frame is the process
+                    inclusive[frame] = inclusive.get(frame, 0) + int(count)
+                own[frames[-1]] = own.get(frames[-1], 0) + int(count)
+            per_turn = 1000 / self.RATE / max(turns, 1)
+            ranked = sorted(inclusive.items(), key=lambda kv: -kv[1])
+            tops[name] = [(frame, samples * per_turn, own.get(frame, 0) * per_turn)
+                          for frame, samples in ranked[:n]]
+            tops[name + " (by own time)"] = [
+                (frame, inclusive[frame] * per_turn, samples * per_turn)
+                for frame, samples in sorted(own.items(), key=lambda kv: -kv[1])[:n]]
+        return tops
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    rank = max(1, -(-len(ordered) * q // 100))
+    return ordered[int(rank) - 1]
+
+
+# -- the report -------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    customers: int
+    turns: int
+    concurrency: int
+    think_ms: float
+    results: List[Result]
+    seconds: float
+    peak_kb: Dict[str, int]
+    load_peak_kb: Dict[str, int]
+    training: str
+    training_s: Optional[float]
+    load_before: str
+    load_after: str
+    tuning: Dict[str, str] = field(default_factory=dict)
+    tracker_store: str = ""
+    profile: Dict[str, List[Tuple[str, float, float]]] = field(default_factory=dict)
+    cpu_s: Dict[str, float] = field(default_factory=dict)  # CPU seconds during the load, per process
+
+    def cpu_per_turn(self) -> str:
+        turns = max(len(self.results), 1)
+        return ", ".join(f"{name} {seconds * 1000 / turns:.1f} ms ({seconds / self.seconds * 100:.0f}% of a core)"
+                         for name, seconds in self.cpu_s.items())
+
+    @property
+    def times(self) -> List[float]:
+        return [r.ms for r in self.results]
+
+    @property
+    def errors(self) -> List[Result]:
+        return [r for r in self.results if r.error]
+
+    @property
+    def throughput(self) -> float:
+        return len(self.results) / self.seconds if self.seconds else 0.0
+
+    @property
+    def rss_mb(self) -> float:
+        return sum(self.peak_kb.values()) / 1024
+
+    def summary(self) -> str:
+        t = self.times
+        return (f"bench: p50={percentile(t, 50):.0f}ms p95={percentile(t, 95):.0f}ms "
+                f"p99={percentile(t, 99):.0f}ms throughput={self.throughput:.1f}turns/s "
+                f"errors={len(self.errors)} rss={self.rss_mb:.0f}MB")
+
+
+def markdown(run: Run) -> str:
+    t = run.times
+    lines = [
+        "# `make bench`",
+        "",
+        f"Run at {datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {platform.node()} "
+        f"({os.cpu_count()} CPUs, Python {platform.python_version()}); load average before "
+        f"{run.load_before}, after {run.load_after} (other work on the machine skews the figures).",
+        "",
+        "## Setup",
+        "",
+        f"- {run.customers} simulated customers x {run.turns} turns, {run.concurrency} at a time, "
+        "over the REST channel on loopback (one aiohttp client on the same machine); "
+        + (f"a customer waits {run.think_ms:.0f} ms after each reply." if run.think_ms else
+           "a customer sends its next message as soon as it has the reply (no think time), so "
+           f"{run.concurrency} turns are always in flight and mean latency = {run.concurrency} / throughput."),
+        f"- Servers started by the bench: `rasa run actions` and `rasa run` with `{MODEL.relative_to(ROOT)}`, "
+        f"`credentials.yml`, and `endpoints.yml` as `make run` uses it (tracker store: {run.tracker_store}); "
+        "a fresh sample database (`python -m bot init-db`) in a temporary directory.",
+        "- Three customers in four are logged-in sample buyers (signed buyer token in the metadata), "
+        "the others anonymous and type their order or tracking number. Each customer goes through "
+        "the scenario conversations one after another, each a new chat, until its turns are sent.",
+        "- A turn is one POST to /webhooks/rest/webhook, timed until the whole reply is received. "
+        "A reply that is missing, empty or lacks the facts the scenario expects counts as an error "
+        "(and ends that conversation). One warm-up conversation per scenario is not counted.",
+        "- Tuning in effect: the Rasa speed-ups of components/speedups.py "
+        + ("OFF (`AFTERSALES_SPEEDUPS=0`)" if run.tuning.get("AFTERSALES_SPEEDUPS") == "0" else "on")
+        + "; the store's SQLite settings (bot/store.py: pooled connections, WAL, synchronous=NORMAL); "
+        + "environment: " + (", ".join(f"`{k}={v}`" for k, v in run.tuning.items()) or "Rasa's defaults") + ".",
+        "",
+        "## Figures",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| turns | {len(t)} in {run.seconds:.1f} s |",
+        f"| latency per turn | p50 {percentile(t, 50):.0f} ms, p95 {percentile(t, 95):.0f} ms, "
+        f"p99 {percentile(t, 99):.0f} ms, max {max(t, default=0):.0f} ms |",
+        f"| throughput | {run.throughput:.1f} turns/s |",
+        f"| errors | {len(run.errors)} |",
+        f"| CPU per turn | {run.cpu_per_turn()} |",
+    ]
+    for name in run.peak_kb:
+        lines.append(f"| peak RSS, {name} | {run.peak_kb[name] / 1024:.0f} MB "
+                     f"(highest during the load: {run.load_peak_kb[name] / 1024:.0f} MB) |")
+    lines += [
+        f"| rss in the summary | {run.rss_mb:.0f} MB: the SUM of the servers' peak RSS (VmHWM, "
+        "which includes loading the model) |",
+        f"| training time | {run.training} |",
+        "",
+        "## Per scenario",
+        "",
+        "| scenario | customer | turns | p50 ms | p95 ms | errors |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for script in SCRIPTS:
+        mine = [r for r in run.results if r.script == script.name]
+        ms = [r.ms for r in mine]
+        lines.append(f"| {script.name} | {script.buyer or 'anonymous'} | {len(mine)} | "
+                     f"{percentile(ms, 50):.0f} | {percentile(ms, 95):.0f} | {sum(1 for r in mine if r.error)} |")
+    if run.profile:
+        lines += ["", "## Where the time goes (py-spy during this run)", "",
+                  "CPU time per turn in each function of the servers (sampled at "
+                  f"{Profiler.RATE} Hz; waiting on I/O is not counted; the profiler itself slows the servers).", ""]
+        for name, rows in run.profile.items():
+            lines += [f"### {name}", "", "| function | ms per turn inside | of which its own |", "|---|---:|---:|"]
+            lines += [f"| `{frame}` | {inside:.1f} | {own:.1f} |" for frame, inside, own in rows]
+            lines.append("")
+    if run.errors:
+        lines += ["", "## Errors (first 20)", ""]
+        lines += [f"- {r.script}: {r.error}" for r in run.errors[:20]]
+    lines += ["", "```", run.summary(), "```", ""]
+    return "\n".join(lines)
+
+
+# -- main -------------------------------------------------------------------------------
+
+
+TUNING_VARIABLES = ("AFTERSALES_SPEEDUPS", "TF_INTRA_OP_PARALLELISM_THREADS", "TF_INTER_OP_PARALLELISM_THREADS",
+                    "OMP_NUM_THREADS", "SANIC_ACCESS_LOG", "LOG_LEVEL")
+
+
+def previous_training(figures_file: Path) -> Tuple[str, Optional[float], Optional[str]]:
+    """The training time of the last bench run that trained, for BENCH_TRAIN=0."""
+    try:
+        figures = json.loads(figures_file.read_text())
+        seconds, when = float(figures["training_s"]), str(figures["training_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "not measured (BENCH_TRAIN=0, and no earlier bench run on this checkout trained)", None, None
+    return (f"{seconds:.0f} s, from the bench run of {when} (BENCH_TRAIN=0: not measured this time)",
+            seconds, when)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=int(os.environ.get("CUSTOMERS", 240)))
+    parser.add_argument("--turns", type=int, default=int(os.environ.get("TURNS", 10)))
+    parser.add_argument("--concurrency", type=int, default=int(os.environ.get("CONCURRENCY", 20)))
+    parser.add_argument("--think-ms", type=float, default=float(os.environ.get("THINK_MS", 0)),
+                        help="a customer waits this long after a reply before the next message (default 0)")
+    parser.add_argument("--no-train", action="store_true", default=os.environ.get("BENCH_TRAIN", "1") == "0",
+                        help="do not time a training (also BENCH_TRAIN=0)")
+    parser.add_argument("--report", type=Path, default=REPORT)
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="sample both servers with py-spy during the load; collapsed stacks into this directory")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (server logs)")
+    args = parser.parse_args(argv)
+    if min(args.customers, args.turns, args.concurrency) < 1:
+        parser.error("customers, turns and concurrency must be at least 1")
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        if args.no_train:
+            training, training_s, training_at = previous_training(args.report.with_suffix(".json"))
+        else:
+            training_s = train_seconds(tmp)
+            training = f"{training_s:.0f} s (`rasa train` from scratch with an empty cache, this run)"
+            training_at = f"{datetime.now().astimezone():%Y-%m-%d %H:%M}"
+
+        shop = make_shop(tmp)
+        env = server_env(shop)
+        subprocess.run([sys.executable, "-m", "bot", "init-db"], env=env, check=True, cwd=ROOT,
+                       stdout=subprocess.DEVNULL)
+        endpoints = project_endpoints(tmp)
+        tracker = endpoints.get("tracker_store") or {}
+        tracker_store = (f"{tracker.get('type')} {tracker.get('dialect', '')}".strip()
+                         if tracker else "in memory (none configured)")
+        print(f"==> starting the action server and the Rasa server (tracker store: {tracker_store})", flush=True)
+        servers: Servers
+        with rasa_servers(tmp, env, endpoints) as servers:
+            print("==> warming up: one conversation per scenario", flush=True)
+            warm = asyncio.run(warm_up(servers.rasa_url))
+            if any(r.error for r in warm):
+                print("warning: warm-up errors: " + "; ".join(f"{r.script}: {r.error}" for r in warm if r.error),
+                      file=sys.stderr)
+            print(f"==> {args.customers} customers x {args.turns} turns, {args.concurrency} at a time", flush=True)
+            load_before = load_average()
+            sampler = MemorySampler(servers.procs)
+            sampler.start()
+            profiler = Profiler(servers.procs, args.profile) if args.profile else None
+            cpu_before = {name: cpu_seconds(proc.pid) for name, proc in servers.procs.items()}
+            client_before = time.process_time()
+            results, seconds = asyncio.run(
+                load(servers.rasa_url, args.customers, args.turns, args.concurrency, args.think_ms / 1000))
+            cpu = {name: cpu_seconds(proc.pid) - cpu_before[name] for name, proc in servers.procs.items()}
+            cpu["bench client"] = time.process_time() - client_before
+            if profiler:
+                profiler.stop()
+            sampler.stopped.set()
+            sampler.join()
+            peak_kb = sampler.high_water_kb()
+            if args.keep:
+                print(f"    server logs: {', '.join(str(p) for p in servers.logs.values())}")
+        run = Run(args.customers, args.turns, args.concurrency, args.think_ms, results, seconds, peak_kb,
+                  sampler.load_peak_kb, training, training_s, load_before, load_average(),
+                  {k: os.environ[k] for k in TUNING_VARIABLES if k in os.environ}, tracker_store,
+                  profiler.top(len(results)) if profiler else {}, cpu)
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(markdown(run), encoding="utf-8")
+    figures = {
+        "p50_ms": percentile(run.times, 50), "p95_ms": percentile(run.times, 95),
+        "p99_ms": percentile(run.times, 99), "throughput": run.throughput, "errors": len(run.errors),
+        "cpu_ms_per_turn": {k: v * 1000 / max(len(run.results), 1) for k, v in run.cpu_s.items()},
+        "rss_mb": {**{k: v / 1024 for k, v in peak_kb.items()}, "sum": run.rss_mb},
+        "training_s": training_s,
+        "training_at": training_at,
+    }
+    args.report.with_suffix(".json").write_text(json.dumps(figures, indent=1))
+    print()
+    print(f"turns        {len(run.times)} in {run.seconds:.1f} s ({run.customers} customers x {run.turns} "
+          f"turns, concurrency {run.concurrency}; load average {run.load_before} -> {run.load_after})")
+    print(f"latency      p50 {percentile(run.times, 50):.0f} ms  p95 {percentile(run.times, 95):.0f} ms  "
+          f"p99 {percentile(run.times, 99):.0f} ms")
+    print(f"throughput   {run.throughput:.1f} turns/s")
+    print(f"CPU per turn {run.cpu_per_turn()}")
+    print(f"errors       {len(run.errors)}" + (f" (first: {run.errors[0].script}: {run.errors[0].error})"
+                                               if run.errors else ""))
+    for name, kb in peak_kb.items():
+        print(f"peak RSS     {name}: {kb / 1024:.0f} MB")
+    print(f"training     {training}")
+    print(f"report       {args.report.relative_to(ROOT) if args.report.is_relative_to(ROOT) else args.report}")
+    print(run.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
