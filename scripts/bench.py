@@ -80,11 +80,10 @@ class Script:
 
 
 # What an anonymous customer sends after naming an order, before the assistant
-# answers about it: templates over ``order_proof_facts`` (e.g. "{phone4}" once
-# the assistant asks for the last four digits of the order's phone). The reply
-# to the naming turn must then only be non-empty; its expectation moves to the
-# last proof turn.
-ANONYMOUS_PROOF: Tuple[str, ...] = ()
+# answers about it: templates over ``order_proof_facts`` (the assistant asks
+# for the last four digits of the order's phone). The reply to the naming turn
+# must then only be non-empty; its expectation moves to the last proof turn.
+ANONYMOUS_PROOF: Tuple[str, ...] = ("{phone4}",)
 
 ASKS_ORDER = ("订单号",)
 ASKS_RATING = ("1 到 5 分",)
