@@ -248,7 +248,8 @@ def stack(shop: Dict[str, str]) -> Iterator[Stack]:
         pytest.fail(f"the scaled stack did not start: {exc}")
     finally:
         stack.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not os.environ.get("SCALE_KEEP"):  # keep the logs to look at
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from rasa.core.lock_store import LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.core.utils import AvailableEndpoints
 
+from components.locks import AtomicRedisLockStore
 from scripts.scaled import DEPLOY, Ports, Secrets, Stack, StackError, fill
 
 
@@ -39,7 +40,7 @@ def test_every_rasa_instance_gets_the_shared_tracker_store_lock_store_and_action
     assert rendered == stack.tracker_database_url == "postgresql://aftersales:pw-1234@127.0.0.1:7433/rasa"
 
     lock_store = LockStore.create(available.lock_store)  # connects lazily
-    assert isinstance(lock_store, RedisLockStore)
+    assert isinstance(lock_store, RedisLockStore) and isinstance(lock_store, AtomicRedisLockStore)
     redis_kwargs = lock_store.red.connection_pool.connection_kwargs
     assert (redis_kwargs["host"], redis_kwargs["port"], redis_kwargs["db"]) == ("127.0.0.1", 7380, 1)
 
