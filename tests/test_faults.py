@@ -220,6 +220,33 @@ def test_action_server_killed_during_load_loses_and_duplicates_no_case(healthy):
     assert statuses == {"done"}
 
 
+def test_rasa_killed_during_load_loses_and_duplicates_no_case(healthy):
+    """Cases are committed by the action server: a Rasa killed in the middle of a
+    load loses none of them, and a customer who sends again after the restart
+    gets an answer and still one case."""
+    stack = healthy
+    chats = [Chat(stack, "chen_hao", sender=f"rasa-load-{uuid.uuid4().hex[:8]}-{i}") for i in range(16)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = [pool.submit(chat.says, QUALITY) for chat in chats]
+        wait_for(lambda: sum(r.done() for r in replies) >= 3, "the first answers", interval=0.02)
+        stack.signal("rasa", signal.SIGKILL)
+        answered = [r.exception() is None and "照片" in r.result() for r in replies]
+    assert 3 <= sum(answered) < len(chats)  # the kill hit the load in the middle
+    committed = {chat.sender: [c.id for c in stack.cases(chat.sender)] for chat in chats}
+    for chat, ok in zip(chats, answered, strict=True):
+        if ok:  # the customer was answered: the case was committed
+            assert len(committed[chat.sender]) == 1, chat.sender
+    stack.start("rasa")
+    for chat, ok in zip(chats, answered, strict=True):
+        if not ok:  # no answer before the kill: the customer sends it again
+            assert "照片" in chat.says(QUALITY), chat.sender
+    wait_for(lambda: settled(stack), "the replays")
+    for chat in chats:
+        cases = stack.cases(chat.sender)
+        assert [c.intent for c in cases] == ["quality_issue"], chat.sender
+        assert set(committed[chat.sender]) <= {c.id for c in cases}  # none lost
+
+
 def test_the_journal_is_in_the_tracker_database(stack: FaultStack):
     assert Path(stack.tracker_db).exists()
     with sqlite3.connect(stack.tracker_db) as conn:
