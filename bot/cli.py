@@ -24,6 +24,7 @@ from bot.nlu_client import NluUnavailable, parse_ranking
 from bot.policy import PolicyError, ShopPolicy, load_policy
 from bot.replies import fmt_items, fmt_time
 from bot.sample_data import seed
+from bot.schema import Base
 from bot.store import OrderStore, OutdatedSchema
 
 
@@ -80,6 +81,8 @@ def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None) -> int:
     store = OrderStore.from_url(url)
 
     if args.command == "init-db":
+        if args.reset and not url.startswith("sqlite:///"):  # a server database: drop our tables
+            Base.metadata.drop_all(store.engine)
         try:
             created = seed(store, settings.utcnow())
         except OutdatedSchema as e:

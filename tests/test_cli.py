@@ -1,8 +1,11 @@
 import subprocess
 import sys
+from datetime import datetime
 
+from bot.cases import CaseLog, CaseState
 from bot.cli import main
 from bot.settings import PROJECT_ROOT
+from bot.store import OrderStore
 
 
 def run(*args, db):
@@ -45,3 +48,17 @@ def test_bad_case_notes_stop_with_the_entry_named(tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("SHOP_CASE_NOTES", str(bad))
     assert main(["check-policy"]) == 2
     assert "utter_track_signed.state" in capsys.readouterr().err
+
+
+def test_init_db_reset_recreates_a_database_that_is_not_a_sqlite_file(tmp_path, capsys):
+    # as on PostgreSQL: no file to delete, so the tables are dropped and made again
+    db = f"sqlite+pysqlite:///{tmp_path / 'shop.db'}"
+    assert main(["--db", db, "init-db"]) == 0
+    store = OrderStore.from_url(db)
+    CaseLog(store).register(conversation_id="c1", intent="complaint", state=CaseState.ESCALATED,
+                            next_step="", note="", now=datetime(2026, 11, 20))
+    assert len(CaseLog(store).open_cases()) == 1
+    assert main(["--db", db, "init-db", "--reset"]) == 0
+    assert "created the sample shop with 13 orders" in capsys.readouterr().out
+    assert CaseLog(store).open_cases() == []
+    store.engine.dispose()
