@@ -57,9 +57,10 @@ class Deps:
 
     def conversation_order(self, tracker: Tracker) -> Optional[OrderFacts]:
         """The order this conversation is about, only if it holds a pass for it."""
-        return self.orders(tracker).get(
-            tracker.get_slot("order_id"), tracker.get_slot("order_checked_for")
-        )
+        order_id = tracker.get_slot("order_id")
+        if not order_id:
+            return None
+        return self.orders(tracker).get(order_id, tracker.get_slot("order_checked_for"))
 
 
 @functools.lru_cache(maxsize=4)

@@ -18,9 +18,8 @@ from bot.store import OrderFacts
 
 def conversation_order(deps: Deps, tracker: Tracker) -> Optional[OrderFacts]:
     """The order this conversation is about, if any (only ever the customer's own)."""
-    order_id = tracker.get_slot("order_id")
     try:
-        return deps.conversation_order(tracker) if order_id else None
+        return deps.conversation_order(tracker)
     except SQLAlchemyError:
         logger.exception("order store unavailable during a hand-over")
         return None

@@ -11,10 +11,10 @@ import asyncio
 import signal
 import sqlite3
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, List
+from typing import Iterator, List, Tuple
 
 import pytest
 import socketio
@@ -200,14 +200,21 @@ def test_rasa_killed_mid_conversation_continues_where_it_was(healthy):
     assert "773029384756102" in reply and "中通快递" in reply
 
 
-def test_action_server_killed_during_load_loses_and_duplicates_no_case(healthy):
-    stack = healthy
-    chats = [Chat(stack, "chen_hao", sender=f"load-{uuid.uuid4().hex[:8]}-{i}") for i in range(16)]
+def kill_during_load(stack: FaultStack, server: str, prefix: str) -> Tuple[List[Chat], List[Future]]:
+    """16 buyers report a quality issue at once (8 at a time); ``server`` is
+    SIGKILLed after the first three answers. The chats and their finished replies."""
+    chats = [Chat(stack, "chen_hao", sender=f"{prefix}-{uuid.uuid4().hex[:8]}-{i}") for i in range(16)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         replies = [pool.submit(chat.says, QUALITY) for chat in chats]
         wait_for(lambda: sum(r.done() for r in replies) >= 3, "the first answers", interval=0.02)
-        stack.signal("actions", signal.SIGKILL)
-        answers = [r.result() for r in replies]
+        stack.signal(server, signal.SIGKILL)
+    return chats, replies
+
+
+def test_action_server_killed_during_load_loses_and_duplicates_no_case(healthy):
+    stack = healthy
+    chats, replies = kill_during_load(stack, "actions", "load")
+    answers = [r.result() for r in replies]
     fallbacks = sum(response_text("utter_fallback_unanswered") in a for a in answers)
     assert 0 < fallbacks < len(chats)  # the kill hit the load in the middle
     stack.start("actions")
@@ -225,12 +232,8 @@ def test_rasa_killed_during_load_loses_and_duplicates_no_case(healthy):
     load loses none of them, and a customer who sends again after the restart
     gets an answer and still one case."""
     stack = healthy
-    chats = [Chat(stack, "chen_hao", sender=f"rasa-load-{uuid.uuid4().hex[:8]}-{i}") for i in range(16)]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        replies = [pool.submit(chat.says, QUALITY) for chat in chats]
-        wait_for(lambda: sum(r.done() for r in replies) >= 3, "the first answers", interval=0.02)
-        stack.signal("rasa", signal.SIGKILL)
-        answered = [r.exception() is None and "照片" in r.result() for r in replies]
+    chats, replies = kill_during_load(stack, "rasa", "rasa-load")
+    answered = [r.exception() is None and "照片" in r.result() for r in replies]
     assert 3 <= sum(answered) < len(chats)  # the kill hit the load in the middle
     committed = {chat.sender: [c.id for c in stack.cases(chat.sender)] for chat in chats}
     for chat, ok in zip(chats, answered, strict=True):
