@@ -7,12 +7,19 @@ BIN     := $(VENV)/bin
 PY      := $(BIN)/python
 RASA    := $(BIN)/rasa
 MODEL   := models/aftersales.tar.gz
+PACKAGES := bot actions channels components rasa_adapter web evaluation
 # Anything that changes the model: retrain only when one of these is newer.
-TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -type f 2>/dev/null)
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -type f 2>/dev/null)
 
 export PYTHONPATH := $(CURDIR)
+# Safe defaults for every command below: no telemetry or crash report leaves the
+# machine (Rasa's documented switch), servers on loopback (AFTERSALES_HOST to expose).
+export RASA_TELEMETRY_ENABLED := false
+export AFTERSALES_HOST ?= 127.0.0.1
+# library noise (TensorFlow, deprecation warnings) stays out of the progress lines
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::PendingDeprecationWarning,ignore::FutureWarning
 
 .PHONY: help setup train db run test eval validate lint clean fuzz bench
 
@@ -30,7 +37,9 @@ $(VENV)/.installed: requirements.txt constraints.txt scripts/find_python.sh
 	         /^Installing collected/ {print "    installing..."; fflush()} \
 	         /^Successfully installed/ {print "    installed"; fflush()}' \
 	  || { echo "error: pip failed; the end of $(VENV)/pip.log:" >&2; tail -n 30 $(VENV)/pip.log >&2; exit 1; }
-	@$(PY) -W ignore -c 'import rasa, rasa_sdk, jieba, spacy, sqlalchemy, yaml' && touch $@
+	@$(PY) -W ignore -c 'import rasa, rasa_sdk, jieba, spacy, sqlalchemy, yaml'
+	@# also off for a plain `rasa ...` typed in this checkout (written to ~/.config/rasa/global.yml)
+	@$(RASA) telemetry disable >>$(VENV)/pip.log 2>&1 && touch $@
 	@echo "==> $(VENV) ready"
 
 node_modules/.installed: package.json package-lock.json
@@ -68,10 +77,10 @@ test: $(MODEL) node_modules/.installed /usr/bin/chromium ## run every test: unit
 	@scripts/test.sh
 
 validate: $(VENV)/.installed ## check the training data, domain and tests (rasa data validate + ours)
-	@mkdir -p reports; $(RASA) data validate --domain domain --data data >reports/validate.log 2>&1 || \
+	@mkdir -p reports; $(RASA) data validate >reports/validate.log 2>&1 || \
 	  { grep -E "ERROR|Error" reports/validate.log || tail -n 30 reports/validate.log; exit 1; }
 	@echo "    rasa data validate: ok (reports/validate.log)"
-	@$(PY) -W ignore scripts/validate.py
+	@$(PY) scripts/validate.py
 
 eval: $(MODEL) ## score the model and two baselines (FOLDS=3, DATA=labelled.tsv), reports/eval.md
 	@$(PY) -m evaluation --folds $(or $(FOLDS),3) $(if $(DATA),--data $(DATA))
@@ -88,8 +97,8 @@ bench: $(MODEL) ## load run over REST (CUSTOMERS=240 TURNS=10 CONCURRENCY=20 THI
 	  $(if $(filter 1,$(PROFILE)),--profile reports/profile)
 
 lint: $(VENV)/.installed ## ruff and mypy
-	@$(BIN)/ruff check bot actions channels tests scripts components evaluation web
-	@$(BIN)/mypy bot actions channels components evaluation web
+	@$(BIN)/ruff check --quiet $(PACKAGES) tests scripts
+	@$(BIN)/mypy $(PACKAGES) | tail -n 1
 
 clean: ## remove the venv, models, database and reports
 	rm -rf $(VENV) node_modules models var reports results .pytest_cache .mypy_cache .ruff_cache

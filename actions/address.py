@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import UsesDeps
 from actions.scenario import database_unavailable, register_case, send_answer
-from bot.replies import Reply, change_address, order_facts
+from bot.playbook.scenarios import Reply, change_address, order_facts
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import UsesDeps
 from actions.scenario import database_unavailable
-from bot.ids import find_order_id
-from bot.ratings import parse_rating
-from bot.replies import Reply
+from bot.access.ids import find_order_id
+from bot.playbook.ratings import parse_rating
 
 
 class ActionForgetOrder(UsesDeps, Action):
@@ -38,7 +37,7 @@ class ActionForgetOrder(UsesDeps, Action):
             rejected.append(current)
             deps = self.deps
             try:
-                reason = deps.notes.for_reply(Reply("utter_ask_other_order")).note
+                reason = deps.notes.note("utter_ask_other_order")
                 deps.cases.close_for_order(tracker.sender_id, current, deps.clock(), reason)
             except SQLAlchemyError:
                 # keep the order and its cases as they are: the turn is replayed later

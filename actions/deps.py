@@ -15,12 +15,12 @@ from typing import Callable, Optional
 from rasa_sdk import Tracker
 
 from bot import settings
-from bot.casenotes import CaseNotes
-from bot.cases import CaseLog
-from bot.identity import buyer_secret, verify
-from bot.lookup import OrderAccess
-from bot.policy import ShopPolicy, load_policy
-from bot.store import OrderFacts, OrderStore
+from bot.access.identity import verify
+from bot.access.order_access import OrderAccess
+from bot.playbook.casenotes import CaseNotes
+from bot.playbook.policy import ShopPolicy, load_policy
+from bot.shop.cases import CaseLog
+from bot.shop.store import OrderFacts, OrderStore
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Deps:
         return None
 
     def orders(self, tracker: Tracker) -> OrderAccess:
-        """What this customer may see of the order store (see ``bot.lookup``)."""
+        """What this customer may see of the order store (see ``bot.access.order_access``)."""
         return OrderAccess(
             self.store, self.account_of(tracker), tracker.sender_id, self.secret, self.clock()
         )
@@ -69,7 +69,7 @@ def _deps_for(url: str, policy_path: Path, notes_path: Path) -> Deps:
         store=OrderStore.from_url(url),
         policy=load_policy(policy_path),
         notes=CaseNotes.load(notes_path),
-        secret=buyer_secret(),
+        secret=settings.buyer_secret(),
     )
 
 

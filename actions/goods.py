@@ -6,8 +6,8 @@ from rasa_sdk import Tracker
 
 from actions.deps import Deps
 from actions.scenario import ScenarioAction
-from bot.replies import Context
-from bot.store import OrderFacts
+from bot.playbook.scenarios import Context
+from bot.shop.store import OrderFacts
 
 
 class ActionWrongItem(ScenarioAction):

@@ -11,9 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import Deps, UsesDeps
 from actions.scenario import database_unavailable, logger, register_case
-from bot.handoff import handoff, next_shift_text
-from bot.replies import Reply
-from bot.store import OrderFacts
+from bot.playbook.handoff import handoff, next_shift_text
+from bot.playbook.scenarios import Reply
+from bot.shop.store import OrderFacts
 
 
 def conversation_order(deps: Deps, tracker: Tracker) -> Optional[OrderFacts]:

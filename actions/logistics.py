@@ -5,7 +5,7 @@ from typing import Any, Dict, List
 from rasa_sdk.events import SlotSet
 
 from actions.scenario import ScenarioAction
-from bot.replies import Reply
+from bot.playbook.scenarios import Reply
 
 
 class ActionTrackParcel(ScenarioAction):

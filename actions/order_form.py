@@ -13,10 +13,10 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import Deps, UsesDeps
-from bot.ids import find_tracking_number, normalise_digits, order_number_problem
-from bot.lookup import Lookup, OrderAccess, order_matching
-from bot.replies import fmt_items, fmt_time, order_facts
-from bot.store import OrderFacts
+from bot.access.ids import find_tracking_number, normalise_digits, order_number_problem
+from bot.access.order_access import Lookup, OrderAccess, order_matching
+from bot.playbook.scenarios import fmt_items, fmt_time, order_facts
+from bot.shop.store import OrderFacts
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
 
     A verified buyer names one of their own orders (or has it picked); an
     anonymous customer names an order and then gives the last four digits of
-    its phone number (``phone_tail``). ``bot.lookup.OrderAccess`` decides.
+    its phone number (``phone_tail``). ``bot.access.order_access.OrderAccess`` decides.
     """
 
     def name(self) -> str:
@@ -237,7 +237,7 @@ class ActionReceiveOrder(ValidateOrderForm):
     def name(self) -> str:
         return "action_receive_order"
 
-    async def run(  # type: ignore[override]
+    async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""

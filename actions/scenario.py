@@ -13,9 +13,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions.deps import Deps, UsesDeps
-from bot.cases import CaseRecord, CaseState
-from bot.replies import Context, Reply, draft
-from bot.store import OrderFacts
+from bot.playbook.scenarios import Context, Reply, draft
+from bot.shop.cases import CaseRecord, CaseState
+from bot.shop.store import OrderFacts
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
-"""Agent assist: suggested replies for a customer message, with what the agent must do.
+"""Agent assist (``AgentAssist``): suggested replies for a customer message, with what the agent must do.
 
 Given the NLU's ranking of intents for a message (and the order, if known), each
 of the top hypotheses gets: the drafted reply filled with the order's facts, the
 agent's checklist, the policy verdicts, and the note for the case log. The reply
-text comes from the domain's responses, the checklist from agent_checklists.yml.
+text comes from the domain's responses, the checklist from agent_checklists.yml;
+``rasa_adapter.project_files.agent_assist`` reads them and builds one.
 """
 
 from __future__ import annotations
@@ -11,20 +12,17 @@ from __future__ import annotations
 import string
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-import yaml
-
-from bot.casenotes import CaseNotes
-from bot.policy import (
+from bot.playbook.casenotes import CaseNotes
+from bot.playbook.policy import (
     ShopPolicy,
     missing_item_report_open,
     return_window,
     who_pays_return_shipping,
 )
-from bot.replies import SCENARIOS, Context, Reply, draft, order_facts
-from bot.store import OrderFacts, OrderState
+from bot.playbook.scenarios import SCENARIOS, Context, Reply, draft, order_facts
+from bot.shop.store import OrderFacts, OrderState
 
 # The return reason whose shipping rule applies to each scenario.
 RETURN_REASON = {
@@ -51,12 +49,12 @@ class Suggestion:
         return asdict(self)
 
 
-class Assistant:
-    """Drafts suggestions; everything it reads is passed in."""
+class AgentAssist:
+    """Drafts suggestions for human agents; everything it reads is passed in."""
 
     def __init__(
         self,
-        responses: Mapping[str, List[Mapping[str, str]]],
+        responses: Mapping[str, List[Dict[str, Any]]],
         rule_responses: Mapping[str, str],
         checklists: Mapping[str, List[str]],
         notes: CaseNotes,
@@ -67,22 +65,6 @@ class Assistant:
         self.checklists = checklists
         self.notes = notes
         self.policy = policy
-
-    @classmethod
-    def from_project(cls, root: Path, notes: CaseNotes, policy: ShopPolicy) -> Assistant:
-        responses: Dict[str, Any] = {}
-        for path in sorted((root / "domain").glob("*.yml")):
-            responses.update((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses") or {})
-        rule_responses: Dict[str, str] = {}
-        for path in sorted((root / "data" / "rules").glob("*.yml")):
-            for rule in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("rules") or []:
-                steps = rule.get("steps") or []
-                for step, following in zip(steps, steps[1:], strict=False):
-                    action = following.get("action", "")
-                    if "intent" in step and action.startswith("utter_") and not rule.get("condition"):
-                        rule_responses.setdefault(step["intent"], action)
-        checklists = yaml.safe_load((root / "agent_checklists.yml").read_text(encoding="utf-8")) or {}
-        return cls(responses, rule_responses, checklists, notes, policy)
 
     def fill(self, response: str, facts: Mapping[str, Any]) -> str:
         """The response's first text with its placeholders filled; unknown ones stay visible."""
@@ -117,7 +99,7 @@ class Assistant:
         elif intent in SCENARIOS and order is not None:
             reply = draft(intent, order, now, self.policy, Context(text=text))
             verdicts = self.verdicts(intent, order, now)
-            if reply.response in self.notes.templates:
+            if self.notes.covers(reply.response):
                 note = self.notes.for_reply(reply)
                 case_note = {"state": note.state.value, "next_step": note.next_step, "note": note.note}
                 verdicts["needs_supervisor_approval"] = note.state.value == "needs_approval"

@@ -1,224 +1,260 @@
-"""Command line: ``python -m bot orders``, ``python -m bot init-db``."""
+"""Command line of the shop: ``python -m bot COMMAND``.
+
+  init-db [--reset]      create the sample shop database (var/shop.db)
+  orders                 list the orders, to pick one to ask about
+  cases [close ID]       the open cases for the shift hand-over; close one
+  release SENDER         give a conversation handed to a human back to the assistant
+  suggest MESSAGE        agent assist: suggested replies for a customer message
+  token ACCOUNT          a signed buyer token, to chat as that buyer over REST
+  export-feedback        agents' accepted messages as Rasa NLU YAML, for review
+  check-policy           validate shop.yml and case_notes.yml
+  secrets [NAME]         make the development secrets in var/ (0600); print one
+
+This module is the command line's composition root: besides ``bot/`` it wires
+the Rasa adapters (``rasa_adapter``) for ``release`` and ``suggest``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, TextIO
+from typing import Callable, Dict, List, Optional, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import settings
-from bot.assist import Assistant
-from bot.casenotes import CaseNotes
-from bot.cases import CaseLog
-from bot.feedback import FeedbackLog
-from bot.identity import buyer_secret, sign
-from bot.nlu_client import NluUnavailable, parse_ranking
-from bot.policy import PolicyError, ShopPolicy, load_policy
-from bot.replies import fmt_items, fmt_time
-from bot.sample_data import seed
-from bot.schema import Base
-from bot.store import OrderStore, OutdatedSchema
+from bot.access.identity import sign
+from bot.playbook.casenotes import CaseNotes
+from bot.playbook.policy import PolicyError, ShopPolicy, load_policy
+from bot.playbook.scenarios import fmt_items, fmt_time
+from bot.shop.cases import CaseLog
+from bot.shop.feedback import FeedbackLog
+from bot.shop.sample_data import seed
+from bot.shop.schema import Base
+from bot.shop.store import OrderStore, OutdatedSchema
 
 
-def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None) -> int:
-    out = out or sys.stdout
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.add_argument(
-        "--db", default=None, help="database URL (default: $SHOP_DATABASE_URL or var/shop.db)"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    init = sub.add_parser("init-db", help="create the shop database with sample orders")
-    init.add_argument("--reset", action="store_true", help="delete and re-create it first")
-    sub.add_parser("orders", help="list the orders, to pick one to ask about")
-    cases = sub.add_parser("cases", help="the open cases for the shift hand-over; `cases close ID`")
-    cases.add_argument("action", nargs="?", choices=["close"], help="close a case")
-    cases.add_argument("case_id", nargs="?", type=int, help="the case to close")
-    cases.add_argument("--handler", default=None, help="who closed it (an agent's name)")
-    release = sub.add_parser(
-        "release", help="give a conversation handed to a human back to the assistant"
-    )
-    release.add_argument("conversation", help="the conversation (sender) id")
-    release.add_argument("--rasa", default=os.environ.get("RASA_URL", "http://localhost:5005"))
-    suggest = sub.add_parser("suggest", help="agent assist: suggested replies for a customer message")
-    suggest.add_argument("message")
-    suggest.add_argument("--order", default=None, help="the order the message is about")
-    suggest.add_argument("--rasa", default=os.environ.get("RASA_URL", "http://localhost:5005"))
-    token = sub.add_parser("token", help="a signed buyer token, to chat as that buyer over REST")
-    token.add_argument("account")
-    export = sub.add_parser("export-feedback", help="agents' accepted messages as Rasa NLU YAML")
-    export.add_argument("--out", default=None, help="a file (default: standard output)")
-    sub.add_parser("check-policy", help="validate shop.yml and case_notes.yml")
-    args = parser.parse_args(argv)
+@dataclass
+class Run:
+    """What a command gets: its arguments, the shop policy, the output."""
 
+    args: argparse.Namespace
+    policy: ShopPolicy
+    out: TextIO
+
+    @property
+    def url(self) -> str:
+        return str(self.args.db or settings.database_url())
+
+    def store(self) -> OrderStore:
+        url = self.url
+        if url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        return OrderStore.from_url(url)
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out)
+
+
+def fail(text: str, status: int = 1) -> int:
+    print(text, file=sys.stderr)
+    return status
+
+
+def init_db(run: Run) -> int:
+    url = run.url
+    if url.startswith("sqlite:///") and run.args.reset:
+        Path(url[len("sqlite:///"):]).unlink(missing_ok=True)
+    store = run.store()
+    if run.args.reset and not url.startswith("sqlite:///"):  # a server database: drop our tables
+        Base.metadata.drop_all(store.engine)
     try:
-        policy = load_policy(settings.policy_path())
-    except PolicyError as exc:
-        print(f"shop policy error: {exc}", file=sys.stderr)
-        return 2
-    if args.command == "check-policy":
-        try:
-            CaseNotes.load(settings.case_notes_path())
-        except (ValueError, KeyError, OSError) as exc:
-            print(f"case notes error: {exc}", file=sys.stderr)
-            return 2
-        print(f"{settings.policy_path()}: OK; {settings.case_notes_path()}: OK", file=out)
-        return 0
+        created = seed(store, settings.utcnow())
+    except OutdatedSchema as e:
+        return fail(f"error: {e}", 2)
+    if created:
+        run.say(f"created the sample shop with {created} orders at {url}")
+    else:
+        run.say(f"the shop database at {url} already has orders; left as it is")
+    return 0
 
-    url = args.db or settings.database_url()
-    if url.startswith("sqlite:///"):
-        db_file = Path(url[len("sqlite:///"):])
-        if args.command == "init-db" and args.reset and db_file.exists():
-            db_file.unlink()
-        db_file.parent.mkdir(parents=True, exist_ok=True)
-    store = OrderStore.from_url(url)
 
-    if args.command == "init-db":
-        if args.reset and not url.startswith("sqlite:///"):  # a server database: drop our tables
-            Base.metadata.drop_all(store.engine)
-        try:
-            created = seed(store, settings.utcnow())
-        except OutdatedSchema as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        if created:
-            print(f"created the sample shop with {created} orders at {url}", file=out)
-        else:
-            print(f"the shop database at {url} already has orders; left as it is", file=out)
-        return 0
-
-    if args.command == "cases":
-        return _cases(args, store, policy, out)
-    if args.command == "release":
-        return _release(args.conversation, args.rasa, out)
-    if args.command == "token":
-        if store.buyer(args.account) is None:
-            print(f"no buyer {args.account}", file=sys.stderr)
-            return 1
-        print(sign(args.account, buyer_secret(), settings.utcnow()), file=out)
-        return 0
-    if args.command == "suggest":
-        return _suggest(args, store, policy, out)
-    if args.command == "export-feedback":
-        store.create_schema()
-        text = FeedbackLog(store).export_nlu_yaml()
-        if args.out:
-            Path(args.out).write_text(text, encoding="utf-8")
-            print(f"wrote {args.out}", file=out)
-        else:
-            print(text, end="", file=out)
-        return 0
+def orders(run: Run) -> int:
+    store = run.store()
     try:
         empty = store.is_empty()
     except SQLAlchemyError:
         empty = True
     if empty:
-        print(f"no orders in {url} yet: run `python -m bot init-db` first", file=out)
+        run.say(f"no orders in {run.url} yet: run `python -m bot init-db` first")
         return 1
-    print(f"{'order':<20} {'buyer':<12} {'state':<18} {'courier / tracking':<28} items", file=out)
+    run.say(f"{'order':<20} {'buyer':<12} {'state':<18} {'courier / tracking':<28} items")
     for order in store.all_orders():
         ship = order.shipment
         tracking = f"{ship.courier} {ship.tracking_number}" if ship else "-"
-        print(
+        run.say(
             f"{order.order_id:<20} {order.buyer_account:<12} {order.state.value:<18} "
-            f"{tracking:<28} {fmt_items(order.items)} (下单 {fmt_time(order.created_at, policy)})",
-            file=out,
+            f"{tracking:<28} {fmt_items(order.items)} (下单 {fmt_time(order.created_at, run.policy)})"
         )
     return 0
 
 
-def _cases(args: argparse.Namespace, store: OrderStore, policy: ShopPolicy, out: TextIO) -> int:
-    log = CaseLog(store)
-    store.create_schema()
-    if args.action == "close":
-        if args.case_id is None:
-            print("which case? `python -m bot cases close ID`", file=sys.stderr)
-            return 2
-        if log.close(args.case_id, settings.utcnow(), handler=args.handler):
-            print(f"case {args.case_id} closed", file=out)
-            return 0
-        print(f"no open case {args.case_id}", file=sys.stderr)
-        return 1
-    cases = log.open_cases()
-    print(f"{len(cases)} open case(s)", file=out)
-    for case in cases:
+def cases(run: Run) -> int:
+    store = run.store()
+    try:
+        log = CaseLog(store)
+        if run.args.action == "close":
+            if run.args.case_id is None:
+                return fail("which case? `python -m bot cases close ID`", 2)
+            if log.close(run.args.case_id, settings.utcnow(), handler=run.args.handler):
+                run.say(f"case {run.args.case_id} closed")
+                return 0
+            return fail(f"no open case {run.args.case_id}")
+        open_cases = log.open_cases()
+    except SQLAlchemyError:
+        return fail(f"no case log in {run.url} yet: run `python -m bot init-db` first")
+    run.say(f"{len(open_cases)} open case(s)")
+    for case in open_cases:
         rating = f" 评分{case.rating}" if case.rating else ""
-        print(
-            f"#{case.id:<4} {fmt_time(case.updated_at, policy)}  {case.state.value:<16} "
+        run.say(
+            f"#{case.id:<4} {fmt_time(case.updated_at, run.policy)}  {case.state.value:<16} "
             f"{case.intent:<22} order {case.order_id or '-':<20} conversation {case.conversation_id}"
             f" ({case.handler}){rating}\n"
             f"      备注: {case.note}\n      下一步: {case.next_step}"
-            + (f"\n      留言: {case.customer_message}" if case.customer_message else ""),
-            file=out,
+            + (f"\n      留言: {case.customer_message}" if case.customer_message else "")
         )
     return 0
 
 
-def rasa_token() -> str:
-    token_file = settings.PROJECT_ROOT / "var" / "rasa_token"
-    return os.environ.get("RASA_TOKEN") or (
-        token_file.read_text().strip() if token_file.exists() else ""
-    )
+def release(run: Run) -> int:
+    from rasa_adapter.api import RasaUnavailable, release_conversation
 
-
-def _suggest(args: argparse.Namespace, store: OrderStore, policy: ShopPolicy, out: TextIO) -> int:
-    order = store.get_order(args.order) if args.order else None
-    if args.order and order is None:
-        print(f"no order {args.order}", file=sys.stderr)
-        return 1
     try:
-        ranking = parse_ranking(args.rasa, args.message, rasa_token())
-    except NluUnavailable as exc:
-        print(f"{exc}\nstart the assistant first (make run)", file=sys.stderr)
-        return 1
-    assistant = Assistant.from_project(
-        settings.PROJECT_ROOT, CaseNotes.load(settings.case_notes_path()), policy
-    )
-    for n, s in enumerate(assistant.suggest(ranking, order, settings.utcnow(), args.message), 1):
-        print(f"[{n}] {s.intent} ({s.confidence:.2f})  {s.response}", file=out)
-        print("    " + s.reply.replace("\n", "\n    "), file=out)
+        release_conversation(run.args.rasa, run.args.conversation, settings.rasa_token())
+    except RasaUnavailable as exc:
+        return fail(str(exc))
+    run.say(f"conversation {run.args.conversation} is back with the assistant")
+    return 0
+
+
+def suggest(run: Run) -> int:
+    from rasa_adapter.api import RasaUnavailable, parse_ranking
+    from rasa_adapter.project_files import agent_assist
+
+    store = run.store()
+    order = store.get_order(run.args.order) if run.args.order else None
+    if run.args.order and order is None:
+        return fail(f"no order {run.args.order}")
+    try:
+        ranking = parse_ranking(run.args.rasa, run.args.message, settings.rasa_token())
+    except RasaUnavailable as exc:
+        return fail(f"{exc}\nstart the assistant first (make run)")
+    assistant = agent_assist(CaseNotes.load(settings.case_notes_path()), run.policy)
+    for n, s in enumerate(assistant.suggest(ranking, order, settings.utcnow(), run.args.message), 1):
+        run.say(f"[{n}] {s.intent} ({s.confidence:.2f})  {s.response}")
+        run.say("    " + s.reply.replace("\n", "\n    "))
         for step in s.checklist:
-            print(f"    ☐ {step}", file=out)
+            run.say(f"    ☐ {step}")
         if s.verdicts:
-            print(f"    verdicts: {json.dumps(s.verdicts, ensure_ascii=False)}", file=out)
+            run.say(f"    verdicts: {json.dumps(s.verdicts, ensure_ascii=False)}")
         if s.case_note:
-            print(f"    case note: {s.case_note['note']} → {s.case_note['next_step']}", file=out)
+            run.say(f"    case note: {s.case_note['note']} → {s.case_note['next_step']}")
     return 0
 
 
-def _release(conversation: str, rasa_url: str, out: TextIO) -> int:
-    """Give a paused conversation back to the assistant through Rasa's HTTP API.
+def token(run: Run) -> int:
+    if run.store().buyer(run.args.account) is None:
+        return fail(f"no buyer {run.args.account}")
+    run.say(sign(run.args.account, settings.buyer_secret(), settings.utcnow()))
+    return 0
 
-    Besides ``resume``, an ``action_listen`` is appended: the messages the customer
-    sent to the human were never answered by the assistant, and its next message
-    must start a fresh turn.
-    """
-    token = rasa_token()
-    url = f"{rasa_url}/conversations/{urllib.parse.quote(conversation, safe='')}/tracker/events"
-    if token:
-        url += f"?token={urllib.parse.quote(token)}"
-    request = urllib.request.Request(
-        url,
-        data=json.dumps([
-            {"event": "resume"},
-            {"event": "slot", "name": "handoff", "value": None},
-            {"event": "action", "name": "action_listen"},
-        ]).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
+
+def export_feedback(run: Run) -> int:
+    from rasa_adapter.project_files import to_nlu_yaml
+
+    header = (
+        "# Exported from agents' feedback (python -m bot export-feedback).\n"
+        "# Review before moving examples into data/nlu.yml; then make validate && make train.\n"
     )
     try:
-        with urllib.request.urlopen(request, timeout=10):
-            pass
-    except (urllib.error.URLError, OSError) as exc:
-        print(f"could not reach Rasa at {rasa_url}: {exc}", file=sys.stderr)
-        return 1
-    print(f"conversation {conversation} is back with the assistant", file=out)
+        text = to_nlu_yaml(FeedbackLog(run.store()).accepted_examples(), header)
+    except SQLAlchemyError:
+        return fail(f"no feedback log in {run.url} yet: run `python -m bot init-db` first")
+    if run.args.out:
+        Path(run.args.out).write_text(text, encoding="utf-8")
+        run.say(f"wrote {run.args.out}")
+    else:
+        print(text, end="", file=run.out)
     return 0
+
+
+def check_policy(run: Run) -> int:
+    try:
+        CaseNotes.load(settings.case_notes_path())
+    except (ValueError, KeyError, OSError) as exc:
+        return fail(f"case notes error: {exc}", 2)
+    run.say(f"{settings.policy_path()}: OK; {settings.case_notes_path()}: OK")
+    return 0
+
+
+def make_secrets(run: Run) -> int:
+    for name in settings.SECRETS:
+        value = settings.dev_secret(name)
+        if run.args.name == name:
+            run.say(value)
+    return 0
+
+
+Command = Callable[[Run], int]
+COMMANDS: Dict[str, Command] = {
+    "init-db": init_db,
+    "orders": orders,
+    "cases": cases,
+    "release": release,
+    "suggest": suggest,
+    "token": token,
+    "export-feedback": export_feedback,
+    "check-policy": check_policy,
+    "secrets": make_secrets,
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="python -m bot", description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("--db", default=None, help="database URL (default: $SHOP_DATABASE_URL or var/shop.db)")
+    sub = top.add_subparsers(dest="command", required=True)
+    for name in COMMANDS:
+        p = sub.add_parser(name)
+        if name == "init-db":
+            p.add_argument("--reset", action="store_true", help="delete and re-create it first")
+        elif name == "cases":
+            p.add_argument("action", nargs="?", choices=["close"], help="close a case")
+            p.add_argument("case_id", nargs="?", type=int, help="the case to close")
+            p.add_argument("--handler", default=None, help="who closed it (an agent's name)")
+        elif name in ("release", "suggest"):
+            p.add_argument("conversation" if name == "release" else "message")
+            if name == "suggest":
+                p.add_argument("--order", default=None, help="the order the message is about")
+            p.add_argument("--rasa", default=settings.rasa_url(), help="the Rasa server ($RASA_URL)")
+        elif name == "token":
+            p.add_argument("account")
+        elif name == "export-feedback":
+            p.add_argument("--out", default=None, help="a file (default: standard output)")
+        elif name == "secrets":
+            p.add_argument("name", nargs="?", choices=sorted(settings.SECRETS), help="print this one")
+    return top
+
+
+def main(argv: Optional[List[str]] = None, out: Optional[TextIO] = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        policy = load_policy(settings.policy_path())
+    except PolicyError as exc:
+        return fail(f"shop policy error: {exc}", 2)
+    return COMMANDS[args.command](Run(args, policy, out or sys.stdout))

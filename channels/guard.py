@@ -113,7 +113,7 @@ class CountingOutput(OutputChannel):
         self.inner = inner
         self.sent: List[Dict[str, Any]] = []
 
-    def name(self) -> str:  # type: ignore[override]
+    def name(self) -> str:
         return self.inner.name()
 
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:

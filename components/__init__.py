@@ -1,9 +1,6 @@
-"""Custom Rasa NLU components (referenced by module path in config.yml).
+"""Custom Rasa NLU components, referenced by module path in config.yml.
 
-The Rasa server imports this package when it loads the model; it then
-installs our speed-ups for Rasa itself (components/speedups.py).
+Only graph components live here (and the text normaliser they share); the
+other Rasa adapters (HTTP client, project files, lock store, the Rasa 3.6
+workarounds) are in rasa_adapter/.
 """
-
-from components import speedups
-
-speedups.install()

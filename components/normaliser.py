@@ -1,4 +1,4 @@
-"""A Rasa NLU component that normalises text before tokenisation (bot.normalise).
+"""A Rasa NLU component that normalises text before tokenisation (components.normalise).
 
 It is also where bad input stops: the first component of the pipeline, it
 reads at most ``max_chars`` characters of a message (a 100,000-character
@@ -21,7 +21,7 @@ from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.normalise import normalise_with_offsets
+from components.normalise import normalise_with_offsets
 
 MAX_CHARS = 1000
 

@@ -2,7 +2,7 @@
 
 A Rasa NLU entity extractor: a spaCy ``EntityRuler`` on ``spacy.blank("zh")``
 with the jieba segmenter. Its patterns are the lookup tables and regexes of the
-training data for the labels in its config (``data/nlu/shop_entities.yml``):
+training data for the labels in its config (``data/entities.yml``):
 they are fingerprinted with the data, stored in the model, and a trainer
 extends them in YAML. No spaCy model is downloaded.
 """
@@ -85,7 +85,7 @@ class ShopEntityRuler(GraphComponent):
         return self.resource
 
     @property
-    def nlp(self):  # type: ignore[no-untyped-def]
+    def nlp(self):
         """The spaCy pipeline, built on first use."""
         if self._nlp is None:
             import jieba

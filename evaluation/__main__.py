@@ -95,7 +95,7 @@ def main() -> int:
 
     results: List[Scores] = []
 
-    def run_all(dataset: str, fit_on: Sequence[Example], texts: Sequence[Example], model) -> None:  # type: ignore[no-untyped-def]
+    def run_all(dataset: str, fit_on: Sequence[Example], texts: Sequence[Example], model) -> None:
         labels = [e.intent for e in texts]
         for system in (model, KeywordRouter().fit(fit_on), TfidfLogisticRegression().fit(fit_on)):
             started = time.perf_counter()

@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List
 
-import yaml
-
-ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)")
+from rasa_adapter.project_files import nlu_examples, to_nlu_yaml
 
 # JD's anonymisation masks and plausible values to put in their place.
 MASKS = {
@@ -34,16 +32,7 @@ class Example:
 
 
 def from_rasa_yaml(paths: Iterable[Path]) -> List[Example]:
-    examples = []
-    for path in paths:
-        for block in yaml.safe_load(Path(path).read_text(encoding="utf-8")).get("nlu") or []:
-            if "intent" not in block:
-                continue
-            for line in block["examples"].splitlines():
-                line = line.strip()
-                if line.startswith("- "):
-                    examples.append(Example(ANNOTATION.sub(r"\1", line[2:].strip()), block["intent"]))
-    return examples
+    return [Example(text, intent) for intent, text in nlu_examples(list(paths))]
 
 
 def unmask(text: str) -> str:
@@ -61,11 +50,4 @@ def from_tsv(path: Path) -> List[Example]:
 
 
 def to_rasa_yaml(examples: Iterable[Example]) -> str:
-    by_intent: dict = {}
-    for ex in examples:
-        by_intent.setdefault(ex.intent, []).append(ex.text)
-    blocks = [
-        {"intent": intent, "examples": "".join(f"- {t}\n" for t in texts)}
-        for intent, texts in sorted(by_intent.items())
-    ]
-    return yaml.safe_dump({"version": "3.1", "nlu": blocks}, allow_unicode=True, sort_keys=False)
+    return to_nlu_yaml((ex.intent, ex.text) for ex in examples)

@@ -37,11 +37,11 @@ def score(system: str, dataset: str, labels: Sequence[str], predictions: Sequenc
     prec, rec, f1, support = precision_recall_fscore_support(y, p, labels=intents, zero_division=0)
     per_intent = {
         intent: {"precision": float(a), "recall": float(b), "f1": float(c), "support": int(d)}
-        for intent, a, b, c, d in zip(intents, prec, rec, f1, support, strict=False)
+        for intent, a, b, c, d in zip(intents, prec, rec, f1, support)
     }
     oos_true = [t == "out_of_scope" for t in y]
     oos_pred = [q == "out_of_scope" for q in p]
-    hits = sum(a and b for a, b in zip(oos_true, oos_pred, strict=False))
+    hits = sum(a and b for a, b in zip(oos_true, oos_pred))
     return Scores(
         system=system,
         dataset=dataset,

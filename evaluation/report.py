@@ -36,7 +36,7 @@ def write_report(results: List[Scores], path: Path) -> str:
                   "| intent | precision | recall | F1 | n |", "|---|---:|---:|---:|---:|"]
         for intent, row in sorted(ours.per_intent.items()):
             lines.append(f"| {intent} | {row['precision']:.2f} | {row['recall']:.2f} | {row['f1']:.2f} | {row['support']} |")
-        errors = Counter((y, p) for y, p in zip(ours.labels, ours.predictions, strict=False) if y != p)
+        errors = Counter((y, p) for y, p in zip(ours.labels, ours.predictions) if y != p)
         if errors:
             lines += ["", "Most frequent confusions (labelled → predicted):", ""]
             lines += [f"- {y} → {p}: {n}" for (y, p), n in errors.most_common(8)]

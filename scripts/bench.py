@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402  (Rasa's own HTTP client library)
 
-from bot.identity import sign  # noqa: E402
-from bot.sample_data import BUYERS, ORDERS  # noqa: E402
+from bot.access.identity import sign  # noqa: E402
+from bot.shop.sample_data import BUYERS, ORDERS  # noqa: E402
 from tests.servers import (  # noqa: E402
     BUYER_SECRET,
     MODEL,
@@ -478,9 +478,9 @@ def markdown(run: Run) -> str:
         "- A turn is one POST to /webhooks/rest/webhook, timed until the whole reply is received. "
         "A reply that is missing, empty or lacks the facts the scenario expects counts as an error "
         "(and ends that conversation). One warm-up conversation per scenario is not counted.",
-        "- Tuning in effect: the Rasa speed-ups of components/speedups.py "
+        "- Tuning in effect: the Rasa speed-ups of rasa_adapter/compat.py "
         + ("OFF (`AFTERSALES_SPEEDUPS=0`)" if run.tuning.get("AFTERSALES_SPEEDUPS") == "0" else "on")
-        + "; the store's SQLite settings (bot/store.py: pooled connections, WAL, synchronous=NORMAL); "
+        + "; the store's SQLite settings (bot/shop/store.py: pooled connections, WAL, synchronous=NORMAL); "
         + "environment: " + (", ".join(f"`{k}={v}`" for k, v in run.tuning.items()) or "Rasa's defaults") + ".",
         "",
         "## Figures",

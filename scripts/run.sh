@@ -26,7 +26,7 @@ trap stop_servers EXIT
 # a bad shop.yml or case_notes.yml stops here, naming the key
 $BIN/python -m bot check-policy >/dev/null
 # the buyer-token secret both servers share (var/buyer_secret unless BUYER_TOKEN_SECRET)
-$BIN/python -c 'from bot.identity import buyer_secret; buyer_secret()'
+$BIN/python -c 'from bot.access.identity import buyer_secret; buyer_secret()'
 
 for port in "$ACTION_PORT" "$RASA_PORT" "$WEB_PORT"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

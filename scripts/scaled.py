@@ -316,7 +316,7 @@ class Stack:
                              "--appendonly", "no", "--daemonize", "no"])
         self.wait_for("Redis", self.redis_ready)
 
-    def redis(self):  # type: ignore[no-untyped-def]
+    def redis(self):
         import redis
 
         return redis.Redis(host="127.0.0.1", port=self.ports.redis, socket_timeout=2)
@@ -457,7 +457,7 @@ def main() -> int:
         postgres=int(os.environ.get("SCALED_PG_PORT", 5433)),
         redis=int(os.environ.get("SCALED_REDIS_PORT", 6380)),
     )
-    from bot.identity import buyer_secret
+    from bot.access.identity import buyer_secret
 
     stack = Stack(
         workdir=Path(os.environ.get("SCALED_DIR", var / "scaled")),

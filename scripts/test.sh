@@ -10,15 +10,10 @@ mkdir -p reports
 started=$(date +%s)
 
 echo "==> [1/5] lint: ruff and mypy"
-$BIN/ruff check --quiet bot actions channels tests scripts components evaluation web
-$BIN/mypy bot actions channels components evaluation web | tail -n 1
+make -s --no-print-directory lint
 
-echo "==> [2/5] rasa data validate and scripts/validate.py (as make validate)"
-if ! $BIN/rasa data validate --domain domain --data data >reports/validate.log 2>&1; then
-    grep -E "ERROR|Error|error" reports/validate.log || tail -n 30 reports/validate.log
-    exit 1
-fi
-$BIN/python -W ignore scripts/validate.py
+echo "==> [2/5] make validate: rasa data validate and scripts/validate.py"
+make -s --no-print-directory validate
 
 echo "==> [3/5] conversation tests (tests/test_stories.yml)"
 if ! $BIN/rasa test core --model "$MODEL" --stories tests/test_stories.yml \

@@ -8,7 +8,7 @@ mkdir -p models reports
 MODEL=models/aftersales.tar.gz
 started=$(date +%s)
 
-.venv/bin/rasa train --domain domain --data data --out models --fixed-model-name aftersales 2>&1 \
+.venv/bin/rasa train --out models --fixed-model-name aftersales 2>&1 \
     | tee reports/train.log \
     | .venv/bin/python -u scripts/train_progress.py
 status=${PIPESTATUS[0]}

@@ -13,17 +13,23 @@ Exit status 1 when any check fails.
 from __future__ import annotations
 
 import ast
-import re
 import string
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Dict, List, Set, Tuple
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bot.settings import PROJECT_ROOT as ROOT
+from rasa_adapter.project_files import (
+    ANNOTATION,
+    DOMAIN,
+    NLU,
+    RULES,
+    STORIES,
+    TEST_STORIES,
+    held_out_paths,
+)
 
 CONTRACT_INTENTS = [  # fixed by the playbook
     "track_parcel", "urge_shipment", "signed_not_received", "wrong_item", "missing_item",
@@ -34,7 +40,6 @@ CONTRACT_INTENTS = [  # fixed by the playbook
 MIN_CONTRACT_EXAMPLES = 60
 MIN_OTHER_EXAMPLES = 30
 USED_BY_RASA = {"utter_default"}
-ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 
 Where = Tuple[str, int]
 
@@ -43,11 +48,11 @@ def rel(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
-def mapping_items(node: yaml.Node):  # type: ignore[no-untyped-def]
+def mapping_items(node: yaml.Node):
     return node.value if isinstance(node, yaml.MappingNode) else []
 
 
-def scalar(node: yaml.Node, key: str):  # type: ignore[no-untyped-def]
+def scalar(node: yaml.Node, key: str):
     for k, v in mapping_items(node):
         if k.value == key:
             return v
@@ -72,15 +77,15 @@ def nlu_examples(paths: List[Path]) -> Dict[str, List[Tuple[str, Where]]]:
 
 
 def domain() -> Tuple[dict, Dict[str, Where]]:
-    merged: dict = {"intents": [], "responses": {}, "slots": {}, "actions": [], "forms": {}}
+    """The domain, and where each response and intent is declared."""
     where: Dict[str, Where] = {}
-    for path in sorted((ROOT / "domain").glob("*.yml")):
+    for path in [ROOT / DOMAIN]:
         text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text) or {}
+        merged = yaml.safe_load(text) or {}
         for key in ("intents", "actions"):
-            merged[key] += data.get(key) or []
+            merged.setdefault(key, [])
         for key in ("responses", "slots", "forms"):
-            merged[key].update(data.get(key) or {})
+            merged.setdefault(key, {})
         responses = scalar(yaml.compose(text), "responses")
         for k, _ in mapping_items(responses):
             where[k.value] = (rel(path), k.start_mark.line + 1)
@@ -101,12 +106,12 @@ def story_steps(paths: List[Path]) -> List[List[dict]]:
 
 def filled_names() -> Set[str]:
     """Facts the code fills: drafted over the sample shop, plus names passed in actions/."""
-    from bot.cases import CaseLog, CaseState
-    from bot.handoff import handoff
-    from bot.policy import load_policy
-    from bot.replies import SCENARIOS, Context, draft
-    from bot.sample_data import seed
-    from bot.store import OrderStore
+    from bot.playbook.handoff import handoff
+    from bot.playbook.policy import load_policy
+    from bot.playbook.scenarios import SCENARIOS, Context, draft
+    from bot.shop.cases import CaseLog, CaseState
+    from bot.shop.sample_data import seed
+    from bot.shop.store import OrderStore
 
     names: Set[str] = set()
     policy = load_policy(ROOT / "shop.yml")
@@ -141,8 +146,8 @@ def main() -> int:
     errors: List[str] = []
     dom, where = domain()
     intents = [i if isinstance(i, str) else next(iter(i)) for i in dom["intents"]]
-    train = nlu_examples(sorted((ROOT / "data" / "nlu").glob("*.yml")))
-    tests = nlu_examples(sorted((ROOT / "tests" / "nlu").glob("*.yml")))
+    train = nlu_examples([ROOT / NLU])
+    tests = nlu_examples(held_out_paths(ROOT))
 
     for intent in intents:
         file, line = where[f"intent:{intent}"]
@@ -154,10 +159,10 @@ def main() -> int:
             errors.append(f"{file}:{line}: intent {intent} has no held-out example in tests/nlu/")
     for intent in CONTRACT_INTENTS:
         if intent not in intents:
-            errors.append(f"domain/core.yml:1: contract intent {intent} is missing from the domain")
+            errors.append(f"{DOMAIN}:1: contract intent {intent} is missing from the domain")
 
     # Compared as the model sees them (normalised): 發錯貨了 is 发错货了.
-    from bot.normalise import normalise
+    from components.normalise import normalise
 
     seen: Dict[str, Tuple[str, Where]] = {}
     repeats = 0
@@ -176,14 +181,14 @@ def main() -> int:
             else:
                 repeats += 1  # the same intent twice, e.g. in both scripts: harmless
 
-    sequences = story_steps(sorted((ROOT / "data").rglob("*.yml")))
+    sequences = story_steps([ROOT / RULES, ROOT / STORIES])
     answered = set()
     for steps in sequences:
-        for step, following in zip(steps, steps[1:], strict=False):
+        for step, following in zip(steps, steps[1:]):
             if "intent" in step and "action" in following:
                 answered.add(step["intent"])
     tested = {
-        step["intent"] for steps in story_steps([ROOT / "tests" / "test_stories.yml"])
+        step["intent"] for steps in story_steps([ROOT / TEST_STORIES])
         for step in steps if "intent" in step
     }
     for intent in intents:
@@ -194,7 +199,7 @@ def main() -> int:
             errors.append(f"{file}:{line}: intent {intent} has no conversation test in tests/test_stories.yml")
 
     used_in_data = {step.get("action") for steps in sequences for step in steps}
-    source = "\n".join(p.read_text(encoding="utf-8") for d in ("bot", "actions", "channels") for p in (ROOT / d).rglob("*.py"))
+    source = "\n".join(p.read_text(encoding="utf-8") for d in ("bot", "actions", "channels", "rasa_adapter") for p in (ROOT / d).rglob("*.py"))
     questions = {f"utter_ask_{slot}" for form in dom["forms"].values() for slot in form.get("required_slots", [])}
     slots = set(dom["slots"])
     # slots a form validation action adds in its required_slots (order_form's phone_tail)

@@ -11,13 +11,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.deps import Deps
-from bot.casenotes import CaseNotes
-from bot.identity import order_pass, sign
-from bot.lookup import ANONYMOUS
-from bot.policy import ShopPolicy, load_policy
-from bot.sample_data import seed
+from bot.access.identity import order_pass, sign
+from bot.access.order_access import ANONYMOUS
+from bot.playbook.casenotes import CaseNotes
+from bot.playbook.policy import ShopPolicy, load_policy
 from bot.settings import PROJECT_ROOT
-from bot.store import OrderStore
+from bot.shop.sample_data import seed
+from bot.shop.store import OrderStore
 from tests.servers import (  # noqa: E402,F401  (session fixtures)
     e2e_dir,
     rasa_logs,

@@ -21,10 +21,10 @@ import requests
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.cases import CaseLog, CaseRecord
-from bot.identity import sign
+from bot.access.identity import sign
 from bot.settings import PROJECT_ROOT
-from bot.store import OrderStore
+from bot.shop.cases import CaseLog, CaseRecord
+from bot.shop.store import OrderStore
 from tests.servers import (
     BUYER_SECRET,
     MODEL,

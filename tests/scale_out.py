@@ -35,7 +35,7 @@ import requests
 import socketio
 from sqlalchemy import create_engine, text
 
-from bot.identity import sign
+from bot.access.identity import sign
 from scripts.scaled import Ports, Secrets, Stack, StackError
 from tests.servers import AGENT_TOKEN, BUYER_SECRET, TOKEN, free_port
 
@@ -111,7 +111,7 @@ class Conversation:
 
     def wrong_turns(self) -> List[str]:
         problems = []
-        for i, ((said, markers), sent) in enumerate(zip(self.scenario.turns, self.turns, strict=False)):
+        for i, ((said, markers), sent) in enumerate(zip(self.scenario.turns, self.turns)):
             reply = "\n".join(sent.replies)
             missing = [m for m in markers if m not in reply]
             if sent.error or sent.status != 200 or missing:
@@ -122,7 +122,7 @@ class Conversation:
         return problems
 
     def crossings(self) -> int:
-        return sum(a.instance != b.instance for a, b in zip(self.turns, self.turns[1:], strict=False))
+        return sum(a.instance != b.instance for a, b in zip(self.turns, self.turns[1:]))
 
 
 class Customer:
@@ -384,7 +384,7 @@ def test_two_messages_of_one_conversation_at_the_same_moment_are_processed_one_a
     for sender in senders:
         sent = results[sender]
         assert all(s.status == 200 for s in sent), [(s.status, s.error) for s in sent]
-        for s, (_, marker) in zip(sent, messages, strict=False):
+        for s, (_, marker) in zip(sent, messages):
             assert marker in "\n".join(s.replies), (sender, s.replies)
         # whichever came first, the tracker holds one whole turn, then the other whole turn
         first, second = sent if stored[sender][0] == ("user", sent[0].text) else sent[::-1]

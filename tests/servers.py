@@ -42,7 +42,7 @@ class ServerError(RuntimeError):
 def wait_until_up(url: str, procs: List[subprocess.Popen], logs: List[Path]) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        for proc, log in zip(procs, logs, strict=False):
+        for proc, log in zip(procs, logs):
             if proc.poll() is not None:
                 raise ServerError(f"a server exited while starting:\n{log.read_text()[-3000:]}")
         try:

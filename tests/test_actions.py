@@ -9,10 +9,10 @@ from actions.goods import ActionQualityIssue, ActionWrongItem
 from actions.logistics import ActionSignedNotReceived, ActionTrackParcel
 from actions.order_form import ValidateOrderForm
 from actions.refunds import ActionRefundAfterShipping
-from bot.cases import CaseState
-from bot.identity import order_pass
-from bot.lookup import ANONYMOUS
-from bot.store import OrderStore
+from bot.access.identity import order_pass
+from bot.access.order_access import ANONYMOUS
+from bot.shop.cases import CaseState
+from bot.shop.store import OrderStore
 from tests.conftest import NOW, SECRET, responses
 
 DOMAIN = {"forms": {"order_form": {"required_slots": ["order_id"]}}}

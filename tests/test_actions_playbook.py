@@ -12,7 +12,7 @@ from actions.handoff import ActionHandoff, ActionTakeMessage
 from actions.logistics import ActionChangeAddress, ActionUrgeShipment
 from actions.order_form import ValidateOrderForm
 from actions.refunds import ActionPriceDropRefund, ActionRefundStatus
-from bot.cases import CaseState
+from bot.shop.cases import CaseState
 from tests.conftest import responses
 from tests.test_actions import DOMAIN, slot_values
 

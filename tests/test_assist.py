@@ -3,15 +3,15 @@
 import pytest
 import yaml
 
-from bot.assist import Assistant
-from bot.feedback import FeedbackLog
 from bot.settings import PROJECT_ROOT
+from bot.shop.feedback import FeedbackLog
+from rasa_adapter.project_files import agent_assist, to_nlu_yaml
 from tests.conftest import NOW
 
 
 @pytest.fixture
 def assistant(policy, notes):
-    return Assistant.from_project(PROJECT_ROOT, notes, policy)
+    return agent_assist(notes, policy)
 
 
 RANKING = [("signed_not_received", 0.91), ("track_parcel", 0.05), ("wrong_item", 0.02), ("greet", 0.01)]
@@ -52,7 +52,7 @@ def test_intents_without_order_facts_use_their_rule_response(assistant):
 
 def test_every_intent_has_a_checklist():
     checklists = yaml.safe_load((PROJECT_ROOT / "agent_checklists.yml").read_text(encoding="utf-8"))
-    intents = yaml.safe_load((PROJECT_ROOT / "domain" / "core.yml").read_text(encoding="utf-8"))["intents"]
+    intents = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["intents"]
     missing = {i for i in intents if i not in checklists} - {"inform", "rate", "correct_order", "greet", "thank", "goodbye", "affirm", "deny"}
     assert missing == set()
 
@@ -63,7 +63,7 @@ def test_feedback_export_keeps_used_and_edited_messages(store):
     log.record(message="衣服颜色不对", intent="wrong_item", verdict="edited", now=NOW, final_text="…")
     log.record(message="随便问问", intent="track_parcel", verdict="rejected", now=NOW)
     log.record(message="快递柜里没有啊", intent="signed_not_received", verdict="used", now=NOW)
-    exported = yaml.safe_load(log.export_nlu_yaml())
+    exported = yaml.safe_load(to_nlu_yaml(log.accepted_examples()))
     assert exported["nlu"] == [
         {"intent": "signed_not_received", "examples": "- 快递柜里没有啊\n"},
         {"intent": "wrong_item", "examples": "- 衣服颜色不对\n"},

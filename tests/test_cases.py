@@ -2,8 +2,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.cases import CaseLog, CaseState
 from bot.cli import main
+from bot.shop.cases import CaseLog, CaseState
 from tests.conftest import NOW
 
 

@@ -2,10 +2,10 @@ import subprocess
 import sys
 from datetime import datetime
 
-from bot.cases import CaseLog, CaseState
 from bot.cli import main
 from bot.settings import PROJECT_ROOT
-from bot.store import OrderStore
+from bot.shop.cases import CaseLog, CaseState
+from bot.shop.store import OrderStore
 
 
 def run(*args, db):

@@ -13,10 +13,10 @@ from typing import Dict, List
 import pytest
 import requests
 
-from bot.cases import CaseLog
+from bot.access.identity import sign
 from bot.cli import main as bot_cli
-from bot.identity import sign
-from bot.store import OrderStore
+from bot.shop.cases import CaseLog
+from bot.shop.store import OrderStore
 from tests.servers import BUYER_SECRET, TOKEN
 
 pytestmark = pytest.mark.e2e

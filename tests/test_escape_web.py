@@ -14,9 +14,9 @@ from decimal import Decimal
 
 import pytest
 
-from bot.schema import Buyer, Item, Order, Product, Shipment, TrackingEvent
 from bot.settings import utcnow
-from bot.store import OrderState, OrderStore
+from bot.shop.schema import Buyer, Item, Order, Product, Shipment, TrackingEvent
+from bot.shop.store import OrderState, OrderStore
 from tests import test_e2e_web
 from tests.test_e2e_web import open_console
 

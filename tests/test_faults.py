@@ -18,10 +18,9 @@ from typing import Iterator, List, Tuple
 
 import pytest
 import socketio
-import yaml
 
-from bot.identity import sign
-from bot.settings import PROJECT_ROOT
+from bot.access.identity import sign
+from rasa_adapter import project_files
 from tests.fault_stack import TURN_DEADLINE, Chat, FaultStack, wait_for
 from tests.servers import BUYER_SECRET, MODEL
 
@@ -35,11 +34,7 @@ FAULT_REPLIES = ("utter_order_lookup_failed", "utter_service_unavailable", "utte
 
 def response_text(name: str) -> str:
     """The (single) text of a domain response."""
-    for path in sorted((PROJECT_ROOT / "domain").glob("*.yml")):
-        responses = yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {}
-        if name in responses:
-            return responses[name][0]["text"]
-    raise KeyError(name)
+    return project_files.response_text(name)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from actions.logistics import ActionTrackParcel
-from bot.identity import order_pass, sign, verify
+from bot.access.identity import order_pass, sign, verify
 from tests.conftest import NOW, SECRET, responses
 
 

@@ -26,11 +26,11 @@ import requests
 import socketio
 from sqlalchemy import delete
 
-from bot.identity import sign
-from bot.sample_data import seed
-from bot.schema import AccessCheck
+from bot.access.identity import sign
 from bot.settings import PROJECT_ROOT
-from bot.store import OrderFacts, OrderStore
+from bot.shop.sample_data import seed
+from bot.shop.schema import AccessCheck
+from bot.shop.store import OrderFacts, OrderStore
 from tests.servers import BUYER_SECRET
 
 pytestmark = pytest.mark.e2e

@@ -3,7 +3,7 @@ import logging
 import pytest
 
 from bot.logmask import install_record_factory, mask_pii
-from bot.sample_data import BUYERS
+from bot.shop.sample_data import BUYERS
 
 
 @pytest.mark.parametrize("account, name, phone, address", BUYERS)

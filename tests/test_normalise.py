@@ -1,7 +1,7 @@
 import pytest
 
-from bot.ids import find_order_id, find_tracking_number
-from bot.normalise import normalise, normalise_with_offsets
+from bot.access.ids import find_order_id, find_tracking_number
+from components.normalise import normalise, normalise_with_offsets
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 import pytest
 import yaml
 
-from bot.policy import (
+from bot.playbook.policy import (
     PolicyError,
     load_policy,
     policy_from_mapping,
@@ -82,7 +82,7 @@ def test_a_missing_policy_file_is_named(tmp_path):
 
 from decimal import Decimal  # noqa: E402
 
-from bot.policy import (  # noqa: E402
+from bot.playbook.policy import (  # noqa: E402
     compensation_needs_approval,
     missing_item_report_open,
     next_shift_start,

@@ -15,10 +15,8 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bot.cases import CaseLog, CaseState
-from bot.feedback import FeedbackLog
-from bot.identity import sign, verify
-from bot.ids import (
+from bot.access.identity import sign, verify
+from bot.access.ids import (
     ORDER_ID_MAX,
     ORDER_ID_MIN,
     PHONE,
@@ -28,9 +26,8 @@ from bot.ids import (
     normalise_digits,
     order_number_problem,
 )
-from bot.lookup import OrderAccess
-from bot.normalise import normalise, normalise_with_offsets
-from bot.policy import (
+from bot.access.order_access import OrderAccess
+from bot.playbook.policy import (
     RETURN_REASONS,
     load_policy,
     missing_item_report_open,
@@ -40,10 +37,14 @@ from bot.policy import (
     to_shop_time,
     who_pays_return_shipping,
 )
-from bot.replies import fmt_day, fmt_money, fmt_time
-from bot.sample_data import seed
+from bot.playbook.scenarios import fmt_day, fmt_money, fmt_time
 from bot.settings import PROJECT_ROOT
-from bot.store import OrderStore
+from bot.shop.cases import CaseLog, CaseState
+from bot.shop.feedback import FeedbackLog
+from bot.shop.sample_data import seed
+from bot.shop.store import OrderStore
+from components.normalise import normalise, normalise_with_offsets
+from rasa_adapter.project_files import to_nlu_yaml
 from tests.conftest import NOW
 
 # Fast enough for every `make test`; CI can raise it with HYPOTHESIS_PROFILE=thorough.
@@ -335,7 +336,7 @@ def test_exported_feedback_is_one_example_per_message(shop_store, messages):
             log.record(message=message, intent=intent, verdict="used", now=NOW)
             if " ".join(message.split()) not in kept:
                 kept.append(" ".join(message.split()))
-    exported = yaml.safe_load(log.export_nlu_yaml())["nlu"]
+    exported = yaml.safe_load(to_nlu_yaml(log.accepted_examples()))["nlu"]
     examples = [line[2:] for block in exported if block["intent"] == intent
                 for line in block["examples"].splitlines()]
     assert examples == kept

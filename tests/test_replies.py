@@ -1,21 +1,17 @@
 import re
 import string
-from pathlib import Path
 
 import pytest
-import yaml
 
-from bot.replies import SCENARIOS, Context, draft
+from bot.playbook.scenarios import SCENARIOS, Context, draft
 from bot.settings import PROJECT_ROOT
-from bot.store import OrderState
+from bot.shop.store import OrderState
+from rasa_adapter.project_files import responses
 from tests.conftest import NOW
 
 
 def domain_responses():
-    responses = {}
-    for path in sorted(Path(PROJECT_ROOT / "domain").glob("*.yml")):
-        responses.update(yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {})
-    return responses
+    return responses()
 
 
 def template_variables(text):
@@ -156,8 +152,8 @@ def test_refund_in_window_counts_the_days_left(store, policy):
 
 
 def test_no_reply_text_in_python():
-    """Reply wording lives in the domain: no Chinese sentences in bot/replies.py."""
-    source = (PROJECT_ROOT / "bot" / "replies.py").read_text(encoding="utf-8")
+    """Reply wording lives in the domain: no Chinese sentences in bot/playbook/scenarios.py."""
+    source = (PROJECT_ROOT / "bot" / "playbook" / "scenarios.py").read_text(encoding="utf-8")
     code = re.sub(r'""".*?"""|#.*', "", source, flags=re.S)
     sentences = re.findall(r"[\u4e00-\u9fff]{6,}", code)
     assert not sentences, sentences
@@ -239,7 +235,7 @@ def test_change_address(store, policy, order_id, response):
 
 
 def test_refund_status_follows_the_order_and_its_cases(store, policy):
-    from bot.cases import CaseLog, CaseState
+    from bot.shop.cases import CaseLog, CaseState
 
     order = store.get_order("7700112233445566778")
     assert draft("refund_status", order, NOW, policy).response == "utter_refund_status_none"

@@ -13,7 +13,7 @@ from rasa.core.lock_store import LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.core.utils import AvailableEndpoints
 
-from components.locks import AtomicRedisLockStore
+from rasa_adapter.lockstore import AtomicRedisLockStore
 from scripts.scaled import DEPLOY, Ports, Secrets, Stack, StackError, fill
 
 

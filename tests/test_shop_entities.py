@@ -20,7 +20,7 @@ def ruler(tmp_path_factory):
     context = ExecutionContext(graph_schema=None, model_id="test")  # type: ignore[arg-type]
     config = ShopEntityRuler.get_default_config()
     data = RasaFileImporter(
-        training_data_paths=[str(PROJECT_ROOT / "data" / "nlu" / "shop_entities.yml")]
+        training_data_paths=[str(PROJECT_ROOT / "data" / "entities.yml")]
     ).get_nlu_data()
     ShopEntityRuler.create(config, storage, resource, context).train(data)
     # what the Rasa server does: load the trained component from the model
@@ -56,5 +56,5 @@ def test_offsets_point_at_the_text(ruler):
 
 
 def test_patterns_come_from_the_trainers_yaml():
-    text = Path(PROJECT_ROOT / "data" / "nlu" / "shop_entities.yml").read_text(encoding="utf-8")
+    text = Path(PROJECT_ROOT / "data" / "entities.yml").read_text(encoding="utf-8")
     assert "- lookup: courier" in text and "- lookup: colour" in text

@@ -1,4 +1,4 @@
-"""components/speedups.py: Rasa checks action server responses as before, faster."""
+"""rasa_adapter/compat.py: Rasa checks action server responses as before, faster."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
 
-from components import speedups
+from rasa_adapter import compat as speedups
 
 RESPONSES = [
     {"events": [{"event": "slot", "timestamp": None, "name": "order_id", "value": "3027461958302746518"},

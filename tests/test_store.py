@@ -1,8 +1,8 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from bot.lookup import CHECK_WINDOW, MAX_FAILED_CHECKS, OrderAccess
-from bot.store import OrderState
+from bot.access.order_access import CHECK_WINDOW, MAX_FAILED_CHECKS, OrderAccess
+from bot.shop.store import OrderState
 from tests.conftest import NOW
 
 
@@ -37,7 +37,7 @@ def test_the_sample_covers_every_state(store):
 
 
 def test_seeding_twice_adds_nothing(store):
-    from bot.sample_data import seed
+    from bot.shop.sample_data import seed
 
     before = len(list(store.all_orders()))
     assert seed(store, NOW) == 0

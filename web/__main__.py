@@ -5,52 +5,38 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import secrets
 
 from aiohttp import web
 
 from bot import settings
-from bot.assist import Assistant
-from bot.casenotes import CaseNotes
-from bot.cli import rasa_token
-from bot.identity import buyer_secret
 from bot.logmask import install_record_factory
-from bot.nlu_client import conversation_slot, parse_ranking
-from bot.policy import load_policy
-from bot.store import OrderStore
+from bot.playbook.casenotes import CaseNotes
+from bot.playbook.policy import load_policy
+from bot.shop.store import OrderStore
+from rasa_adapter.api import conversation_slot, parse_ranking
+from rasa_adapter.project_files import agent_assist
 from web.app import Settings, make_app
-
-
-def agent_token() -> str:
-    """$AGENT_TOKEN, else a development token kept in var/agent_token."""
-    if os.environ.get("AGENT_TOKEN"):
-        return os.environ["AGENT_TOKEN"]
-    path = settings.PROJECT_ROOT / "var" / "agent_token"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(24))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO)
     install_record_factory()  # no phone number or address reaches the log
     policy = load_policy(settings.policy_path())
-    rasa_url = os.environ.get("RASA_URL", "http://localhost:5005")
+    rasa_url = settings.rasa_url()
+    rasa_token = settings.rasa_token()
     app = make_app(Settings(
         store=OrderStore.from_url(settings.database_url()),
-        assistant=Assistant.from_project(settings.PROJECT_ROOT, CaseNotes.load(settings.case_notes_path()), policy),
-        rank=functools.partial(parse_ranking, rasa_url, token=rasa_token()),
-        conversation_order=lambda cid: conversation_slot(rasa_url, cid, "order_id", rasa_token()),
-        agent_token=agent_token(),
-        buyer_secret=buyer_secret(),
+        assistant=agent_assist(CaseNotes.load(settings.case_notes_path()), policy),
+        rank=functools.partial(parse_ranking, rasa_url, token=rasa_token),
+        conversation_order=lambda cid: conversation_slot(rasa_url, cid, "order_id", rasa_token),
+        agent_token=settings.agent_token(),
+        buyer_secret=settings.buyer_secret(),
         clock=settings.utcnow,
         webchat_dir=settings.PROJECT_ROOT / "node_modules" / "rasa-webchat" / "lib",
         rasa_socket_url=os.environ.get("RASA_PUBLIC_URL", rasa_url),
         demo_login=os.environ.get("DEMO_LOGIN") == "1",
     ))
-    web.run_app(app, host=os.environ.get("WEB_HOST", "0.0.0.0"), port=int(os.environ.get("WEB_PORT", "8080")),
+    web.run_app(app, host=settings.host(), port=settings.web_port(),
                 print=None)
 
 

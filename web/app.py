@@ -21,12 +21,12 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from aiohttp import web
 
-from bot.assist import Assistant
-from bot.feedback import FeedbackLog
-from bot.identity import sign
-from bot.nlu_client import NluUnavailable
-from bot.replies import fmt_items, fmt_time
-from bot.store import OrderStore
+from bot.access.identity import sign
+from bot.assist import AgentAssist
+from bot.playbook.scenarios import fmt_items, fmt_time
+from bot.shop.feedback import FeedbackLog
+from bot.shop.store import OrderStore
+from rasa_adapter.api import RasaUnavailable
 
 STATIC = Path(__file__).with_name("static")
 MAX_MESSAGE = 2000
@@ -39,7 +39,7 @@ Ranker = Callable[[str], List[Tuple[str, float]]]
 @dataclass
 class Settings:
     store: OrderStore
-    assistant: Assistant
+    assistant: AgentAssist
     rank: Ranker  # the NLU: message → [(intent, confidence)], best first
     conversation_order: Callable[[str], Optional[str]]  # conversation id → its order_id slot
     agent_token: str
@@ -102,7 +102,7 @@ def make_app(settings: Settings) -> web.Application:
     feedback = FeedbackLog(settings.store)
 
     @web.middleware
-    async def agent_auth(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    async def agent_auth(request: web.Request, handler):
         if request.path.startswith("/agent/") and not authorised(request, settings):
             return bad(401, "a valid Authorization: Bearer token is required")
         return await handler(request)
@@ -124,7 +124,7 @@ def make_app(settings: Settings) -> web.Application:
             try:
                 order_id = await asyncio.get_running_loop().run_in_executor(
                     None, settings.conversation_order, conversation)
-            except NluUnavailable as exc:
+            except RasaUnavailable as exc:
                 return bad(503, str(exc))
         if order_id not in (None, ""):
             order = settings.store.get_order(str(order_id))
@@ -132,7 +132,7 @@ def make_app(settings: Settings) -> web.Application:
                 return bad(404, f"no order {order_id}" + (f" of buyer {buyer}" if buyer else ""))
         try:
             ranking = await asyncio.get_running_loop().run_in_executor(None, settings.rank, message)
-        except NluUnavailable as exc:
+        except RasaUnavailable as exc:
             return bad(503, str(exc))
         suggestions = settings.assistant.suggest(ranking, order, settings.clock(), message)
         return web.json_response({

@@ -1,0 +1,1 @@
+"""Who may see which order: signed identities, number formats and OrderAccess."""

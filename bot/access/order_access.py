@@ -1,0 +1,152 @@
+"""Finding the order a customer means, without revealing other buyers' orders.
+
+``OrderAccess`` is the only way the customer channels read an order. It is
+where ownership is enforced:
+
+- a verified buyer (signed buyer token) sees only their own orders;
+- an anonymous customer names the order and then gives the last four digits of
+  its phone number; until then nothing is read or said about the order, not
+  even whether it exists. Failed checks are counted per order, and after
+  ``MAX_FAILED_CHECKS`` in ``CHECK_WINDOW`` the order can no longer be opened
+  anonymously for a while.
+
+Once an order is found, the action server hands the conversation a *pass*
+(an HMAC over conversation, order and holder, kept in a slot). Every later
+read, in any action, goes through ``OrderAccess.get`` and needs that pass, so an
+order found for one person is never shown to another, even on the same
+conversation id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable, List, Optional
+
+from bot.access.identity import order_pass, pass_valid
+from bot.access.ids import (
+    NumberProblem,
+    find_order_id,
+    find_phone_tail,
+    find_tracking_number,
+    normalise_digits,
+    order_number_problem,
+)
+from bot.shop.store import OrderFacts, OrderStore
+
+ANONYMOUS = "anonymous"
+MAX_FAILED_CHECKS = 5
+CHECK_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    # "found"; "unknown" (no such order for this buyer); "malformed" (not a
+    # number); "unproven" (anonymous: the phone check comes next); "no_tail"
+    # (no four digits given); "mismatch" (number and phone do not fit);
+    # "locked" (too many failed phone checks for this order)
+    status: str
+    given: str = ""
+    order: Optional[OrderFacts] = None
+    problem: Optional[NumberProblem] = None
+
+
+class OrderAccess:
+    """One customer's view of the order store, in one conversation."""
+
+    def __init__(
+        self,
+        store: OrderStore,
+        account: Optional[str],
+        conversation: str,
+        secret: str,
+        now: datetime,
+    ) -> None:
+        self.store = store
+        self.account = account
+        self.conversation = conversation
+        self.secret = secret
+        self.now = now
+
+    @property
+    def holder(self) -> str:
+        return self.account or ANONYMOUS
+
+    def issue_pass(self, order: OrderFacts) -> str:
+        return order_pass(self.secret, self.conversation, order.order_id, self.holder)
+
+    def has_pass(self, order_id: Optional[str], token: object) -> bool:
+        return bool(order_id) and pass_valid(
+            token, self.secret, self.conversation, str(order_id), self.holder
+        )
+
+    def get(self, order_id: Optional[str], token: object) -> Optional[OrderFacts]:
+        """The order, if this conversation holds a pass for it and it is the
+        buyer's own (``None`` otherwise: unknown, someone else's, or no pass)."""
+        if not self.has_pass(order_id, token):
+            return None
+        order = self.store.get_order(str(order_id))
+        if order is None or (self.account is not None and order.buyer_account != self.account):
+            return None
+        return order
+
+    def find(self, text: str) -> Lookup:
+        """The order named in ``text`` (an order or tracking number)."""
+        text = normalise_digits(text.strip())
+        given = find_order_id(text) or find_tracking_number(text)
+        if given is None:
+            return Lookup("malformed", given=text, problem=order_number_problem(text))
+        if self.account is None:
+            return Lookup("unproven", given=given)
+        order = self._by_number(given)
+        if order is None or order.buyer_account != self.account:
+            return Lookup("unknown", given=given)
+        return Lookup("found", given=given, order=order)
+
+    def prove(self, given: str, text: str) -> Lookup:
+        """An anonymous customer's phone check: do the last four digits in
+        ``text`` belong to the order ``given`` names?"""
+        tail = find_phone_tail(text)
+        if tail is None:
+            return Lookup("no_tail", given=given)
+        order = self._by_number(given)
+        key = order.order_id if order is not None else given[:40]
+        if self.store.failed_access_checks(key, self.now - CHECK_WINDOW) >= MAX_FAILED_CHECKS:
+            return Lookup("locked", given=given)
+        ok = order is not None and len(order.phone) >= 4 and order.phone[-4:] == tail
+        self.store.record_access_check(key, ok, self.now)
+        return Lookup("found", given=given, order=order) if ok else Lookup("mismatch", given=given)
+
+    def recent_orders(self, days: int) -> List[OrderFacts]:
+        """A verified buyer's recent orders (none for an anonymous customer)."""
+        if self.account is None:
+            return []
+        return self.store.recent_orders(self.account, self.now, days)
+
+    def _by_number(self, given: str) -> Optional[OrderFacts]:
+        if find_order_id(given) == given:
+            return self.store.get_order(given)
+        return self.store.order_by_tracking_number(given)
+
+
+def order_matching(
+    orders: List[OrderFacts], couriers: Iterable[str] = (), products: Iterable[str] = ()
+) -> Optional[OrderFacts]:
+    """The one order among ``orders`` that the named couriers and products fit, if one.
+
+    A courier fits an order shipped with it; a product word fits an order with
+    an item whose name contains it (「水壶」 fits 电热水壶).
+    """
+    couriers, products = list(couriers), list(products)
+    if not couriers and not products:
+        return None
+
+    def fits(order: OrderFacts) -> bool:
+        courier_ok = not couriers or (
+            order.shipment is not None and order.shipment.courier in couriers
+        )
+        product_ok = not products or any(p in i.name for p in products for i in order.items)
+        return courier_ok and product_ok
+
+    matches = [o for o in orders if fits(o)]
+    return matches[0] if len(matches) == 1 else None

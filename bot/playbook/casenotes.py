@@ -1,0 +1,53 @@
+"""Agent-facing case notes (``case_notes.yml``): state, next step and 插旗备注 per reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Mapping
+
+import yaml
+
+from bot.playbook.scenarios import Reply
+from bot.shop.cases import CaseState
+
+
+@dataclass(frozen=True)
+class CaseNote:
+    state: CaseState
+    next_step: str
+    note: str
+
+
+class CaseNotes:
+    def __init__(self, templates: Mapping[str, Mapping[str, str]]) -> None:
+        self.templates = templates
+
+    @classmethod
+    def load(cls, path: Path) -> CaseNotes:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        for response, entry in raw.items():
+            missing = {"state", "next_step", "note"} - set(entry or {})
+            if missing:
+                raise ValueError(f"{path}: {response} lacks {', '.join(sorted(missing))}")
+            if entry["state"] not in {s.value for s in CaseState}:
+                raise ValueError(f"{path}: {response}.state: unknown state {entry['state']!r}")
+        return cls(raw)
+
+    def covers(self, response: str) -> bool:
+        """Whether a reply with this response opens or moves a case."""
+        return response in self.templates
+
+    def note(self, response: str) -> str:
+        """The bare note text of a response that needs no facts (e.g. why a case closed)."""
+        return str(self.templates[response]["note"])
+
+    def for_reply(self, reply: Reply, **extra: Any) -> CaseNote:
+        """The case note for ``reply``, filled with its facts."""
+        entry = self.templates[reply.response]
+        facts: Dict[str, Any] = {**reply.facts, **extra}
+        return CaseNote(
+            state=CaseState(entry["state"]),
+            next_step=entry["next_step"].format(**facts),
+            note=entry["note"].format(**facts),
+        )

@@ -1,0 +1,188 @@
+"""Database schema of the shop: buyers, products, orders, items, shipments, events.
+
+Times are stored as naive UTC datetimes; they are shown in the shop's timezone.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
+
+Base: Any = declarative_base()
+
+
+class Money(TypeDecorator):
+    """An amount in yuan as ``Decimal``, stored exactly as integer fen."""
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return int((Decimal(value) * 100).to_integral_value())
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value) / 100
+
+
+class Buyer(Base):
+    __tablename__ = "buyers"
+
+    id = Column(Integer, primary_key=True)
+    account = Column(String(64), unique=True, nullable=False)  # shop chat account
+    name = Column(String(64), nullable=False)
+    phone = Column(String(20), nullable=False)
+    address = Column(Text, nullable=False)
+
+    orders = relationship("Order", back_populates="buyer", order_by="Order.created_at")
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(128), nullable=False)
+    current_price = Column(Money, nullable=False)
+
+    variants = relationship("Variant", order_by="Variant.id")
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id = Column(String(19), primary_key=True)  # Taobao-style 16-19 digits
+    buyer_id = Column(Integer, ForeignKey("buyers.id"), nullable=False, index=True)
+    status = Column(String(24), nullable=False)  # see bot.shop.store.OrderState
+    created_at = Column(DateTime, nullable=False)
+    paid_at = Column(DateTime)
+    ship_by = Column(DateTime)  # promised (or campaign) shipping date
+    shipping_fee = Column(Money, nullable=False, default=0)
+    cash_on_delivery = Column(Boolean, nullable=False, default=False)
+    refunded_at = Column(DateTime)
+    refund_amount = Column(Money)
+    address = Column(Text, nullable=False)
+    phone = Column(String(20), nullable=False, default="")  # the receiver's phone
+
+    buyer = relationship("Buyer", back_populates="orders")
+    items = relationship("Item", back_populates="order", order_by="Item.id")
+    shipment = relationship("Shipment", back_populates="order", uselist=False)
+
+
+class Item(Base):
+    __tablename__ = "items"
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(String(19), ForeignKey("orders.id"), nullable=False, index=True)
+    product_id = Column(Integer, ForeignKey("products.id"), nullable=False)
+    variant = Column(String(64), nullable=False, default="")  # colour / size / pack
+    quantity = Column(Integer, nullable=False, default=1)
+    price_paid = Column(Money, nullable=False)  # per unit, 0 for gifts
+    is_gift = Column(Boolean, nullable=False, default=False)
+
+    order = relationship("Order", back_populates="items")
+    product = relationship("Product")
+
+
+class Shipment(Base):
+    __tablename__ = "shipments"
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(String(19), ForeignKey("orders.id"), nullable=False, unique=True)
+    courier = Column(String(32), nullable=False)
+    tracking_number = Column(String(32), nullable=False, unique=True, index=True)
+    shipped_at = Column(DateTime, nullable=False)
+    eta = Column(DateTime)
+    signed_at = Column(DateTime)
+    signed_by = Column(String(64))  # e.g. 本人, 家人代签, 丰巢快递柜, 小区门卫
+
+    order = relationship("Order", back_populates="shipment")
+    events = relationship(
+        "TrackingEvent", back_populates="shipment", order_by="TrackingEvent.time"
+    )
+
+
+class TrackingEvent(Base):
+    __tablename__ = "tracking_events"
+
+    id = Column(Integer, primary_key=True)
+    shipment_id = Column(Integer, ForeignKey("shipments.id"), nullable=False, index=True)
+    time = Column(DateTime, nullable=False)
+    place = Column(String(64), nullable=False)
+    description = Column(Text, nullable=False)
+
+    shipment = relationship("Shipment", back_populates="events")
+
+
+class Variant(Base):
+    """A colour / size / pack of a product, with its stock (for exchanges)."""
+
+    __tablename__ = "variants"
+
+    id = Column(Integer, primary_key=True)
+    product_id = Column(Integer, ForeignKey("products.id"), nullable=False, index=True)
+    name = Column(String(64), nullable=False)
+    stock = Column(Integer, nullable=False, default=0)
+
+
+class Case(Base):
+    """One after-sales case of the hand-over log (交接记录)."""
+
+    __tablename__ = "cases"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    order_id = Column(String(19), ForeignKey("orders.id"))
+    buyer_account = Column(String(64))
+    intent = Column(String(48), nullable=False)
+    state = Column(String(24), nullable=False)  # see bot.shop.cases.CaseState
+    next_step = Column(Text, nullable=False, default="")
+    note = Column(Text, nullable=False, default="")  # 插旗备注
+    customer_message = Column(Text)  # a message left outside shift hours
+    handler = Column(String(64), nullable=False, default="assistant")
+    rating = Column(Integer)
+    created_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
+    closed_at = Column(DateTime)
+
+
+class AccessCheck(Base):
+    """One phone-number check of an anonymous customer asking about an order.
+
+    Failed checks are counted per order number (or per number given, when no
+    order has it) to stop guessing the last four digits.
+    """
+
+    __tablename__ = "access_checks"
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(40), nullable=False, index=True)
+    ok = Column(Boolean, nullable=False)
+    at = Column(DateTime, nullable=False, index=True)
+
+
+class Feedback(Base):
+    """What an agent did with a suggestion: used, edited or rejected."""
+
+    __tablename__ = "feedback"
+
+    id = Column(Integer, primary_key=True)
+    created_at = Column(DateTime, nullable=False)
+    message = Column(Text, nullable=False)  # the customer's message
+    intent = Column(String(48), nullable=False)  # the suggestion's intent
+    order_id = Column(String(19))
+    verdict = Column(String(16), nullable=False)  # used / edited / rejected
+    final_text = Column(Text)  # what the agent sent
+    agent = Column(String(64))

@@ -1,0 +1,337 @@
+"""The order store: one interface over SQLAlchemy (SQLite by default, any URL).
+
+Callers get plain, immutable facts (``OrderFacts``), never ORM objects, so the
+rest of ``bot/`` and the actions do not hold database sessions.
+"""
+
+from __future__ import annotations
+
+import enum
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Iterator, List, Optional, Tuple
+
+from sqlalchemy import create_engine, event, func, inspect, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
+from sqlalchemy.pool import QueuePool
+
+from bot.settings import sqlite_busy_timeout
+from bot.shop.schema import AccessCheck, Base, Buyer, Item, Order, Shipment, Variant
+
+
+class OrderState(str, enum.Enum):
+    """Where an order stands in its life; stored in ``orders.status``."""
+
+    NOT_SHIPPED = "not_shipped"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    SIGNED = "signed"
+    REFUSED_RETURNING = "refused_returning"
+    RETURNED = "returned"
+    REFUNDED = "refunded"
+
+
+SHIPPED_NOT_SIGNED = (OrderState.IN_TRANSIT, OrderState.OUT_FOR_DELIVERY)
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    product_id: int
+    name: str
+    variant: str
+    quantity: int
+    price_paid: Decimal
+    current_price: Decimal
+    is_gift: bool
+
+    @property
+    def label(self) -> str:
+        variant = f"（{self.variant}）" if self.variant else ""
+        return f"{self.name}{variant}×{self.quantity}"
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    time: datetime
+    place: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ShipmentFacts:
+    courier: str
+    tracking_number: str
+    shipped_at: datetime
+    eta: Optional[datetime]
+    signed_at: Optional[datetime]
+    signed_by: Optional[str]
+    events: Tuple[EventFacts, ...] = ()
+
+    @property
+    def last_event(self) -> Optional[EventFacts]:
+        return self.events[-1] if self.events else None
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    order_id: str
+    buyer_account: str
+    buyer_name: str
+    state: OrderState
+    created_at: datetime
+    paid_at: Optional[datetime]
+    ship_by: Optional[datetime]
+    shipping_fee: Decimal
+    cash_on_delivery: bool
+    address: str
+    items: Tuple[ItemFacts, ...]
+    phone: str = ""  # the receiver's phone
+    shipment: Optional[ShipmentFacts] = None
+    refunded_at: Optional[datetime] = None
+    refund_amount: Optional[Decimal] = None
+
+    @property
+    def goods(self) -> Tuple[ItemFacts, ...]:
+        return tuple(i for i in self.items if not i.is_gift)
+
+    @property
+    def gifts(self) -> Tuple[ItemFacts, ...]:
+        return tuple(i for i in self.items if i.is_gift)
+
+    @property
+    def amount_paid(self) -> Decimal:
+        goods = sum((i.price_paid * i.quantity for i in self.items), Decimal("0"))
+        return goods + self.shipping_fee
+
+
+@dataclass(frozen=True)
+class BuyerFacts:
+    account: str
+    name: str
+    order_ids: Tuple[str, ...] = field(default_factory=tuple)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys and a busy timeout.
+
+    A SQLite file keeps a few open connections (SQLAlchemy 1.4 would open one
+    per session) and writes ahead (WAL, synced at checkpoints): a commit
+    survives a killed process, and readers do not wait for a writer.
+    """
+    if url.startswith("sqlite"):
+        in_memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
+        pooling = {} if in_memory else {"poolclass": QueuePool, "pool_size": 4, "max_overflow": 8}
+        engine = create_engine(
+            url, connect_args={"timeout": sqlite_busy_timeout(), "check_same_thread": False},
+            future=True, **pooling,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, future=True)
+
+
+class OutdatedSchema(RuntimeError):
+    """The database was made by an older version of the schema."""
+
+
+class OrderStore:
+    """Looks orders and buyers up; the engine is passed in explicitly."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> OrderStore:
+        return cls(make_engine(url))
+
+    def create_schema(self) -> None:
+        """Create missing tables; refuse a database made by an older version."""
+        Base.metadata.create_all(self.engine)
+        for table in Base.metadata.sorted_tables:
+            have = {c["name"] for c in inspect(self.engine).get_columns(table.name)}
+            missing = [c.name for c in table.columns if c.name not in have]
+            if missing:
+                raise OutdatedSchema(
+                    f"the shop database lacks {table.name}.{', '.join(missing)} (made by an "
+                    "older version): re-create it with `python -m bot init-db --reset`"
+                )
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one transaction: committed at the end, rolled back on any error."""
+        with self.session() as s, s.begin():
+            yield s
+
+    def is_empty(self) -> bool:
+        with self.session() as s:
+            return s.execute(select(Order.id).limit(1)).first() is None
+
+    # -- lookups ---------------------------------------------------------------
+
+    def get_order(self, order_id: str) -> Optional[OrderFacts]:
+        with self.session() as s:
+            order = s.execute(_order_query().where(Order.id == order_id)).scalar()
+            return _to_facts(order) if order else None
+
+    def order_by_tracking_number(self, tracking_number: str) -> Optional[OrderFacts]:
+        with self.session() as s:
+            order = s.execute(
+                _order_query()
+                .join(Shipment, Shipment.order_id == Order.id)
+                .where(Shipment.tracking_number == tracking_number.upper())
+            ).scalar()
+            return _to_facts(order) if order else None
+
+    def buyer(self, account: str) -> Optional[BuyerFacts]:
+        with self.session() as s:
+            buyer = s.execute(select(Buyer).where(Buyer.account == account)).scalar()
+            if buyer is None:
+                return None
+            return BuyerFacts(
+                account=buyer.account,
+                name=buyer.name,
+                order_ids=tuple(o.id for o in buyer.orders),
+            )
+
+    def buyers(self) -> List[BuyerFacts]:
+        with self.session() as s:
+            return [
+                BuyerFacts(account=b.account, name=b.name)
+                for b in s.execute(select(Buyer).order_by(Buyer.id)).scalars()
+            ]
+
+    def orders_of_buyer(self, account: str) -> List[OrderFacts]:
+        """The buyer's orders, newest first."""
+        with self.session() as s:
+            orders = s.execute(
+                _order_query()
+                .join(Buyer, Buyer.id == Order.buyer_id)
+                .where(Buyer.account == account)
+                .order_by(Order.created_at.desc())
+            ).scalars()
+            return [_to_facts(o) for o in orders]
+
+    def recent_orders(
+        self, account: str, now: datetime, days: int = 30
+    ) -> List[OrderFacts]:
+        since = now - timedelta(days=days)
+        return [o for o in self.orders_of_buyer(account) if o.created_at >= since]
+
+    def variants(self, product_id: int) -> List[Tuple[str, int]]:
+        """A product's variants as (name, stock)."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Variant.name, Variant.stock)
+                .where(Variant.product_id == product_id)
+                .order_by(Variant.id)
+            ).all()
+            return [(name, stock) for name, stock in rows]
+
+    def change_address(self, order_id: str, address: str, session: Optional[Session] = None) -> bool:
+        """Change the delivery address; only an order not yet shipped can change.
+
+        With ``session`` the change is part of the caller's transaction.
+        """
+        with (nullcontext(session) if session is not None else self.transaction()) as s:
+            result = s.execute(
+                update(Order)
+                .where(Order.id == order_id, Order.status == OrderState.NOT_SHIPPED.value)
+                .values(address=address)
+            )
+            return bool(result.rowcount)
+
+    # -- phone checks of anonymous customers ------------------------------------
+
+    def record_access_check(self, key: str, ok: bool, at: datetime) -> None:
+        with self.session() as s, s.begin():
+            s.add(AccessCheck(key=key, ok=ok, at=at))
+
+    def failed_access_checks(self, key: str, since: datetime) -> int:
+        with self.session() as s:
+            return int(
+                s.execute(
+                    select(func.count(AccessCheck.id)).where(
+                        AccessCheck.key == key, AccessCheck.ok.is_(False), AccessCheck.at >= since
+                    )
+                ).scalar_one()
+            )
+
+    def all_orders(self) -> Iterator[OrderFacts]:
+        with self.session() as s:
+            for order in s.execute(
+                _order_query().order_by(Order.buyer_id, Order.created_at)
+            ).scalars():
+                yield _to_facts(order)
+
+
+def _order_query():
+    # one-to-one in the same query, collections in one more each (fewer round trips)
+    return select(Order).options(
+        joinedload(Order.buyer),
+        selectinload(Order.items).joinedload(Item.product),
+        joinedload(Order.shipment).selectinload(Shipment.events),
+    )
+
+
+def _to_facts(order: Order) -> OrderFacts:
+    shipment = None
+    if order.shipment is not None:
+        sh = order.shipment
+        shipment = ShipmentFacts(
+            courier=sh.courier,
+            tracking_number=sh.tracking_number,
+            shipped_at=sh.shipped_at,
+            eta=sh.eta,
+            signed_at=sh.signed_at,
+            signed_by=sh.signed_by,
+            events=tuple(
+                EventFacts(time=e.time, place=e.place, description=e.description)
+                for e in sh.events
+            ),
+        )
+    return OrderFacts(
+        order_id=order.id,
+        buyer_account=order.buyer.account,
+        buyer_name=order.buyer.name,
+        state=OrderState(order.status),
+        created_at=order.created_at,
+        paid_at=order.paid_at,
+        ship_by=order.ship_by,
+        shipping_fee=Decimal(order.shipping_fee),
+        cash_on_delivery=bool(order.cash_on_delivery),
+        address=order.address,
+        phone=order.phone or "",
+        items=tuple(
+            ItemFacts(
+                product_id=i.product_id,
+                name=i.product.name,
+                variant=i.variant,
+                quantity=i.quantity,
+                price_paid=Decimal(i.price_paid),
+                current_price=Decimal(i.product.current_price),
+                is_gift=bool(i.is_gift),
+            )
+            for i in order.items
+        ),
+        shipment=shipment,
+        refunded_at=order.refunded_at,
+        refund_amount=(
+            Decimal(order.refund_amount) if order.refund_amount is not None else None
+        ),
+    )

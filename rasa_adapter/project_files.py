@@ -1,0 +1,126 @@
+"""The project's Rasa files, read (and NLU YAML written) in one place.
+
+Used by agent assist, the trainer's checks (scripts/validate.py), the evaluation
+and the tests, so a change of layout is made here once. Paths are those of the
+layout Rasa's own commands expect in the project root: ``domain.yml``,
+``data/nlu.yml`` (and ``data/entities.yml``), ``data/rules.yml``,
+``data/stories.yml`` and the conversation tests ``tests/test_stories.yml``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
+
+import yaml
+
+from bot.assist import AgentAssist
+from bot.playbook.casenotes import CaseNotes
+from bot.playbook.policy import ShopPolicy
+from bot.settings import PROJECT_ROOT
+
+DOMAIN = Path("domain.yml")
+NLU = Path("data/nlu.yml")
+ENTITIES = Path("data/entities.yml")
+RULES = Path("data/rules.yml")
+STORIES = Path("data/stories.yml")
+TEST_STORIES = Path("tests/test_stories.yml")
+HELD_OUT_NLU = Path("tests/nlu")
+CHECKLISTS = Path("agent_checklists.yml")
+
+# ``[text](entity)`` in a training example; the text is what the customer wrote
+ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]+\)")
+
+Where = Tuple[str, int]
+
+
+def _load(path: Path) -> Dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def domain(root: Path = PROJECT_ROOT) -> Dict[str, Any]:
+    return _load(root / DOMAIN)
+
+
+def responses(root: Path = PROJECT_ROOT) -> Dict[str, List[Dict[str, Any]]]:
+    """Every response of the domain: name → its variants (``[{"text": ...}, ...]``)."""
+    return dict(domain(root).get("responses") or {})
+
+
+def response_text(name: str, root: Path = PROJECT_ROOT) -> str:
+    """The first text of one domain response."""
+    return str(responses(root)[name][0]["text"])
+
+
+def dialogue_steps(root: Path = PROJECT_ROOT, *, tests: bool = False) -> List[Tuple[dict, List[dict]]]:
+    """(rule or story, its steps) of data/rules.yml and data/stories.yml (and the tests)."""
+    paths = [RULES, STORIES] + ([TEST_STORIES] if tests else [])
+    found = []
+    for path in paths:
+        data = _load(root / path) if (root / path).exists() else {}
+        for entry in (data.get("rules") or []) + (data.get("stories") or []):
+            found.append((entry, entry.get("steps") or []))
+    return found
+
+
+def rule_responses(root: Path = PROJECT_ROOT) -> Dict[str, str]:
+    """intent → the response an unconditioned rule sends for it (chit-chat, FAQ)."""
+    found: Dict[str, str] = {}
+    data = _load(root / RULES)
+    for rule in data.get("rules") or []:
+        if rule.get("condition"):
+            continue
+        steps = rule.get("steps") or []
+        for step, following in zip(steps, steps[1:]):
+            action = following.get("action", "")
+            if "intent" in step and action.startswith("utter_"):
+                found.setdefault(step["intent"], action)
+    return found
+
+
+def example_text(line: str) -> str:
+    """An example line of the NLU data (``- text``) as the customer wrote it."""
+    return ANNOTATION.sub(r"\1", line.strip()[2:].strip())
+
+
+def nlu_examples(paths: Sequence[Path]) -> List[Tuple[str, str]]:
+    """(intent, example text) of the NLU files, annotations removed."""
+    found = []
+    for path in paths:
+        for block in _load(Path(path)).get("nlu") or []:
+            if "intent" not in block:
+                continue
+            for line in str(block.get("examples") or "").splitlines():
+                if line.strip().startswith("- "):
+                    found.append((block["intent"], example_text(line)))
+    return found
+
+
+def held_out_paths(root: Path = PROJECT_ROOT) -> List[Path]:
+    return sorted((root / HELD_OUT_NLU).glob("*.yml"))
+
+
+def to_nlu_yaml(examples: Iterable[Tuple[str, str]], header: str = "") -> str:
+    """(intent, text) pairs as Rasa NLU YAML, one block per intent, one line per example."""
+    by_intent: Dict[str, List[str]] = {}
+    for intent, text in examples:
+        text = " ".join(text.split())
+        texts = by_intent.setdefault(intent, [])
+        if text and text not in texts:
+            texts.append(text)
+    blocks = [
+        {"intent": intent, "examples": "".join(f"- {t}\n" for t in texts)}
+        for intent, texts in sorted(by_intent.items())
+    ]
+    body = yaml.safe_dump({"version": "3.1", "nlu": blocks}, allow_unicode=True, sort_keys=False)
+    return header + body
+
+
+def checklists(root: Path = PROJECT_ROOT) -> Mapping[str, List[str]]:
+    return _load(root / CHECKLISTS)
+
+
+def agent_assist(notes: CaseNotes, policy: ShopPolicy, root: Path = PROJECT_ROOT) -> AgentAssist:
+    """An ``AgentAssist`` over this project's responses, rules and agent checklists."""
+    return AgentAssist(responses(root), rule_responses(root), checklists(root), notes, policy)
