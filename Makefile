@@ -71,7 +71,7 @@ run-scaled: $(MODEL) node_modules/.installed ## two Rasa servers behind nginx, P
 	@$(PY) -W ignore scripts/scaled.py
 
 test-scale: $(MODEL) node_modules/.installed ## the scaled stack under concurrent load: turns and cases across instances (own ports)
-	@$(PY) -m pytest -p no:cacheprovider -q -s tests/scale_out.py
+	@$(PY) -m pytest -p no:cacheprovider -q -s -o addopts="" tests/scale
 
 test: $(MODEL) node_modules/.installed /usr/bin/chromium ## run every test: unit, data validation, conversation stories, NLU accuracy
 	@scripts/test.sh

@@ -1,4 +1,4 @@
-"""A bounded fuzz run against the running servers (`make fuzz`, or tests/test_fuzz.py).
+"""A bounded fuzz run against the running servers (`make fuzz`, or tests/e2e/test_fuzz.py).
 
 Sends generated customer messages with random metadata to Rasa's REST webhook,
 generated bodies to every endpoint of the web service, and malformed HTTP

@@ -7,7 +7,7 @@
     web service (shop page, agent console) ── nginx
 
 ``python scripts/scaled.py`` (``make run-scaled``) starts it and stops it on Ctrl-C;
-``tests/scale_out.py`` (``make test-scale``) starts its own on free ports. PostgreSQL,
+``tests/scale/test_scale_out.py`` (``make test-scale``) starts its own on free ports. PostgreSQL,
 Redis and nginx come from Debian's packages (installed when missing, as root) and run
 from the stack's own directory on non-default ports; the templates are in ``deploy/``.
 """

@@ -17,7 +17,7 @@ from typing import Any, Dict, List
 import pytest
 import requests
 
-from tests.servers import AGENT_TOKEN
+from tests.helpers.servers import AGENT_TOKEN
 
 pytestmark = pytest.mark.e2e
 AUTH = {"Authorization": f"Bearer {AGENT_TOKEN}"}

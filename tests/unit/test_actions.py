@@ -13,9 +13,7 @@ from bot.access.identity import order_pass
 from bot.access.order_access import ANONYMOUS
 from bot.shop.cases import CaseState
 from bot.shop.store import OrderStore
-from tests.conftest import NOW, SECRET, responses
-
-DOMAIN = {"forms": {"order_form": {"required_slots": ["order_id"]}}}
+from tests.helpers.shop import DOMAIN, NOW, SECRET, responses, slot_values
 
 
 @pytest.mark.parametrize(
@@ -80,10 +78,6 @@ async def test_a_broken_database_gets_a_clear_answer(policy, notes, dispatcher, 
 
 
 NOT_FOUND = {"order_id": None, "order_checked_for": None}
-
-
-def slot_values(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
 async def run_form(deps, dispatcher, tracker):

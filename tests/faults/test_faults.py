@@ -21,8 +21,8 @@ import socketio
 
 from bot.access.identity import sign
 from rasa_adapter import project_files
-from tests.fault_stack import TURN_DEADLINE, Chat, FaultStack, wait_for
-from tests.servers import BUYER_SECRET, MODEL
+from tests.helpers.fault_stack import TURN_DEADLINE, Chat, FaultStack, wait_for
+from tests.helpers.servers import BUYER_SECRET, MODEL
 
 pytestmark = pytest.mark.e2e
 

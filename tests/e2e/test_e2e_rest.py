@@ -17,7 +17,7 @@ from bot.access.identity import sign
 from bot.cli import main as bot_cli
 from bot.shop.cases import CaseLog
 from bot.shop.store import OrderStore
-from tests.servers import BUYER_SECRET, TOKEN
+from tests.helpers.servers import BUYER_SECRET, TOKEN
 
 pytestmark = pytest.mark.e2e
 

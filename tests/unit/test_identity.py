@@ -4,7 +4,7 @@ import pytest
 
 from actions.logistics import ActionTrackParcel
 from bot.access.identity import order_pass, sign, verify
-from tests.conftest import NOW, SECRET, responses
+from tests.helpers.shop import NOW, SECRET, responses
 
 
 def test_a_signed_token_names_its_buyer():

@@ -4,7 +4,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.access.identity import verify
-from tests.conftest import NOW, SECRET
+from tests.helpers.shop import NOW, SECRET
 from web.app import Settings, make_app
 
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from bot.settings import PROJECT_ROOT
-from tests.servers import AGENT_TOKEN
+from tests.helpers.servers import AGENT_TOKEN
 
 pytestmark = pytest.mark.e2e
 

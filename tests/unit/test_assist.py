@@ -6,7 +6,7 @@ import yaml
 from bot.settings import PROJECT_ROOT
 from bot.shop.feedback import FeedbackLog
 from rasa_adapter.project_files import agent_assist, to_nlu_yaml
-from tests.conftest import NOW
+from tests.helpers.shop import NOW
 
 
 @pytest.fixture

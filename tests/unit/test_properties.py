@@ -45,7 +45,7 @@ from bot.shop.sample_data import seed
 from bot.shop.store import OrderStore
 from components.normalise import normalise, normalise_with_offsets
 from rasa_adapter.project_files import to_nlu_yaml
-from tests.conftest import NOW
+from tests.helpers.shop import NOW
 
 # Fast enough for every `make test`; CI can raise it with HYPOTHESIS_PROFILE=thorough.
 settings.register_profile("default", max_examples=60, deadline=None)

@@ -10,7 +10,7 @@ import yaml
 
 from bot.cli import main as bot_cli
 from bot.settings import PROJECT_ROOT
-from tests.servers import AGENT_TOKEN
+from tests.helpers.servers import AGENT_TOKEN
 
 pytestmark = pytest.mark.e2e
 AUTH = {"Authorization": f"Bearer {AGENT_TOKEN}"}

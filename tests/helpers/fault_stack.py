@@ -25,7 +25,7 @@ from bot.access.identity import sign
 from bot.settings import PROJECT_ROOT
 from bot.shop.cases import CaseLog, CaseRecord
 from bot.shop.store import OrderStore
-from tests.servers import (
+from tests.helpers.servers import (
     BUYER_SECRET,
     MODEL,
     RASA,

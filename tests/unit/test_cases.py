@@ -4,7 +4,7 @@ import pytest
 
 from bot.cli import main
 from bot.shop.cases import CaseLog, CaseState
-from tests.conftest import NOW
+from tests.helpers.shop import NOW
 
 
 def register(log, **overrides):

@@ -31,7 +31,7 @@ from bot.settings import PROJECT_ROOT
 from bot.shop.sample_data import seed
 from bot.shop.schema import AccessCheck
 from bot.shop.store import OrderFacts, OrderStore
-from tests.servers import BUYER_SECRET
+from tests.helpers.servers import BUYER_SECRET
 
 pytestmark = pytest.mark.e2e
 

@@ -37,7 +37,7 @@ from sqlalchemy import create_engine, text
 
 from bot.access.identity import sign
 from scripts.scaled import Ports, Secrets, Stack, StackError
-from tests.servers import AGENT_TOKEN, BUYER_SECRET, TOKEN, free_port
+from tests.helpers.servers import AGENT_TOKEN, BUYER_SECRET, TOKEN, free_port
 
 CONVERSATIONS = int(os.environ.get("SCALE_CONVERSATIONS", 48))
 CONCURRENCY = int(os.environ.get("SCALE_CONCURRENCY", 11))  # odd: no lock-step with round-robin

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from bot.access.order_access import CHECK_WINDOW, MAX_FAILED_CHECKS, OrderAccess
 from bot.shop.store import OrderState
-from tests.conftest import NOW
+from tests.helpers.shop import NOW
 
 
 def test_an_order_with_its_shipment_and_events(store):

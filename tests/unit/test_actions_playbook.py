@@ -13,8 +13,7 @@ from actions.logistics import ActionChangeAddress, ActionUrgeShipment
 from actions.order_form import ValidateOrderForm
 from actions.refunds import ActionPriceDropRefund, ActionRefundStatus
 from bot.shop.cases import CaseState
-from tests.conftest import responses
-from tests.test_actions import DOMAIN, slot_values
+from tests.helpers.shop import DOMAIN, responses, slot_values
 
 # 2026-11-20 02:00 UTC is 10:00 in Shanghai (day shift); 15:00 UTC is 23:00.
 IN_SHIFT = datetime(2026, 11, 20, 2, 0)

@@ -7,7 +7,7 @@ from bot.playbook.scenarios import SCENARIOS, Context, draft
 from bot.settings import PROJECT_ROOT
 from bot.shop.store import OrderState
 from rasa_adapter.project_files import responses
-from tests.conftest import NOW
+from tests.helpers.shop import NOW
 
 
 def domain_responses():

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: the shop fixtures' constants and the servers."""
