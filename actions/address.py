@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import UsesDeps
 from actions.scenario import database_unavailable, register_case, send_answer
+from bot.playbook import faults
 from bot.playbook.scenarios import Reply, change_address, order_facts
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class ActionSaveAddress(UsesDeps, Action):
             order = deps.conversation_order(tracker)
         except SQLAlchemyError:
             logger.exception("could not look up %s to change its address", order_id)
-            dispatcher.utter_message(response="utter_order_lookup_failed")
+            dispatcher.utter_message(response=faults.ORDER_LOOKUP_FAILED)
             return reset
         if order is None:
             dispatcher.utter_message(response="utter_order_not_found", given=order_id)

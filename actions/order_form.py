@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.deps import Deps, UsesDeps
 from bot.access.ids import find_tracking_number, normalise_digits, order_number_problem
 from bot.access.order_access import Lookup, OrderAccess, order_matching
+from bot.playbook import faults
 from bot.playbook.scenarios import fmt_items, fmt_time, order_facts
 from bot.shop.store import OrderFacts
 
@@ -163,7 +164,7 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
             found = access.prove(str(given), str(slot_value))
         except SQLAlchemyError:
             logger.exception("order store unavailable during a phone check")
-            dispatcher.utter_message(response="utter_order_lookup_failed")
+            dispatcher.utter_message(response=faults.ORDER_LOOKUP_FAILED)
             return {"phone_tail": None}
         if found.order is not None:
             return {
@@ -186,7 +187,7 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
             found = access.find(value)
         except SQLAlchemyError:
             logger.exception("order store unavailable while validating an order")
-            dispatcher.utter_message(response="utter_order_lookup_failed")
+            dispatcher.utter_message(response=faults.ORDER_LOOKUP_FAILED)
             return None
         if found.status in ("found", "unproven"):
             return found

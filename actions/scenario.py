@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions.deps import Deps, UsesDeps
+from bot.playbook import faults
 from bot.playbook.scenarios import Context, Reply, draft
 from bot.shop.cases import CaseRecord, CaseState
 from bot.shop.store import OrderFacts
@@ -55,7 +56,7 @@ def database_unavailable(dispatcher: CollectingDispatcher, what: str, key: objec
     """The clear reply when a write failed: nothing was changed (the transaction rolled
     back); the channel journals the turn and replays it once the database is back."""
     logger.exception("database unavailable: could not %s for %s", what, key)
-    dispatcher.utter_message(response="utter_service_unavailable")
+    dispatcher.utter_message(response=faults.SERVICE_UNAVAILABLE)
     return []
 
 
@@ -113,7 +114,7 @@ class ScenarioAction(UsesDeps, Action, ABC):
             ctx = self.context(deps, tracker, order) if order else Context()
         except SQLAlchemyError:
             logger.exception("order store unavailable in %s", self.name())
-            dispatcher.utter_message(response="utter_order_lookup_failed")
+            dispatcher.utter_message(response=faults.ORDER_LOOKUP_FAILED)
             return []
         if order is None:
             # no pass for it: found for someone else on this conversation id, or gone

@@ -35,14 +35,14 @@ from sanic import Blueprint, Sanic
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
+from bot.playbook import faults
 from channels.journal import DONE, SUPERSEDED, PendingTurn, PendingTurnJournal
 
 logger = logging.getLogger(__name__)
 
-FALLBACK = "utter_fallback_unanswered"  # the turn got no answer at all
-STILL_WORKING = "utter_still_working"  # the turn is slower than the deadline
-# Replies that mean "the shop database is unavailable": the turn is journaled as well.
-FAILURE_RESPONSES = frozenset({"utter_service_unavailable", "utter_order_lookup_failed"})
+FALLBACK = faults.FALLBACK
+STILL_WORKING = faults.STILL_WORKING
+FAILURE_RESPONSES = faults.JOURNALED
 
 # Rasa 3.6 logs a failing custom action and goes on without its events; this is
 # how a turn learns that one of its actions failed (even after other replies).
