@@ -2,9 +2,10 @@
 
 Scores the Rasa model and two baselines (keyword rules; TF-IDF + logistic
 regression) on the same splits:
-  - held-out: trained on data/nlu/, tested on tests/nlu/ (the trained model);
-  - K-fold cross-validation over data/nlu/ (each fold retrains the Rasa NLU
-    pipeline of config.yml; K=0 skips it);
+  - held-out: trained on data/nlu.yml, tested on tests/nlu/ (the trained model);
+  - K-fold cross-validation over data/nlu.yml (each fold retrains the Rasa NLU
+    pipeline of config.yml, with data/entities.yml's regexes and lookup tables;
+    K=0 skips it);
   - an external TSV (label<TAB>text), JD masks replaced with plausible values.
 Writes reports/eval.md and a confusion-matrix PNG per dataset for the model.
 """
@@ -23,16 +24,16 @@ import time
 from pathlib import Path
 from typing import Dict, List, Sequence
 
+from bot.settings import PROJECT_ROOT as ROOT
 from evaluation.baselines import KeywordRouter, TfidfLogisticRegression
 from evaluation.data import Example, from_rasa_yaml, from_tsv, to_rasa_yaml
 from evaluation.metrics import Scores, confusion_png, score
-from evaluation.report import write_report
-
-ROOT = Path(__file__).resolve().parent.parent
+from evaluation.report import MODEL_SYSTEM, write_report
+from rasa_adapter.project_files import ENTITIES, NLU, held_out_paths
 
 
 class RasaModel:
-    name = "Rasa (ours)"
+    name = MODEL_SYSTEM
 
     def __init__(self, model: Path) -> None:
         from rasa.core.agent import Agent
@@ -53,8 +54,10 @@ class RasaModel:
 
 
 def train_fold_model(examples: Sequence[Example], workdir: Path, name: str) -> Path:
-    data = workdir / f"{name}.yml"
-    data.write_text(to_rasa_yaml(examples), encoding="utf-8")
+    data = workdir / name  # the fold's examples beside the real entity patterns and lookups
+    data.mkdir()
+    (data / "nlu.yml").write_text(to_rasa_yaml(examples), encoding="utf-8")
+    (data / "entities.yml").write_text((ROOT / ENTITIES).read_text(encoding="utf-8"), encoding="utf-8")
     rasa = Path(sys.executable).with_name("rasa")
     subprocess.run(
         [str(rasa), "train", "nlu", "--config", "config.yml", "--nlu", str(data),
@@ -89,8 +92,8 @@ def main() -> int:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
-    train = from_rasa_yaml(sorted((ROOT / "data" / "nlu").glob("*.yml")))
-    test = from_rasa_yaml(sorted((ROOT / "tests" / "nlu").glob("*.yml")))
+    train = from_rasa_yaml([ROOT / NLU])
+    test = from_rasa_yaml(held_out_paths(ROOT))
     print(f"==> {len(train)} training and {len(test)} held-out examples, {len({e.intent for e in train})} intents")
 
     results: List[Scores] = []

@@ -8,6 +8,8 @@ from typing import Dict, List
 
 from evaluation.metrics import Scores
 
+MODEL_SYSTEM = "Rasa (ours)"  # evaluation.__main__.RasaModel.name
+
 
 def write_report(results: List[Scores], path: Path) -> str:
     datasets: Dict[str, List[Scores]] = {}
@@ -20,18 +22,22 @@ def write_report(results: List[Scores], path: Path) -> str:
         "`nlu_fallback` counts as `out_of_scope` (the assistant answers it honestly).",
         "Baselines see the raw text; the model normalises it first (its own component).",
         "",
+    ]
+    table = [
         "| dataset | system | n | accuracy | macro-F1 | OOS precision | OOS recall |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for dataset, scores in datasets.items():
         for s in scores:
-            lines.append(
+            table.append(
                 f"| {dataset} | {s.system} | {s.n} | {s.accuracy:.3f} | {s.macro_f1:.3f} "
                 f"| {s.oos_precision:.3f} | {s.oos_recall:.3f} |"
             )
-    table = "\n".join(lines[6:])
+    lines += table
     for dataset, scores in datasets.items():
-        ours = scores[0]
+        ours = next((s for s in scores if s.system == MODEL_SYSTEM), None)
+        if ours is None:
+            continue
         lines += ["", f"## {dataset}: per intent ({ours.system})", "",
                   "| intent | precision | recall | F1 | n |", "|---|---:|---:|---:|---:|"]
         for intent, row in sorted(ours.per_intent.items()):
@@ -41,4 +47,4 @@ def write_report(results: List[Scores], path: Path) -> str:
             lines += ["", "Most frequent confusions (labelled → predicted):", ""]
             lines += [f"- {y} → {p}: {n}" for (y, p), n in errors.most_common(8)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return table
+    return "\n".join(table)

@@ -53,12 +53,22 @@ class Settings:
     demo_login: bool = False
 
 
-def bad(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+ERRORS = {
+    400: web.HTTPBadRequest,
+    401: web.HTTPUnauthorized,
+    404: web.HTTPNotFound,
+    503: web.HTTPServiceUnavailable,
+}
 
 
-def bad_request(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+def api_error(status: int, message: str) -> web.HTTPException:
+    """The one error style of the API: raise it; the body is ``{"error": message}``."""
+    return ERRORS[status](text=json.dumps({"error": message}, ensure_ascii=False),
+                          content_type="application/json")
+
+
+def bad_request(message: str) -> web.HTTPException:
+    return api_error(400, message)
 
 
 async def json_body(request: web.Request) -> Dict[str, Any]:
@@ -104,7 +114,7 @@ def make_app(settings: Settings) -> web.Application:
     @web.middleware
     async def agent_auth(request: web.Request, handler):
         if request.path.startswith("/agent/") and not authorised(request, settings):
-            return bad(401, "a valid Authorization: Bearer token is required")
+            raise api_error(401, "a valid Authorization: Bearer token is required")
         return await handler(request)
 
     app.middlewares.append(agent_auth)
@@ -113,9 +123,9 @@ def make_app(settings: Settings) -> web.Application:
         body = await json_body(request)
         message = body.get("message")
         if not isinstance(message, str) or not message.strip():
-            return bad(400, "message is required")
+            raise api_error(400, "message is required")
         if len(message) > MAX_MESSAGE:
-            return bad(400, f"message is longer than {MAX_MESSAGE} characters")
+            raise api_error(400, f"message is longer than {MAX_MESSAGE} characters")
         order = None
         order_id = text_field(body, "order_id", MAX_ID)
         conversation = text_field(body, "conversation_id", MAX_ID)
@@ -125,15 +135,15 @@ def make_app(settings: Settings) -> web.Application:
                 order_id = await asyncio.get_running_loop().run_in_executor(
                     None, settings.conversation_order, conversation)
             except RasaUnavailable as exc:
-                return bad(503, str(exc))
+                raise api_error(503, str(exc)) from exc
         if order_id not in (None, ""):
             order = settings.store.get_order(str(order_id))
             if order is None or (buyer and order.buyer_account != buyer):
-                return bad(404, f"no order {order_id}" + (f" of buyer {buyer}" if buyer else ""))
+                raise api_error(404, f"no order {order_id}" + (f" of buyer {buyer}" if buyer else ""))
         try:
             ranking = await asyncio.get_running_loop().run_in_executor(None, settings.rank, message)
         except RasaUnavailable as exc:
-            return bad(503, str(exc))
+            raise api_error(503, str(exc)) from exc
         suggestions = settings.assistant.suggest(ranking, order, settings.clock(), message)
         return web.json_response({
             "message": message,
@@ -153,7 +163,7 @@ def make_app(settings: Settings) -> web.Application:
                 agent=text_field(body, "agent", MAX_ID),
             )
         except ValueError as exc:
-            return bad(400, str(exc))
+            raise api_error(400, str(exc)) from exc
         return web.json_response({"id": feedback_id}, status=201)
 
     async def orders(request: web.Request) -> web.Response:
@@ -165,7 +175,7 @@ def make_app(settings: Settings) -> web.Application:
         ])
 
     def demo_login_off() -> web.Response:
-        return bad(404, "the demo login is off (DEMO_LOGIN=1 turns it on)")
+        raise api_error(404, "the demo login is off (DEMO_LOGIN=1 turns it on)")
 
     async def session(request: web.Request) -> web.Response:
         """The demo shop's login: in a real shop its own login issues the token."""
@@ -174,7 +184,7 @@ def make_app(settings: Settings) -> web.Application:
         body = await json_body(request)
         buyer = body.get("buyer")
         if not isinstance(buyer, str) or len(buyer) > MAX_ID or settings.store.buyer(buyer) is None:
-            return bad(404, "no such buyer")
+            raise api_error(404, "no such buyer")
         return web.json_response({"buyer": buyer, "buyer_token": sign(buyer, settings.buyer_secret, settings.clock())})
 
     async def buyers(request: web.Request) -> web.Response:
