@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -14,9 +13,9 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import UsesDeps
-from actions.scenario import database_unavailable, register_case, send_answer
+from actions.scenario import database_unavailable, send_answer
 from bot.playbook import faults
-from bot.playbook.scenarios import Reply, change_address, order_facts
+from bot.playbook.address import change_address_now
 
 logger = logging.getLogger(__name__)
 
@@ -57,20 +56,11 @@ class ActionSaveAddress(UsesDeps, Action):
             dispatcher.utter_message(response="utter_order_not_found", given=order_id)
             return reset
         try:
-            # the new address and its case are written together, or neither is
-            with deps.store.transaction() as session:
-                changed = deps.store.change_address(order.order_id, address, session=session)
-                logger.info("order %s: address change to %s: %s", order.order_id, address, changed)
-                if changed:
-                    order = replace(order, address=address)
-                    reply = Reply("utter_address_changed",
-                                  {**order_facts(order, deps.policy), "new_address": address})
-                    case = register_case(deps, tracker, "change_address", reply, order, session=session)
-            if not changed:  # shipped in the meantime: answer from its current state
-                current = deps.store.get_order(order.order_id)
-                assert current is not None
-                order, reply = current, change_address(current, deps.clock(), deps.policy)
-                case = register_case(deps, tracker, "change_address", reply, order)
+            reply, case = change_address_now(
+                deps.store, deps.cases, deps.notes, deps.policy,
+                access=deps.orders(tracker), token=tracker.get_slot("order_checked_for"),
+                order=order, address=address,
+            )
         except SQLAlchemyError:
             # keep new_address: the turn is replayed once the database is back
             return database_unavailable(dispatcher, "change the address", order_id)

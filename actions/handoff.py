@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -10,19 +11,29 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import Deps, UsesDeps
-from actions.scenario import database_unavailable, logger, register_case
-from bot.playbook.handoff import handoff, next_shift_text
+from actions.scenario import database_unavailable, register_case
+from bot.playbook.handoff import plan_handover, take_message
 from bot.playbook.scenarios import Reply
-from bot.shop.store import OrderFacts
+from bot.shop.cases import CaseRecord
+
+logger = logging.getLogger(__name__)
 
 
-def conversation_order(deps: Deps, tracker: Tracker) -> Optional[OrderFacts]:
-    """The order this conversation is about, if any (only ever the customer's own)."""
+def log_handover(
+    deps: Deps, tracker: Tracker, intent: str, reply: Reply, customer_message: Optional[str] = None
+) -> CaseRecord:
+    """Log the case a human agent picks the conversation up from.
+
+    It names the conversation's order when the store can say which: a failed
+    read of the order does not stop the hand-over, a failed write of the case
+    does (``SQLAlchemyError``).
+    """
     try:
-        return deps.conversation_order(tracker)
+        order = deps.conversation_order(tracker)
     except SQLAlchemyError:
-        logger.exception("order store unavailable during a hand-over")
-        return None
+        logger.exception("order store unavailable during a hand-over: the case names no order")
+        order = None
+    return register_case(deps, tracker, intent, reply, order, customer_message=customer_message)
 
 
 class ActionHandoff(UsesDeps, Action):
@@ -34,23 +45,19 @@ class ActionHandoff(UsesDeps, Action):
     ) -> List[Dict[str, Any]]:
         deps = self.deps
         intent = (tracker.latest_message.get("intent") or {}).get("name") or "request_human"
-        reply = handoff(deps.clock(), deps.policy)
-        if reply.response == "utter_handoff_now":
-            # the case is how the human agent finds the conversation: no case, no hand-over
-            request = tracker.latest_message.get("text") or ""
-            logged = Reply(reply.response, {**reply.facts, "request": request})
+        request = tracker.latest_message.get("text") or ""
+        plan = plan_handover(intent, request, deps.clock(), deps.policy)
+        for reply in plan.opening:
+            dispatcher.utter_message(response=reply.response, **reply.facts)
+        if plan.case is not None:
             try:
-                register_case(deps, tracker, intent, logged, conversation_order(deps, tracker))
+                log_handover(deps, tracker, intent, plan.case)
             except SQLAlchemyError:
-                if intent == "complaint":
-                    dispatcher.utter_message(response="utter_complaint_apology")
                 return database_unavailable(dispatcher, "log the hand-over", tracker.sender_id)
-        if intent == "complaint":
-            dispatcher.utter_message(response="utter_complaint_apology")
-        dispatcher.utter_message(response=reply.response, **reply.facts)
-        if reply.response != "utter_handoff_now":
-            return [SlotSet("handoff", "message")]
-        return [SlotSet("handoff", "agent"), ConversationPaused()]
+        dispatcher.utter_message(response=plan.reply.response, **plan.reply.facts)
+        if plan.to_agent:
+            return [SlotSet("handoff", "agent"), ConversationPaused()]
+        return [SlotSet("handoff", "message")]
 
 
 class ActionTakeMessage(UsesDeps, Action):
@@ -62,13 +69,10 @@ class ActionTakeMessage(UsesDeps, Action):
     ) -> List[Dict[str, Any]]:
         deps = self.deps
         message = tracker.get_slot("customer_message") or ""
-        facts = {"next_shift": next_shift_text(deps.clock(), deps.policy), "request": message}
+        reply = take_message(message, deps.clock(), deps.policy)
         try:
-            case = register_case(
-                deps, tracker, "request_human", Reply("utter_message_taken", facts),
-                conversation_order(deps, tracker), customer_message=message,
-            )
+            case = log_handover(deps, tracker, "request_human", reply, customer_message=message)
         except SQLAlchemyError:
             return database_unavailable(dispatcher, "take the message", tracker.sender_id)
-        dispatcher.utter_message(response="utter_message_taken", case_id=case.id, **facts)
+        dispatcher.utter_message(response=reply.response, case_id=case.id, **reply.facts)
         return [SlotSet("customer_message", None), SlotSet("handoff", None)]

@@ -5,7 +5,8 @@ from typing import Any, Dict, List
 from rasa_sdk.events import SlotSet
 
 from actions.scenario import ScenarioAction
-from bot.playbook.scenarios import Reply
+from bot.playbook.scenarios import can_change_address
+from bot.shop.store import OrderFacts
 
 
 class ActionTrackParcel(ScenarioAction):
@@ -25,6 +26,5 @@ class ActionChangeAddress(ScenarioAction):
 
     scenario = "change_address"
 
-    def after(self, reply: Reply) -> List[Dict[str, Any]]:
-        can_change = reply.response == "utter_change_address_ask"
-        return [SlotSet("address_change", "ask" if can_change else "done")]
+    def after(self, order: OrderFacts) -> List[Dict[str, Any]]:
+        return [SlotSet("address_change", "ask" if can_change_address(order) else "done")]

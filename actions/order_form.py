@@ -1,4 +1,9 @@
-"""``validate_order_form``: find out which order the customer means."""
+"""``validate_order_form``: find out which order the customer means.
+
+``bot.access.order_access.OrderAccess`` decides what the customer may see and
+``bot.playbook.lookups`` what they are told; the actions here map the answers
+to slots and responses.
+"""
 
 from __future__ import annotations
 
@@ -12,34 +17,50 @@ from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.deps import Deps, UsesDeps
-from bot.access.ids import find_tracking_number, normalise_digits, order_number_problem
-from bot.access.order_access import Lookup, OrderAccess, order_matching
+from actions.deps import UsesDeps
+from bot.access.ids import find_tracking_number, order_number_problem
+from bot.access.order_access import Lookup, OrderAccess, PassDecision
 from bot.playbook import faults
-from bot.playbook.scenarios import fmt_items, fmt_time, order_facts
-from bot.shop.store import OrderFacts
+from bot.playbook.lookups import lookup_response, order_choice, pick_recent_order
 
 logger = logging.getLogger(__name__)
 
+NOT_FOUND: Dict[str, Any] = {"order_id": None, "order_checked_for": None}
 
-def entity_values(tracker: Tracker, entity: str) -> List[str]:
-    """The values of ``entity`` in the latest message (after synonym mapping)."""
-    return [
-        str(e["value"]) for e in tracker.latest_message.get("entities") or []
-        if e.get("entity") == entity
-    ]
 
-PROBLEM_RESPONSES = {
-    "too_short": "utter_order_number_too_short",
-    "too_long": "utter_order_number_too_long",
-    "phone": "utter_order_number_is_phone",
-}
+def resolve(value: str, dispatcher: CollectingDispatcher, access: OrderAccess) -> Optional[Lookup]:
+    """What ``value`` names for this customer: a found order, or (anonymous) a
+    number waiting for the phone check; ``None`` after telling the customer why not."""
+    try:
+        found = access.find(value)
+    except SQLAlchemyError:
+        logger.exception("order store unavailable while validating an order")
+        dispatcher.utter_message(response=faults.ORDER_LOOKUP_FAILED)
+        return None
+    return None if explain(dispatcher, found) else found
 
-CHECK_RESPONSES = {
-    "no_tail": "utter_phone_tail_invalid",
-    "mismatch": "utter_phone_tail_mismatch",
-    "locked": "utter_order_check_locked",
-}
+
+def explain(dispatcher: CollectingDispatcher, found: Lookup) -> bool:
+    """Tell the customer why ``found`` opened no order, with what they typed;
+    ``False`` (nothing said) if it opened one or the phone check comes next."""
+    response = lookup_response(found)
+    if response is None:
+        return False
+    facts: Dict[str, Any] = {"given": found.given}
+    if found.problem is not None:
+        facts.update({"digits": found.problem.digits, "length": len(found.problem.digits)})
+    dispatcher.utter_message(response=response, **facts)
+    return True
+
+
+def order_slots(found: Optional[Lookup], access: OrderAccess) -> Dict[str, Any]:
+    """The slots for what ``resolve`` found: an order with its pass, or the
+    number an anonymous customer gave, waiting for the phone check."""
+    if found is None:
+        return dict(NOT_FOUND)
+    if found.order is None:
+        return {"order_id": found.given, "order_checked_for": None, "phone_tail": None}
+    return {"order_id": found.order.order_id, "order_checked_for": access.issue_pass(found.order)}
 
 
 class ValidateOrderForm(UsesDeps, FormValidationAction):
@@ -47,7 +68,7 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
 
     A verified buyer names one of their own orders (or has it picked); an
     anonymous customer names an order and then gives the last four digits of
-    its phone number (``phone_tail``). ``bot.access.order_access.OrderAccess`` decides.
+    its phone number (``phone_tail``).
     """
 
     def name(self) -> str:
@@ -61,9 +82,8 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
         domain: DomainDict,
     ) -> List[str]:
         access = self.deps.orders(tracker)
-        if access.account is None and not access.has_pass(
-            tracker.get_slot("order_id"), tracker.get_slot("order_checked_for")
-        ):
+        order_id, token = tracker.get_slot("order_id"), tracker.get_slot("order_checked_for")
+        if access.needs_phone_check(order_id, token):
             return [*domain_slots, "phone_tail"]
         return domain_slots
 
@@ -85,29 +105,27 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
         if asked:
             return {}
         try:
-            return self._pick_recent_order(dispatcher, tracker, self.deps)
+            return self._pick_recent_order(dispatcher, tracker)
         except SQLAlchemyError:
             logger.exception("order store unavailable while picking a recent order")
             return {}
 
     def _pick_recent_order(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, deps: Deps
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Dict[str, Any]:
         """A known buyer's only recent order, or the one the message names (顺丰, 水壶)."""
-        recent = deps.orders(tracker).recent_orders(deps.policy.recent_order_days)
-        order: Optional[OrderFacts]
-        if len(recent) == 1:
-            order, response = recent[0], "utter_order_picked"
-        else:
-            order = order_matching(
-                recent,
-                couriers=entity_values(tracker, "courier"),
-                products=entity_values(tracker, "product"),
-            )
-            response = "utter_order_matched"
-        if order is None or order.order_id in (tracker.get_slot("rejected_orders") or []):
+        deps = self.deps
+        picked = pick_recent_order(
+            deps.orders(tracker).recent_orders(deps.policy.recent_order_days),
+            rejected=tracker.get_slot("rejected_orders") or [],
+            policy=deps.policy,
+            couriers=tracker.get_latest_entity_values("courier"),
+            products=tracker.get_latest_entity_values("product"),
+        )
+        if picked is None:
             return {}
-        dispatcher.utter_message(response=response, **order_facts(order, deps.policy))
+        order, reply = picked
+        dispatcher.utter_message(response=reply.response, **reply.facts)
         return {"order_id": order.order_id}
 
     async def validate_order_id(
@@ -120,27 +138,16 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
         if not slot_value:  # cleared (「不是这个订单」): nothing to check or explain
             return {"order_id": None}
         access = self.deps.orders(tracker)
-        checked_for = tracker.get_slot("order_checked_for")
-        if access.has_pass(str(slot_value), checked_for):
+        decision = access.keep_or_forget(
+            str(slot_value),
+            tracker.get_slot("order_checked_for"),
+            tracker.latest_message.get("text") or "",
+        )
+        if decision is PassDecision.KEEP:
             return {"order_id": slot_value}
-        text = normalise_digits(tracker.latest_message.get("text") or "")
-        typed_now = str(slot_value) in text or find_tracking_number(text) is not None
-        if checked_for and not typed_now:
-            # found for someone else on this conversation id: whoever writes
-            # now must name the order themselves
-            return {"order_id": None, "order_checked_for": None}
-        found = self.resolve(str(slot_value), dispatcher, access)
-        return self.order_slots(found, access)
-
-    @staticmethod
-    def order_slots(found: Optional[Lookup], access: OrderAccess) -> Dict[str, Any]:
-        """The slots for what ``resolve`` found: an order with its pass, or the
-        number an anonymous customer gave, waiting for the phone check."""
-        if found is None:
-            return {"order_id": None, "order_checked_for": None}
-        if found.order is None:
-            return {"order_id": found.given, "order_checked_for": None, "phone_tail": None}
-        return {"order_id": found.order.order_id, "order_checked_for": access.issue_pass(found.order)}
+        if decision is PassDecision.FORGET:
+            return dict(NOT_FOUND)
+        return order_slots(resolve(str(slot_value), dispatcher, access), access)
 
     async def extract_phone_tail(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -172,36 +179,10 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
                 "order_id": found.order.order_id,
                 "order_checked_for": access.issue_pass(found.order),
             }
-        dispatcher.utter_message(response=CHECK_RESPONSES[found.status])
+        explain(dispatcher, found)
         if found.status == "no_tail":
             return {"phone_tail": None}  # ask for the digits again
-        return {"phone_tail": None, "order_id": None, "order_checked_for": None}
-
-    def resolve(
-        self, value: str, dispatcher: CollectingDispatcher, access: OrderAccess
-    ) -> Optional[Lookup]:
-        """What ``value`` names for this customer: a found order, or (anonymous)
-        a number waiting for the phone check; ``None`` after telling the
-        customer why not."""
-        try:
-            found = access.find(value)
-        except SQLAlchemyError:
-            logger.exception("order store unavailable while validating an order")
-            dispatcher.utter_message(response=faults.ORDER_LOOKUP_FAILED)
-            return None
-        if found.status in ("found", "unproven"):
-            return found
-        if found.status == "unknown":
-            dispatcher.utter_message(response="utter_order_not_found", given=found.given)
-        elif found.problem is not None:
-            dispatcher.utter_message(
-                response=PROBLEM_RESPONSES[found.problem.kind],
-                digits=found.problem.digits,
-                length=len(found.problem.digits),
-            )
-        else:
-            dispatcher.utter_message(response="utter_order_number_missing")
-        return None
+        return {"phone_tail": None, **NOT_FOUND}
 
 
 class ActionAskOrderId(UsesDeps, Action):
@@ -219,20 +200,15 @@ class ActionAskOrderId(UsesDeps, Action):
         except SQLAlchemyError:
             logger.exception("order store unavailable while asking for the order")
             recent = []
-        rejected = set(tracker.get_slot("rejected_orders") or [])
-        recent = [o for o in recent if o.order_id not in rejected]
-        if len(recent) < 2:
+        listing = order_choice(recent, tracker.get_slot("rejected_orders") or [], deps.policy)
+        if listing is None:
             dispatcher.utter_message(response="utter_ask_order_id")
-            return []
-        listing = "\n".join(
-            f"{o.order_id}  {fmt_items(o.goods)}  {fmt_time(o.created_at, deps.policy)}"
-            for o in recent[:5]
-        )
-        dispatcher.utter_message(response="utter_ask_order_id_choose", orders=listing)
+        else:
+            dispatcher.utter_message(response="utter_ask_order_id_choose", orders=listing)
         return []
 
 
-class ActionReceiveOrder(ValidateOrderForm):
+class ActionReceiveOrder(UsesDeps, Action):
     """An order number on its own, outside a question: check it, then ask what about it."""
 
     def name(self) -> str:
@@ -243,7 +219,7 @@ class ActionReceiveOrder(ValidateOrderForm):
     ) -> List[Dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""
         access = self.deps.orders(tracker)
-        found = self.resolve(text, dispatcher, access)
+        found = resolve(text, dispatcher, access)
         if found is not None:
             dispatcher.utter_message(response="utter_what_about_order")
-        return [SlotSet(slot, value) for slot, value in self.order_slots(found, access).items()]
+        return [SlotSet(slot, value) for slot, value in order_slots(found, access).items()]

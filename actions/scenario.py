@@ -10,11 +10,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from actions.deps import Deps, UsesDeps
 from bot.playbook import faults
-from bot.playbook.scenarios import Context, Reply, draft
+from bot.playbook.casenotes import log_case
+from bot.playbook.scenarios import CONTEXT_ENTITIES, Context, Reply, draft
 from bot.shop.cases import CaseRecord, CaseState
 from bot.shop.store import OrderFacts
 
@@ -30,25 +30,15 @@ def register_case(
     reply: Reply,
     order: Optional[OrderFacts],
     customer_message: Optional[str] = None,
-    session: Optional[Session] = None,
 ) -> CaseRecord:
-    """Log the case this reply answers (in ``session``'s transaction if given).
+    """Log the case this reply answers (``bot.playbook.casenotes.log_case``).
 
     Raises ``SQLAlchemyError`` when the database is unavailable: the caller then
     answers ``utter_service_unavailable`` instead, and nothing is half-written.
     """
-    note = deps.notes.for_reply(reply, conversation=tracker.sender_id)
-    return deps.cases.register(
-        conversation_id=tracker.sender_id,
-        intent=intent,
-        state=note.state,
-        next_step=note.next_step,
-        note=note.note,
-        now=deps.clock(),
-        order_id=order.order_id if order else None,
-        buyer_account=order.buyer_account if order else None,
-        customer_message=customer_message,
-        session=session,
+    return log_case(
+        deps.cases, deps.notes, conversation=tracker.sender_id, intent=intent, reply=reply,
+        order=order, now=deps.clock(), customer_message=customer_message,
     )
 
 
@@ -122,15 +112,15 @@ class ScenarioAction(UsesDeps, Action, ABC):
             return [SlotSet("order_id", None), SlotSet("order_checked_for", None)]
         reply = draft(self.scenario, order, deps.clock(), deps.policy, ctx)
         events = answer(dispatcher, deps, tracker, self.scenario, reply, order)
-        return [] if events is None else events + self.after(reply)
+        return [] if events is None else events + self.after(order)
 
     def context(self, deps: Deps, tracker: Tracker, order: OrderFacts) -> Context:
         """What the scenario needs beyond the order: the message and its entities."""
-        entities: Dict[str, List[str]] = {}
-        for entity in tracker.latest_message.get("entities") or []:
-            entities.setdefault(entity["entity"], []).append(str(entity.get("value")))
-        return Context(text=tracker.latest_message.get("text") or "", entities=entities)
+        return Context(
+            text=tracker.latest_message.get("text") or "",
+            entities={e: list(tracker.get_latest_entity_values(e)) for e in CONTEXT_ENTITIES},
+        )
 
-    def after(self, reply: Reply) -> EventList:
+    def after(self, order: OrderFacts) -> EventList:
         """Events that steer the conversation after the answer; most have none."""
         return []

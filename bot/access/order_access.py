@@ -14,13 +14,16 @@ Once an order is found, the action server hands the conversation a *pass*
 (an HMAC over conversation, order and holder, kept in a slot). Every later
 read, in any action, goes through ``OrderAccess.get`` and needs that pass, so an
 order found for one person is never shown to another, even on the same
-conversation id.
+conversation id. The order form asks ``needs_phone_check`` whether to ask for
+the phone digits and ``keep_or_forget`` what becomes of an order already in
+the conversation; it only maps the answers to slots.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Iterable, List, Optional
 
 from bot.access.identity import order_pass, pass_valid
@@ -39,16 +42,27 @@ MAX_FAILED_CHECKS = 5
 CHECK_WINDOW = timedelta(hours=1)
 
 
+# What a lookup can end in: "found"; "unknown" (no such order for this buyer);
+# "malformed" (not a number); "unproven" (anonymous: the phone check comes
+# next); "no_tail" (no four digits given); "mismatch" (number and phone do not
+# fit); "locked" (too many failed phone checks for this order).
+STATUSES = ("found", "unknown", "malformed", "unproven", "no_tail", "mismatch", "locked")
+
+
 @dataclass(frozen=True)
 class Lookup:
-    # "found"; "unknown" (no such order for this buyer); "malformed" (not a
-    # number); "unproven" (anonymous: the phone check comes next); "no_tail"
-    # (no four digits given); "mismatch" (number and phone do not fit);
-    # "locked" (too many failed phone checks for this order)
-    status: str
+    status: str  # one of STATUSES
     given: str = ""
     order: Optional[OrderFacts] = None
     problem: Optional[NumberProblem] = None
+
+
+class PassDecision(Enum):
+    """What becomes of the order a conversation already names (``keep_or_forget``)."""
+
+    KEEP = "keep"  # this customer holds the pass for it
+    FORGET = "forget"  # found for someone else here: drop the order and its pass
+    LOOK_UP = "look_up"  # no pass yet, or the number was typed again: check it afresh
 
 
 class OrderAccess:
@@ -79,6 +93,30 @@ class OrderAccess:
         return bool(order_id) and pass_valid(
             token, self.secret, self.conversation, str(order_id), self.holder
         )
+
+    def needs_phone_check(self, order_id: Optional[str], token: object) -> bool:
+        """Whether the customer must give the phone digits before seeing ``order_id``:
+        an anonymous customer without a pass for it. A verified buyer never does
+        (ownership is checked instead), nor does whoever already holds the pass."""
+        return self.account is None and not self.has_pass(order_id, token)
+
+    def keep_or_forget(self, order_id: str, token: object, typed_text: str) -> PassDecision:
+        """What becomes of ``order_id``, already in the conversation, when the
+        customer writes ``typed_text``.
+
+        With this customer's pass it is kept. A pass that is not theirs was
+        issued to someone else on this conversation id (a buyer who logged out,
+        another who logged in): the order is forgotten unless the number (or a
+        tracking number) is typed again, so whoever writes now must name the
+        order themselves. Without any pass, the number is looked up.
+        """
+        if self.has_pass(order_id, token):
+            return PassDecision.KEEP
+        text = normalise_digits(typed_text)
+        typed_again = order_id in text or find_tracking_number(text) is not None
+        if token and not typed_again:
+            return PassDecision.FORGET
+        return PassDecision.LOOK_UP
 
     def get(self, order_id: Optional[str], token: object) -> Optional[OrderFacts]:
         """The order, if this conversation holds a pass for it and it is the

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Optional
 
 import yaml
+from sqlalchemy.orm import Session
 
 from bot.playbook.scenarios import Reply
-from bot.shop.cases import CaseState
+from bot.shop.cases import CaseLog, CaseRecord, CaseState
+from bot.shop.store import OrderFacts
 
 
 @dataclass(frozen=True)
@@ -51,3 +54,35 @@ class CaseNotes:
             next_step=entry["next_step"].format(**facts),
             note=entry["note"].format(**facts),
         )
+
+
+def log_case(
+    cases: CaseLog,
+    notes: CaseNotes,
+    *,
+    conversation: str,
+    intent: str,
+    reply: Reply,
+    order: Optional[OrderFacts],
+    now: datetime,
+    customer_message: Optional[str] = None,
+    session: Optional[Session] = None,
+) -> CaseRecord:
+    """Log the case ``reply`` answers, with its note (in ``session``'s transaction if given).
+
+    Raises ``SQLAlchemyError`` when the database is unavailable; nothing is
+    half-written then.
+    """
+    note = notes.for_reply(reply, conversation=conversation)
+    return cases.register(
+        conversation_id=conversation,
+        intent=intent,
+        state=note.state,
+        next_step=note.next_step,
+        note=note.note,
+        now=now,
+        order_id=order.order_id if order else None,
+        buyer_account=order.buyer_account if order else None,
+        customer_message=customer_message,
+        session=session,
+    )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Optional
+from typing import Any, Optional
 
 from bot.access.ids import normalise_digits
 
@@ -19,16 +20,30 @@ _WORDS = [
 ]
 
 
+@functools.lru_cache(maxsize=1)
+def _to_simplified() -> Any:
+    import opencc  # imported on first use: it loads its dictionaries
+
+    return opencc.OpenCC("t2s.json")
+
+
+def simplified(text: str) -> str:
+    """``text`` in simplified script (滿意 → 满意, 兩顆星 → 两颗星)."""
+    # a lone surrogate (JSON allows "\\ud800") cannot be encoded for OpenCC: a space stands in
+    text = "".join(" " if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+    return str(_to_simplified().convert(text))
+
+
 def parse_rating(text: str) -> Optional[int]:
-    text = normalise_digits(text)
+    """The 1-5 rating in ``text``: a digit, 四分/五星, or a word such as 满意; else ``None``."""
+    text = simplified(normalise_digits(text))
     match = RATING.search(text)
     if match:
         return int(match.group(0))
     match = _CHINESE.search(text)
     if match:
         return _CHINESE_DIGITS[match.group(1)]
-    simplified = text.replace("滿", "满").replace("還", "还").replace("錯", "错")
     for word, rating in _WORDS:
-        if word in simplified:
+        if word in text:
             return rating
     return None

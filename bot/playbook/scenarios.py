@@ -45,22 +45,34 @@ class Context:
 
 NO_CONTEXT = Context()
 
+# The entity types a scenario reads from the message (``Context.entities``).
+CONTEXT_ENTITIES = ("aspect",)
+
 
 # -- formatting ------------------------------------------------------------------
 
 
+def fmt_date(local: datetime, clock: bool = False) -> str:
+    """A date as customers read it, 11月21日, or with ``clock`` 11月21日 09:00.
+
+    The one place the format is written; ``local`` is already the shop's time.
+    """
+    day = f"{local.month}月{local.day}日"
+    return f"{day} {local:%H:%M}" if clock else day
+
+
 def fmt_time(moment: Optional[datetime], policy: ShopPolicy) -> str:
+    """A naive-UTC moment as the shop's local date and clock."""
     if moment is None:
         return "暂无"
-    local = to_shop_time(moment, policy.timezone)
-    return f"{local.month}月{local.day}日 {local:%H:%M}"
+    return fmt_date(to_shop_time(moment, policy.timezone), clock=True)
 
 
 def fmt_day(moment: Optional[datetime], policy: ShopPolicy) -> str:
+    """A naive-UTC moment as the shop's local date."""
     if moment is None:
         return "暂无"
-    local = to_shop_time(moment, policy.timezone)
-    return f"{local.month}月{local.day}日"
+    return fmt_date(to_shop_time(moment, policy.timezone))
 
 
 def fmt_money(amount: Decimal) -> str:
@@ -298,10 +310,16 @@ def price_drop_refund(
     )
 
 
+def can_change_address(order: OrderFacts) -> bool:
+    """Whether the address can still change: only until the order ships. When it
+    can, ``change_address`` asks for the new address and the conversation takes it."""
+    return order.state == OrderState.NOT_SHIPPED
+
+
 def change_address(
     order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
 ) -> Reply:
-    if order.state == OrderState.NOT_SHIPPED:
+    if can_change_address(order):
         return _reply("utter_change_address_ask", order, policy, address=order.address)
     if order.state in SHIPPED_NOT_SIGNED:
         return _reply("utter_change_address_shipped", order, policy)
@@ -333,8 +351,7 @@ def refund_status(
 
 
 def _last_day(closes: datetime) -> str:
-    last_day = closes - timedelta(days=1)  # the window closes at 00:00 after the last day
-    return f"{last_day.month}月{last_day.day}日"
+    return fmt_date(closes - timedelta(days=1))  # the window closes at 00:00 after the last day
 
 
 Scenario = Callable[[OrderFacts, datetime, ShopPolicy, Context], Reply]

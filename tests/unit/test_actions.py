@@ -10,7 +10,7 @@ from actions.logistics import ActionSignedNotReceived, ActionTrackParcel
 from actions.order_form import ValidateOrderForm
 from actions.refunds import ActionRefundAfterShipping
 from bot.access.identity import order_pass
-from bot.access.order_access import ANONYMOUS
+from bot.access.order_access import ANONYMOUS, MAX_FAILED_CHECKS
 from bot.shop.cases import CaseState
 from bot.shop.store import OrderStore
 from tests.helpers.shop import DOMAIN, NOW, SECRET, responses, slot_values
@@ -267,3 +267,43 @@ async def test_a_named_courier_or_product_picks_one_of_several_orders(
     result = await run_form(deps, dispatcher, tracker)
     assert result.get("order_id") == picked
     assert responses(dispatcher) == (["utter_order_matched"] if picked else [])
+
+
+async def test_a_pass_found_for_someone_else_is_dropped_without_a_word(deps, dispatcher, make_tracker):
+    # lin_xiaoyu found her order on this conversation id, then logged out; the
+    # form, activated again, validates the order still in the slot
+    tracker = make_tracker(
+        text="到哪了", active_loop="order_form",
+        slots={"order_id": "3027461958302746518",
+               "order_checked_for": pass_of("3027461958302746518", "lin_xiaoyu")},
+        events=[{"event": "slot", "name": "order_id", "value": "3027461958302746518"}],
+    )
+    assert await run_form(deps, dispatcher, tracker) == NOT_FOUND
+    assert dispatcher.messages == []
+
+
+async def test_the_number_typed_again_is_checked_for_whoever_writes_now(deps, dispatcher, make_tracker):
+    tracker = numbered(make_tracker, "3027461958302746518")
+    tracker.slots["order_checked_for"] = pass_of("3027461958302746518", "lin_xiaoyu")
+    assert await run_form(deps, dispatcher, tracker) == {
+        "order_id": "3027461958302746518", "order_checked_for": None, "phone_tail": None,
+    }
+    assert await next_question(deps, CollectingDispatcher(), tracker) == "phone_tail"
+
+
+async def test_a_locked_order_is_refused_even_with_the_right_digits(deps, dispatcher, make_tracker):
+    for guess in range(MAX_FAILED_CHECKS):
+        await run_form(deps, CollectingDispatcher(), tail_answer(make_tracker, "3027461958302746518", f"{guess:04d}"))
+    result = await run_form(deps, dispatcher, tail_answer(make_tracker, "3027461958302746518", "5678"))
+    assert result == {"phone_tail": None, **NOT_FOUND}
+    assert responses(dispatcher) == ["utter_order_check_locked"]
+
+
+async def test_a_scenario_reads_the_entities_of_the_message(deps, dispatcher, make_tracker):
+    tracker = make_tracker(
+        slots={"order_id": "3027461958302749902"}, text="颜色发错了", intent="wrong_item",
+        entities=[{"entity": "colour", "value": "黑色"}, {"entity": "aspect", "value": "颜色"}],
+    )
+    await ActionWrongItem(deps).run(dispatcher, tracker, {})
+    assert responses(dispatcher)[0] == "utter_wrong_item_aspect"
+    assert dispatcher.messages[0]["aspect"] == "颜色"

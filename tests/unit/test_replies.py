@@ -1,9 +1,10 @@
 import re
 import string
+from datetime import datetime
 
 import pytest
 
-from bot.playbook.scenarios import SCENARIOS, Context, draft
+from bot.playbook.scenarios import SCENARIOS, Context, can_change_address, draft, fmt_date
 from bot.settings import PROJECT_ROOT
 from bot.shop.store import OrderState
 from rasa_adapter.project_files import responses
@@ -232,6 +233,28 @@ def test_price_drop_refund_needs_approval(store, policy):
 )
 def test_change_address(store, policy, order_id, response):
     assert draft("change_address", store.get_order(order_id), NOW, policy).response == response
+
+
+def test_the_address_form_follows_exactly_when_the_reply_asks_for_it(store, policy):
+    for order in store.all_orders():
+        asks = draft("change_address", order, NOW, policy).response == "utter_change_address_ask"
+        assert can_change_address(order) == asks, order.order_id
+
+
+def test_dates_read_month_and_day_with_an_optional_clock():
+    assert fmt_date(datetime(2026, 1, 5, 9, 7)) == "1月5日"
+    assert fmt_date(datetime(2026, 11, 21, 9, 0), clock=True) == "11月21日 09:00"
+
+
+def test_the_date_format_is_written_once():
+    """Every date a customer reads goes through fmt_date."""
+    written = [
+        f"{path.relative_to(PROJECT_ROOT)}:{n}"
+        for path in sorted((PROJECT_ROOT / "bot").rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"月\{|\}月|%m月|日\s*\{", line)
+    ]
+    assert len(written) == 1 and written[0].startswith("bot/playbook/scenarios.py:"), written
 
 
 def test_refund_status_follows_the_order_and_its_cases(store, policy):
