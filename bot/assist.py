@@ -32,6 +32,8 @@ RETURN_REASON = {
     "return_or_exchange": "dislike",
     "refund_after_shipping": "dislike",
 }
+# where the manuals let an agent offer a discount (折价) instead of a return
+DISCOUNT_INTENTS = {"quality_issue"}
 HANDOFF_INTENTS = {"request_human": "utter_handoff_now", "complaint": "utter_complaint_apology"}
 
 
@@ -130,6 +132,9 @@ class AgentAssist:
             verdicts["return_window_open"] = is_open
             verdicts["return_window_days_left"] = days_left
             verdicts["missing_item_window_open"] = missing_item_report_open(signed, now, self.policy)
+        if intent in DISCOUNT_INTENTS:
+            # an agent may offer a discount up to this without a supervisor (shop.yml compensation)
+            verdicts["discount_without_approval_up_to"] = float(self.policy.compensation_cap)
         verdicts["cash_on_delivery_return_accepted"] = (
             self.policy.accept_cash_on_delivery or not order.cash_on_delivery
         )

@@ -142,6 +142,49 @@ def filled_names() -> Set[str]:
     return names
 
 
+def shop_policy_problems() -> List[str]:
+    """Every shop.yml key is loaded into ShopPolicy, and every ShopPolicy field is read
+    outside policy.py (by a rule, a reply's facts, agent assist or the web pages)."""
+    import dataclasses
+
+    from bot.playbook.policy import ShopPolicy
+
+    problems = []
+    policy_py = ROOT / "bot" / "playbook" / "policy.py"
+    policy_source = policy_py.read_text(encoding="utf-8")
+    shop_yml = ROOT / "shop.yml"
+    root = yaml.compose(shop_yml.read_text(encoding="utf-8"))
+
+    def leaves(node: yaml.Node, prefix: str) -> List[Tuple[str, int]]:
+        if isinstance(node, yaml.MappingNode):
+            return [leaf for k, v in node.value for leaf in leaves(v, f"{prefix}{k.value}.")]
+        return [(prefix.rstrip("."), node.start_mark.line + 1)]
+
+    for key, line in leaves(root, ""):
+        parts = key.split(".")
+        prefixes = [".".join(parts[:n]) for n in range(1, len(parts) + 1)]
+        # get("a.b", ...) reads a.b and everything under it; get(f"a.b.{x}", ...) the keys under a.b
+        loaded = any(f'"{p}"' in policy_source or f'"{p}.{{' in policy_source for p in prefixes)
+        if not loaded:
+            problems.append(f"shop.yml:{line}: key {key} is not read by {rel(policy_py)}")
+    read: Set[str] = set()
+    for folder in ("bot", "actions", "web", "channels"):
+        for path in (ROOT / folder).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            if path == policy_py:  # its rule functions count, its loaders do not
+                tree = ast.Module(body=[f for f in tree.body if isinstance(f, ast.FunctionDef)
+                                        and f.name not in ("load_policy", "policy_from_mapping")],
+                                  type_ignores=[])
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Attribute):
+                    read.add(node.attr)
+    for field in dataclasses.fields(ShopPolicy):
+        if field.name not in read:
+            problems.append(f"{rel(policy_py)}:1: ShopPolicy.{field.name} (shop.yml) is used by no "
+                            "rule, reply, agent assist or page: use it or remove the key")
+    return problems
+
+
 def main() -> int:
     errors: List[str] = []
     dom, where = domain()
@@ -214,6 +257,7 @@ def main() -> int:
                 if var and var not in slots and var not in filled:
                     errors.append(f"{file}:{line}: response {name} uses {{{var}}}, which no slot or action fills")
 
+    errors += shop_policy_problems()
     for error in errors:
         print(error)
     counts = ", ".join(f"{i} {len(train.get(i, []))}" for i in intents)

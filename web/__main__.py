@@ -35,6 +35,7 @@ def main() -> None:
         webchat_dir=settings.PROJECT_ROOT / "node_modules" / "rasa-webchat" / "lib",
         rasa_socket_url=os.environ.get("RASA_PUBLIC_URL", rasa_url),
         demo_login=os.environ.get("DEMO_LOGIN") == "1",
+        shop_name=policy.shop_name,
     ))
     web.run_app(app, host=settings.host(), port=settings.web_port(),
                 print=None)

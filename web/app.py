@@ -51,6 +51,8 @@ class Settings:
     # sample buyer: only for the demo (DEMO_LOGIN=1, as `make run` sets). A real
     # shop signs the token in its own login.
     demo_login: bool = False
+    # the shop's name on its pages (shop.yml shop.name)
+    shop_name: str = "店铺"
 
 
 ERRORS = {
@@ -198,6 +200,7 @@ def make_app(settings: Settings) -> web.Application:
         name = "agent.html" if request.path.startswith("/agent") else "shop.html"
         html = (STATIC / name).read_text(encoding="utf-8")
         html = html.replace("__RASA_SOCKET_URL__", escape(settings.rasa_socket_url, quote=True))
+        html = html.replace("__SHOP_NAME__", escape(settings.shop_name, quote=True))
         return web.Response(text=html, content_type="text/html",
                             headers={"Content-Security-Policy": "default-src 'self'; connect-src *; "
                                      "style-src 'self' 'unsafe-inline'; font-src 'self' data:; img-src 'self' data:"})

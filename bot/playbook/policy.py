@@ -36,6 +36,7 @@ class ShopPolicy:
     return_window_days: int
     handling_days: str
     accept_cash_on_delivery: bool
+    cod_rule: str
     return_address: str
     return_receiver: str
     return_phone: str
@@ -88,12 +89,20 @@ def policy_from_mapping(raw: Any, source: str = "shop.yml") -> ShopPolicy:
                 f"{source}: key 'returns.shipping_paid_by.{reason}' must be shop or buyer"
             )
     cap = get("compensation.max_without_approval", (int, float))
+    accept_cod = get("returns.accept_cash_on_delivery", bool)
+    cod_rule = get("returns.cash_on_delivery_rule", str).strip()
+    if not accept_cod and "到付" not in cod_rule:
+        raise PolicyError(
+            f"{source}: key 'returns.cash_on_delivery_rule' must tell the customer that 到付 "
+            f"parcels are refused (accept_cash_on_delivery is false), got {cod_rule!r}"
+        )
     return ShopPolicy(
         shop_name=get("shop.name", str),
         timezone=timezone,
         return_window_days=get("returns.window_days", int),
         handling_days=str(handling),
-        accept_cash_on_delivery=get("returns.accept_cash_on_delivery", bool),
+        accept_cash_on_delivery=accept_cod,
+        cod_rule=cod_rule,
         return_address=get("returns.address", str),
         return_receiver=get("returns.receiver", str),
         return_phone=str(get("returns.phone", (str, int))),

@@ -120,6 +120,8 @@ def return_facts(policy: ShopPolicy) -> Dict[str, Any]:
         "return_phone": policy.return_phone,
         "handling_days": policy.handling_days,
         "window_days": policy.return_window_days,
+        "must_return": policy.must_return,
+        "cod_rule": policy.cod_rule,
     }
     for reason in RETURN_REASONS:
         facts[f"payer_{reason}"] = policy.payer_names[who_pays_return_shipping(reason, policy)]
@@ -277,7 +279,7 @@ def return_or_exchange(
     facts = dict(return_facts(policy), window_last_day=_last_day(closes))
     if not is_open:
         return _reply("utter_refund_window_closed", order, policy, **facts)
-    facts.update(days_left=days_left, must_return=policy.must_return, exclusions=policy.exclusions)
+    facts.update(days_left=days_left, exclusions=policy.exclusions)
     for item in order.goods:
         wanted = requested_variant(ctx.text, item.variant, ctx.variants.get(item.product_id, ()))
         if wanted is None:

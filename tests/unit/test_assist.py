@@ -36,6 +36,13 @@ def test_verdicts_name_who_pays_and_approvals(assistant, store):
     assert wrong.verdicts["missing_item_window_open"] is True  # signed 20 h ago
     assert price.verdicts["needs_supervisor_approval"] is True
     assert "¥40.00" in price.reply
+    assert "discount_without_approval_up_to" not in wrong.verdicts
+
+
+def test_a_quality_problem_shows_the_discount_an_agent_may_give_without_approval(assistant, store, policy):
+    order = store.get_order("7700112233445566778")
+    (quality,) = assistant.suggest([("quality_issue", 0.9)], order, NOW)
+    assert quality.verdicts["discount_without_approval_up_to"] == float(policy.compensation_cap) == 12.0
 
 
 def test_without_an_order_the_draft_asks_for_it(assistant):

@@ -1,4 +1,4 @@
-"""The demo shop's login signs a token for any sample buyer: only when DEMO_LOGIN is on."""
+"""The web service without Rasa: the demo login (only when DEMO_LOGIN is on) and its pages."""
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -8,11 +8,19 @@ from tests.helpers.shop import NOW, SECRET
 from web.app import Settings, make_app
 
 
-def app_for(store, demo_login):
+def app_for(store, demo_login, shop_name="店铺"):
     return make_app(Settings(
         store=store, assistant=None, rank=lambda text: [], conversation_order=lambda cid: None,
         agent_token="agent", buyer_secret=SECRET, clock=lambda: NOW, demo_login=demo_login,
+        shop_name=shop_name,
     ))
+
+
+@pytest.mark.parametrize("path", ["/", "/agent"])
+async def test_the_pages_carry_the_shops_name_escaped(store, path):
+    async with TestClient(TestServer(app_for(store, False, shop_name="小鹿<优选>"))) as client:
+        page = await (await client.get(path)).text()
+    assert "小鹿&lt;优选&gt;" in page and "__SHOP_NAME__" not in page and "<优选>" not in page
 
 
 @pytest.mark.parametrize("demo_login", [False, True])
