@@ -1,4 +1,4 @@
-"""The pending-turn journal and the turn guard's pure parts, on a temporary SQLite database."""
+"""The pending-turn journal (on a temporary SQLite database), the guard's verdict and the input sanitiser."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from channels.guard import needs_replay, neutralise_command
+from channels.guard import needs_replay
 from channels.journal import DONE, FAILED, PENDING, SUPERSEDED, PendingTurnJournal
+from channels.sanitise import neutralise_command
 
 
 @pytest.fixture
