@@ -1,19 +1,29 @@
-"""channels/replay.py: ``plan_replay`` over conversations built from Rasa events.
+"""channels/replay.py: ``plan_replay`` over conversations built from Rasa events, and the worker.
 
-Each case is a tracker (Rasa's own ``DialogueStateTracker``, so Rasa decides
+Each ``plan_replay`` case is a tracker (Rasa's own ``DialogueStateTracker``, so Rasa decides
 which user turns it applies and which a form folds away), the turns claimed from
 the journal, and the plan: how many user turns to undo, what to handle again in
 order (a journaled turn, or an answered turn undone with it), what is superseded.
 Every plan is also carried out on the tracker, to check that the undo removes
 exactly the turns handled again: no half turn, no answered turn lost.
+
+``ReplayWorker`` runs with the real runtime and journal (temporary SQLite) and a
+stand-in for Rasa's processor that records each turn it handles in the tracker.
 """
 
 from __future__ import annotations
 
+import logging
+import socket
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, AsyncIterator, Dict, Iterable, List, Optional, Tuple
 
 import pytest
+from aiohttp import web
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.lock_store import InMemoryLockStore
 from rasa.shared.core.events import (
     ActionExecuted,
     ActiveLoop,
@@ -26,9 +36,12 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
 
-from channels.journal import PendingTurn
-from channels.replay import ReplayPlan, plan_replay
+from channels.journal import DONE, PENDING, SUPERSEDED, PendingTurn, PendingTurnJournal
+from channels.replay import ReplayPlan, ReplayWorker, plan_replay
+from channels.runtime import FaultRuntime, FaultSettings
+from rasa_adapter import compat
 
 ORDER = "3027461958302746518"
 
@@ -214,3 +227,150 @@ def test_the_plan_does_not_change_the_tracker():
     tracker = DialogueStateTracker.from_events("c1", events)
     plan_replay(tracker, [pending("u2", 1)])
     assert list(tracker.events) == events
+
+
+# -- the worker ------------------------------------------------------------------
+
+
+class Processor:
+    """Rasa's MessageProcessor as the worker uses it. A turn handled is recorded
+    in the tracker and answered, or, for ``failing`` message ids, partly answered
+    before a custom action fails as in Rasa 3.6 (logged, its events lost)."""
+
+    def __init__(self, events: List[Event], failing: Iterable[str] = ()) -> None:
+        self.tracker = DialogueStateTracker.from_events("c1", events)
+        self.failing = set(failing)
+        self.handled: List[Optional[str]] = []
+        self.saves = 0
+
+    async def get_tracker(self, sender_id: str) -> DialogueStateTracker:
+        return self.tracker
+
+    async def save_tracker(self, tracker: DialogueStateTracker) -> None:
+        self.saves += 1
+
+    async def handle_message(self, message: UserMessage) -> None:
+        self.handled.append(message.message_id)
+        self.tracker.update(UserUttered(message.text, {"name": "quality_issue"}, message_id=message.message_id))
+        self.tracker.update(ActionExecuted("action_quality_issue"))
+        if message.message_id in self.failing:  # after a first reply: only Rasa's log tells
+            await message.output_channel.send_response(
+                message.sender_id, {"text": "很抱歉", "utter_action": "utter_sorry"})
+            logging.getLogger(compat.ACTION_FAILED_LOGGER).error(
+                f"{compat.ACTION_FAILED_LOG} 'action_quality_issue'.Bot will continue")
+        else:
+            answer = f"answer to {message.message_id}"
+            await message.output_channel.send_response(
+                message.sender_id, {"text": answer, "utter_action": "utter_quality_issue"})
+            self.tracker.update(BotUttered(answer))
+        self.tracker.update(ActionExecuted("action_listen"))
+
+
+class ReadyAgent:
+    def __init__(self, processor: Processor, action_endpoint: Optional[EndpointConfig] = None) -> None:
+        self.processor = processor
+        self.lock_store = InMemoryLockStore()
+        self.action_endpoint = action_endpoint
+
+    def is_ready(self) -> bool:
+        return True
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path) -> AsyncIterator[FaultRuntime]:
+    app: Any = SimpleNamespace(ctx=SimpleNamespace(agent=None))
+    runtime = FaultRuntime(app, FaultSettings(journal_url=f"sqlite:///{tmp_path / 'journal.db'}",
+                                              poll_seconds=60))
+    await runtime.start()
+    assert runtime.worker_task is not None
+    runtime.worker_task.cancel()  # the tests tick a worker of their own
+    yield runtime
+    await runtime.stop()
+    assert runtime.journal is not None
+    runtime.journal.engine.dispose()
+
+
+def serve(runtime: FaultRuntime, processor: Processor, claimed: List[str], channel: str = "rest",
+          action_endpoint: Optional[EndpointConfig] = None) -> PendingTurnJournal:
+    runtime.app.ctx.agent = ReadyAgent(processor, action_endpoint)
+    journal = runtime.journal
+    assert journal is not None
+    for row, message_id in enumerate(claimed):
+        journal.record(message_id=message_id, sender_id="c1", input_channel=channel,
+                       text=f"text of {message_id}", metadata={}, reason="unanswered", now=100.0 + row)
+    return journal
+
+
+def statuses(journal: PendingTurnJournal) -> Dict[str, Tuple[str, int]]:
+    return {t.message_id: (t.status, t.attempts) for t in journal.turns()}
+
+
+async def test_the_worker_replays_a_failed_turn_and_delivers_the_late_answer(runtime):
+    processor = Processor(conversation(session(), answered("u1"), unanswered("u2")))
+    journal = serve(runtime, processor, ["u2"], channel="socketio")
+    late = CollectingOutputChannel()
+    runtime.late_outputs["socketio"] = lambda: late
+    assert await ReplayWorker(runtime, "w1").tick() == 1
+    assert statuses(journal) == {"u2": (DONE, 0)}
+    assert processor.handled == ["u2"] and processor.saves == 1  # the undo was saved first
+    assert applied_user_turns(processor.tracker) == ["u1", "u2"]  # one of each: no half turn
+    assert [m["text"] for m in late.messages] == ["answer to u2"]
+
+
+async def test_an_answered_turn_undone_with_a_folded_one_is_handled_again_first(runtime):
+    processor = Processor(conversation(session(), opens_the_form("u1"), fills_the_form("u2", answer=None)))
+    journal = serve(runtime, processor, ["u2"])
+    assert await ReplayWorker(runtime, "w1").tick() == 1
+    assert processor.handled == ["u1", "u2"]
+    assert statuses(journal) == {"u2": (DONE, 0)}
+
+
+async def test_a_turn_that_fails_again_backs_off_and_the_later_ones_wait(runtime):
+    processor = Processor(conversation(session(), unanswered("u2"), unanswered("u3")), failing=["u2"])
+    journal = serve(runtime, processor, ["u2", "u3"])
+    assert await ReplayWorker(runtime, "w1").tick() == 0
+    assert processor.handled == ["u2"]
+    assert statuses(journal) == {"u2": (PENDING, 1), "u3": (PENDING, 0)}
+    assert journal.due_senders() == ["c1"]  # u3 was given back untouched; u2 backs off
+
+
+async def test_a_turn_the_customer_went_on_from_is_superseded(runtime):
+    processor = Processor(conversation(session(), unanswered("u1"), answered("u2")))
+    journal = serve(runtime, processor, ["u1"])
+    assert await ReplayWorker(runtime, "w1").tick() == 0
+    assert statuses(journal) == {"u1": (SUPERSEDED, 0)}
+    assert processor.handled == [] and processor.saves == 0
+
+
+def unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_nothing_is_claimed_while_the_action_server_is_down(runtime):
+    down = EndpointConfig(url=f"http://127.0.0.1:{unused_port()}/webhook")
+    processor = Processor(conversation(session(), unanswered("u1")))
+    journal = serve(runtime, processor, ["u1"], action_endpoint=down)
+    assert await ReplayWorker(runtime, "w1").tick() == 0
+    assert processor.handled == []
+    assert statuses(journal) == {"u1": (PENDING, 0)}
+
+
+async def test_the_action_server_is_healthy_while_its_health_url_answers():
+    app = web.Application()
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app.router.add_get("/health", health)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = unused_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    agent = SimpleNamespace(action_endpoint=EndpointConfig(url=f"http://127.0.0.1:{port}/webhook"))
+    try:
+        assert await ReplayWorker.action_server_healthy(agent)
+    finally:
+        await runner.cleanup()
+    assert not await ReplayWorker.action_server_healthy(agent)
