@@ -59,7 +59,7 @@ def test_suggestions_for_a_real_message_and_order(web_url):
 
 
 def test_a_conversation_id_stands_for_its_order(web_url, rasa_url):
-    from tests.test_e2e_rest import Customer
+    from tests.e2e.test_e2e_rest import Customer
 
     customer = Customer(rasa_url)
     customer.says("订单2938475610293847561到哪了")  # the conversation is about this order
