@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set, Unio
 import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import Event, Restarted, UserUtteranceReverted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from channels.guard import UNANSWERED, CountingOutput, needs_replay
 from channels.journal import DONE, SUPERSEDED, PendingTurn, PendingTurnJournal
@@ -38,7 +39,7 @@ class ReplayPlan:
     superseded: List[PendingTurn] = field(default_factory=list)
 
 
-def plan_replay(tracker: Any, turns: List[PendingTurn]) -> ReplayPlan:
+def plan_replay(tracker: DialogueStateTracker, turns: List[PendingTurn]) -> ReplayPlan:
     """How to replay ``turns`` (claimed, oldest first) without leaving a half turn.
 
     Journaled turns that are the conversation's latest user turns are undone and
@@ -80,7 +81,7 @@ def _latest_user_turns(events: Iterable[Event]) -> List[UserUttered]:
     return list(latest.values())
 
 
-def _applied_user_turns(tracker: Any) -> List[Optional[str]]:
+def _applied_user_turns(tracker: DialogueStateTracker) -> List[Optional[str]]:
     """The message ids of the user turns Rasa applies, in order: reverted turns
     are left out, and so are turns a form's happy path folds away."""
     return [event.message_id for event in tracker.applied_events() if isinstance(event, UserUttered)]
