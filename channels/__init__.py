@@ -1,8 +1,15 @@
-"""Rasa input channels with a guard on every customer turn (see ``channels.guard``).
+"""Rasa input channels with a guard on every customer turn.
 
 ``credentials.yml`` registers ``channels.rest.GuardedRestInput`` (POST
 /webhooks/rest/webhook) and ``channels.socketio.GuardedSocketIOInput`` (socket.io),
-the same URLs as Rasa's own REST and socket.io channels.
+the same URLs as Rasa's own REST and socket.io channels. One job per module:
+
+- ``guard``: each customer turn gets an answer, or a fallback and a journal entry;
+- ``sanitise``: typed ``/intent{...}`` syntax is read as text;
+- ``runtime``: per server, the settings, the journal, the replay worker and the
+  channels' late outputs, started and stopped with the server;
+- ``journal``: the pending-turn journal (SQL);
+- ``replay``: replays journaled turns once the action server is healthy again.
 
 The Rasa server imports this package when it loads the channels; that is when
 the Rasa 3.6 speed-ups of ``rasa_adapter.compat`` are installed.
@@ -10,4 +17,4 @@ the Rasa 3.6 speed-ups of ``rasa_adapter.compat`` are installed.
 
 from rasa_adapter import compat
 
-compat.install()
+compat.install_speedups()

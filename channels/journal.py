@@ -2,7 +2,7 @@
 
 A turn lands here when the action server failed (Rasa 3.6 swallows the error
 and the customer would see silence) or when an action answered that the shop
-database was unavailable. The replay worker (``channels.guard``) runs them
+database was unavailable. The replay worker (``channels.replay``) runs them
 again once the action server is healthy, so the case is recorded after all.
 
 The journal lives in the tracker store's database (``SQLTrackerStore``): it
@@ -40,6 +40,11 @@ REPLAYING = "replaying"  # claimed by one Rasa instance
 DONE = "done"  # replayed and answered
 SUPERSEDED = "superseded"  # the customer went on and got answers; not replayable any more
 FAILED = "failed"  # gave up after the maximum number of attempts
+
+# The defaults of a replay: PENDING_TURNS_MAX_ATTEMPTS and PENDING_TURNS_RETRY_SECONDS
+# override them (channels.runtime.FaultSettings).
+MAX_ATTEMPTS = 8  # attempts before a turn is given up (FAILED)
+RETRY_SECONDS = 5.0  # the wait after the first failed attempt; it doubles after each
 
 metadata = MetaData()
 
@@ -96,8 +101,8 @@ def _turn(row: Any) -> PendingTurn:
 class PendingTurnJournal:
     """The journal over an SQLAlchemy engine (blocking calls: run them in a thread)."""
 
-    def __init__(self, engine: Engine, max_attempts: int = 5, retry_seconds: float = 2.0,
-                 claim_timeout: float = 300.0) -> None:
+    def __init__(self, engine: Engine, max_attempts: int = MAX_ATTEMPTS,
+                 retry_seconds: float = RETRY_SECONDS, claim_timeout: float = 300.0) -> None:
         self.engine = engine
         self.max_attempts = max_attempts
         self.retry_seconds = retry_seconds

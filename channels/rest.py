@@ -1,4 +1,8 @@
-"""REST (POST /webhooks/rest/webhook) with the turn guard."""
+"""The REST channel (POST /webhooks/rest/webhook): Rasa's, with a checked body and the turn guard.
+
+A malformed body gets a 400 before the turn starts; every turn then goes
+through ``channels.guard.TurnGuard``, started with the server by ``channels.runtime``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from channels.guard import TurnGuard
+from channels.runtime import attach
 
 
 class GuardedRestInput(RestInput):
@@ -24,7 +29,7 @@ class GuardedRestInput(RestInput):
         # a REST client has gone once its request is answered: no late delivery
         guard = TurnGuard(self.name(), late_output=lambda: None)
         blueprint = super().blueprint(guard.wrap(on_new_message))
-        guard.attach(blueprint)
+        attach(guard, blueprint)
         return blueprint
 
     # Rasa's RestInput takes any JSON: these answer a malformed body with a 400

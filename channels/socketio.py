@@ -1,4 +1,7 @@
-"""socket.io (the shop page's chat widget) with the turn guard."""
+"""The socket.io channel (the shop page's chat widget): Rasa's, with the turn guard.
+
+A late answer (a replayed turn) reaches the widget through the session's room.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 
 from channels.guard import TurnGuard
+from channels.runtime import attach
 
 
 class GuardedSocketIOInput(SocketIOInput):
@@ -25,7 +29,7 @@ class GuardedSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SocketBlueprint:
         guard = TurnGuard(self.name(), late_output=self._late_output)
         blueprint = super().blueprint(guard.wrap(on_new_message))
-        guard.attach(blueprint)
+        attach(guard, blueprint)
         return blueprint
 
     def _late_output(self) -> Optional[OutputChannel]:

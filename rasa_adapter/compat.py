@@ -1,25 +1,139 @@
-"""Speed-ups for the Rasa server that change no behaviour.
+"""Every workaround that depends on the internals of Rasa Open Source 3.6 (and rasa_sdk 3.6).
 
-Rasa 3.6 checks every action server response with ``jsonschema.validate``,
-which re-checks the (large) events schema against the JSON Schema meta-schema
-and builds a new validator each time: about 60 ms of CPU per custom action
-call on our machine, most of a turn's cost (see "Performance" in README.md).
-``install()`` makes ``RemoteAction._validate_action_result`` check the schema
-and build its validator once, and validate each response exactly as before:
-same schema, same error (``jsonschema.validate`` raises the ``best_match``
-error), same message.
+Each one rests on an assumption about Rasa's installed code, and
+tests/unit/test_rasa_compat.py checks each assumption, so an upgrade that breaks
+one fails loudly there instead of silently in production:
 
-Installed when this package is imported, which the Rasa server does when it
-loads the model (config.yml names our components), so every `rasa run`,
-`rasa test` and `rasa shell` of this project gets it.
-``AFTERSALES_SPEEDUPS=0`` leaves Rasa as it is (to compare).
+- **A failed custom action.** Rasa 3.6 logs it ("Encountered an exception while
+  running action ...") and carries on without the action's events, so the
+  customer may get no answer. ``ActionFailureHandler`` watches Rasa's log for
+  that text and notes the failure for the turn running in the current context
+  (``action_failures()``).
+- **The tracker store's database.** Rasa wraps the configured tracker store in
+  ``FailSafeTrackerStore`` (and ``AwaitableTrackerStore``), which keep it in the
+  private ``_tracker_store``; ``tracker_store_engine`` walks through them to the
+  SQL engine.
+- **The action server's health URL.** Rasa knows only the ``/webhook`` URL of the
+  action server; rasa_sdk serves ``/health`` beside it (``action_server_health_url``).
+- **The action server's interface.** ``rasa run actions`` binds to
+  ``SANIC_HOST``, default 0.0.0.0, and reads it after importing our actions
+  package; ``bind_action_server_to_loopback`` (called by ``actions/__init__.py``)
+  defaults it to ``AFTERSALES_HOST``, loopback unless set.
+- **A speed-up.** Rasa 3.6 checks every action server response with
+  ``jsonschema.validate``, which re-checks the (large) events schema against the
+  JSON Schema meta-schema and builds a new validator each time: about 60 ms of
+  CPU per custom action call on our machine, most of a turn's cost (see
+  "Performance" in README.md). ``install_speedups()`` makes
+  ``RemoteAction._validate_action_result`` check the schema and build its
+  validator once, and validate each response exactly as before: same schema,
+  same error (``jsonschema.validate`` raises the ``best_match`` error), same
+  message. The Rasa server installs it when it imports our channels
+  (``channels/__init__.py``; credentials.yml names them), so every `rasa run` of
+  this project gets it; ``AFTERSALES_SPEEDUPS=0`` leaves Rasa as it is (to compare).
+
+The action server imports this module too: nothing here imports Rasa itself
+(and TensorFlow with it) at import time.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
-from typing import Any, Dict
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
+
+from bot import settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+# -- a failed custom action ------------------------------------------------------
+
+# rasa/core/processor.py (MessageProcessor._run_action) logs this, with
+# logger.exception, when a custom action raises; the turn goes on without its events.
+ACTION_FAILED_LOG = "Encountered an exception while running action"
+ACTION_FAILED_LOGGER = "rasa.core.processor"
+
+_turn_failures: ContextVar[Optional[List[str]]] = ContextVar("turn_failures", default=None)
+
+
+class ActionFailureHandler(logging.Handler):
+    """Notes, for the turn running in this context, that a custom action failed.
+
+    ``install()`` puts it on Rasa's processor logger; a turn learns of its failed
+    actions (even after other replies were sent) inside ``action_failures()``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        failures = _turn_failures.get()
+        if failures is not None and str(record.msg).startswith(ACTION_FAILED_LOG):
+            failures.append(str(record.msg))
+
+    def install(self) -> None:
+        logging.getLogger(ACTION_FAILED_LOGGER).addHandler(self)
+
+    def remove(self) -> None:
+        logging.getLogger(ACTION_FAILED_LOGGER).removeHandler(self)
+
+
+@contextmanager
+def action_failures() -> Iterator[List[str]]:
+    """The failures Rasa logs for custom actions run in this context, while inside."""
+    failures: List[str] = []
+    token = _turn_failures.set(failures)
+    try:
+        yield failures
+    finally:
+        _turn_failures.reset(token)
+
+
+# -- the tracker store's database ------------------------------------------------
+
+
+def tracker_store_engine(tracker_store: Any) -> Optional[Engine]:
+    """The SQL engine of the tracker store Rasa wraps, or ``None`` if it is not SQL.
+
+    ``Agent.tracker_store`` is a ``FailSafeTrackerStore`` around the configured
+    store (itself in an ``AwaitableTrackerStore`` when it is not async); each
+    wrapper keeps the store it wraps in ``_tracker_store``.
+    """
+    store = tracker_store
+    while store is not None and getattr(store, "engine", None) is None:
+        store = getattr(store, "_tracker_store", None)
+    return store.engine if store is not None else None
+
+
+# -- the action server's health URL ----------------------------------------------
+
+
+def action_server_health_url(webhook_url: str) -> str:
+    """rasa_sdk's ``/health`` beside the action endpoint's ``/webhook``."""
+    base = webhook_url.rstrip("/")
+    if base.endswith("/webhook"):
+        base = base[: -len("/webhook")]
+    return base + "/health"
+
+
+# -- the action server's interface -----------------------------------------------
+
+
+def bind_action_server_to_loopback() -> None:
+    """Make ``rasa run actions`` listen on ``AFTERSALES_HOST`` (loopback by default).
+
+    rasa_sdk's ``endpoint.run`` binds to ``SANIC_HOST`` (default 0.0.0.0) and
+    reads it after ``create_app`` has imported the actions package, so setting
+    it from ``actions/__init__.py`` takes effect. An explicit ``SANIC_HOST``
+    wins.
+    """
+    os.environ.setdefault("SANIC_HOST", settings.host())
+
+
+# -- a speed-up: the action response validator, built once -----------------------
 
 _PATCHED = "_aftersales_cached_validator"
 
@@ -54,7 +168,7 @@ def _validate_action_result(self: Any, result: Dict[str, Any]) -> bool:
     raise error
 
 
-def install() -> bool:
+def install_speedups() -> bool:
     """Install the speed-ups (once); False when ``AFTERSALES_SPEEDUPS=0``."""
     if os.environ.get("AFTERSALES_SPEEDUPS", "1") == "0":
         return False

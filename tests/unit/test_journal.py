@@ -1,4 +1,4 @@
-"""The pending-turn journal and the turn guard's pure parts, on a temporary SQLite database."""
+"""The pending-turn journal (on a temporary SQLite database), the guard's verdict and the input sanitiser."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from channels.guard import needs_replay, neutralise_command
+from channels.guard import needs_replay
 from channels.journal import DONE, FAILED, PENDING, SUPERSEDED, PendingTurnJournal
+from channels.runtime import FaultSettings
+from channels.sanitise import neutralise_command
 
 
 @pytest.fixture
@@ -81,3 +83,11 @@ def test_a_replayed_turn_that_fails_again_is_pending_again(journal):
     assert journal.turns()[0].status == PENDING
     journal.finish(turn.id, SUPERSEDED)
     assert journal.turns()[0].status == SUPERSEDED
+
+
+def test_the_journal_and_the_fault_settings_share_their_defaults(tmp_path, monkeypatch):
+    for name in ("PENDING_TURNS_MAX_ATTEMPTS", "PENDING_TURNS_RETRY_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = FaultSettings.from_env()
+    journal = PendingTurnJournal(create_engine(f"sqlite:///{tmp_path / 'tracker.db'}", future=True))
+    assert (journal.max_attempts, journal.retry_seconds) == (settings.max_attempts, settings.retry_seconds)

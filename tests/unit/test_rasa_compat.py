@@ -1,14 +1,226 @@
-"""rasa_adapter/compat.py: Rasa checks action server responses as before, faster."""
+"""rasa_adapter/compat.py: each Rasa 3.6 workaround, and the assumption about Rasa's code it rests on.
+
+The ``test_rasa_*`` tests read the installed Rasa and rasa_sdk. When one fails
+after an upgrade, the workaround named in its message no longer works: adapt it
+(or drop it if Rasa now does the job), then the test.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+import asyncio
+import inspect
+import logging
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, Iterator, Optional
 
 import jsonschema
 import pytest
+import rasa.cli.run
+import rasa.core.actions.action
+import rasa.core.processor
+import rasa_sdk.endpoint
+import yaml
 from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
+from rasa.core.processor import MessageProcessor
+from rasa.core.tracker_store import (
+    AwaitableTrackerStore,
+    FailSafeTrackerStore,
+    InMemoryTrackerStore,
+    SQLTrackerStore,
+    create_tracker_store,
+)
+from rasa.shared.core.domain import Domain
+from rasa.utils.endpoints import EndpointConfig
+from sanic import Sanic
 
-from rasa_adapter import compat as speedups
+import channels  # noqa: F401  (as the Rasa server does: installs the speed-ups)
+from bot.settings import PROJECT_ROOT
+from rasa_adapter import compat
+
+
+def source(obj: Any) -> str:
+    return inspect.getsource(obj)
+
+
+# -- a failed custom action: Rasa logs it and goes on ----------------------------
+
+
+def test_rasa_logs_a_failed_custom_action_with_the_text_we_watch_for():
+    run_action = source(MessageProcessor._run_action)
+    logged = re.search(r'except Exception:\s*logger\.exception\(\s*f"' + re.escape(compat.ACTION_FAILED_LOG),
+                       run_action)
+    assert logged, (
+        "Rasa's MessageProcessor._run_action no longer logs a failed custom action with "
+        f"logger.exception(f\"{compat.ACTION_FAILED_LOG} ...\"): the turn guard would miss "
+        "failed actions (no fallback, no journal). Update compat.ACTION_FAILED_LOG or find "
+        "another way to learn that an action failed.")
+    assert rasa.core.processor.logger.name == compat.ACTION_FAILED_LOGGER, (
+        f"Rasa's processor logs to {rasa.core.processor.logger.name!r}, "
+        f"not compat.ACTION_FAILED_LOGGER ({compat.ACTION_FAILED_LOGGER!r})")
+
+
+@pytest.fixture
+def failure_handler() -> Iterator[compat.ActionFailureHandler]:
+    handler = compat.ActionFailureHandler()
+    handler.install()
+    yield handler
+    handler.remove()
+
+
+def rasa_logs_a_failed_action(name: str = "action_quality_issue") -> None:
+    """What Rasa 3.6 logs (its message, its logger, level ERROR)."""
+    logging.getLogger(compat.ACTION_FAILED_LOGGER).error(
+        f"{compat.ACTION_FAILED_LOG} '{name}'.Bot will continue, but the actions events are lost. "
+        "Please check the logs of your action server for more information.")
+
+
+def test_a_failed_action_is_noted_for_the_turn_running_in_this_context(failure_handler):
+    with compat.action_failures() as failures:
+        logging.getLogger(compat.ACTION_FAILED_LOGGER).error("something else went wrong")
+        assert failures == []
+        rasa_logs_a_failed_action()
+        assert len(failures) == 1 and "action_quality_issue" in failures[0]
+    rasa_logs_a_failed_action()  # outside a turn: noted nowhere
+    assert len(failures) == 1
+
+
+async def test_each_turn_notes_only_its_own_failed_actions(failure_handler):
+    async def turn(fails: bool) -> int:
+        with compat.action_failures() as failures:
+            await asyncio.sleep(0)
+            if fails:
+                rasa_logs_a_failed_action()
+            await asyncio.sleep(0)
+            return len(failures)
+
+    assert await asyncio.gather(turn(True), turn(False), turn(True)) == [1, 0, 1]
+
+
+def test_a_removed_handler_notes_nothing():
+    handler = compat.ActionFailureHandler()
+    handler.install()
+    handler.remove()
+    with compat.action_failures() as failures:
+        rasa_logs_a_failed_action()
+    assert failures == []
+
+
+# -- the tracker store's database, behind Rasa's wrappers ------------------------
+
+
+@pytest.fixture
+def sql_store(tmp_path: Path) -> Iterator[SQLTrackerStore]:
+    store = create_tracker_store(EndpointConfig(type="sql", dialect="sqlite", db=str(tmp_path / "tracker.db")),
+                                 Domain.empty())
+    assert isinstance(store, SQLTrackerStore)
+    yield store
+    store.engine.dispose()
+
+
+def test_rasa_agent_keeps_the_configured_tracker_store_in_private_wrappers(sql_store):
+    agent = Agent(domain=Domain.empty(), tracker_store=sql_store)
+    assert isinstance(agent.tracker_store, FailSafeTrackerStore)
+    for wrapper in (agent.tracker_store, AwaitableTrackerStore(sql_store)):
+        assert getattr(wrapper, "_tracker_store", None) is sql_store, (
+            f"Rasa's {type(wrapper).__name__} no longer keeps the store it wraps in "
+            "`_tracker_store`: compat.tracker_store_engine cannot find the tracker store's "
+            "database, and the pending-turn journal would fall back to a local SQLite file "
+            "that other Rasa instances do not share.")
+
+
+def test_the_journal_finds_the_tracker_stores_engine_through_the_wrappers(sql_store):
+    agent = Agent(domain=Domain.empty(), tracker_store=sql_store)
+    assert compat.tracker_store_engine(agent.tracker_store) is sql_store.engine
+    wrapped_twice = FailSafeTrackerStore(AwaitableTrackerStore(sql_store))
+    assert compat.tracker_store_engine(wrapped_twice) is sql_store.engine
+
+
+def test_a_tracker_store_without_sql_has_no_engine():
+    agent = Agent(domain=Domain.empty(), tracker_store=InMemoryTrackerStore(Domain.empty()))
+    assert compat.tracker_store_engine(agent.tracker_store) is None
+    assert compat.tracker_store_engine(None) is None
+
+
+# -- the action server's health URL ----------------------------------------------
+
+
+@pytest.mark.parametrize("webhook, health", [
+    ("http://127.0.0.1:5055/webhook", "http://127.0.0.1:5055/health"),
+    ("http://actions:5055/webhook/", "http://actions:5055/health"),
+    ("https://shop.example/bot/webhook", "https://shop.example/bot/health"),
+    ("http://127.0.0.1:5055", "http://127.0.0.1:5055/health"),
+])
+def test_the_health_url_is_beside_the_webhook(webhook, health):
+    assert compat.action_server_health_url(webhook) == health
+
+
+def test_rasa_sdk_serves_health_beside_webhook(monkeypatch):
+    monkeypatch.setattr(Sanic, "test_mode", True)  # another app of the same name may exist
+    app = rasa_sdk.endpoint.create_app("actions")
+    routes = {route.path: route.methods for route in app.router.routes_all.values()}
+    assert "GET" in routes.get("health", ()) and "POST" in routes.get("webhook", ()), (
+        f"rasa_sdk's action server no longer serves GET /health beside POST /webhook ({routes}): "
+        "compat.action_server_health_url gives a wrong URL and the replay worker would never "
+        "find the action server healthy.")
+
+
+# -- the action server's interface -----------------------------------------------
+
+
+def test_rasa_sdk_reads_sanic_host_after_importing_the_actions_package():
+    run = source(rasa_sdk.endpoint.run)
+    imports, reads = run.find("create_app("), run.find('os.environ.get("SANIC_HOST", "0.0.0.0")')
+    assert 0 <= imports < reads, (
+        "rasa_sdk.endpoint.run no longer reads SANIC_HOST after create_app has imported the "
+        "actions package: compat.bind_action_server_to_loopback (called by actions/__init__.py) "
+        "would not decide where `rasa run actions` listens.")
+    assert "executor.register_package(action_package_name)" in source(rasa_sdk.endpoint.create_app)
+    assert "main_from_args(args)" in source(rasa.cli.run.run_actions), (
+        "`rasa run actions` no longer runs rasa_sdk's own entry point")
+
+
+BIND = """
+import sys
+import sanic
+
+sanic.Sanic.run = lambda self, host=None, port=None, **kwargs: print("BIND", host, port)
+import rasa_sdk.__main__
+
+sys.argv = ["rasa_sdk", "--actions", "actions", "--port", "5055"]
+rasa_sdk.__main__.main()
+"""
+
+
+@pytest.mark.parametrize("env, host", [
+    ({}, "127.0.0.1"),
+    ({"AFTERSALES_HOST": "0.0.0.0"}, "0.0.0.0"),
+    ({"AFTERSALES_HOST": "0.0.0.0", "SANIC_HOST": "127.0.0.2"}, "127.0.0.2"),
+])
+def test_the_action_server_listens_on_loopback_unless_told(env: Dict[str, str], host: str):
+    """rasa_sdk's entry point, as `rasa run actions` calls it, with only Sanic's run replaced."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("SANIC_HOST", "AFTERSALES_HOST")}
+    done = subprocess.run([sys.executable, "-c", BIND], cwd=PROJECT_ROOT, env={**clean, **env},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"BIND {host} 5055" in done.stdout.splitlines()
+
+
+def test_an_explicit_sanic_host_wins(monkeypatch):
+    monkeypatch.setenv("AFTERSALES_HOST", "0.0.0.0")
+    monkeypatch.setenv("SANIC_HOST", "127.0.0.3")
+    compat.bind_action_server_to_loopback()
+    assert os.environ["SANIC_HOST"] == "127.0.0.3"
+    monkeypatch.delenv("SANIC_HOST")
+    compat.bind_action_server_to_loopback()
+    assert os.environ["SANIC_HOST"] == "0.0.0.0"
+
+
+# -- the speed-up: Rasa checks action server responses as before, faster ---------
 
 RESPONSES = [
     {"events": [{"event": "slot", "timestamp": None, "name": "order_id", "value": "3027461958302746518"},
@@ -33,8 +245,21 @@ def rasa_verdict(response: Any) -> Optional[str]:
     return None
 
 
-def test_it_is_installed_with_our_components():
-    assert RemoteAction._validate_action_result is speedups._validate_action_result
+def test_rasa_validates_action_responses_as_the_speed_up_assumes():
+    module = source(rasa.core.actions.action)
+    assert callable(getattr(RemoteAction, "action_response_format_spec", None))
+    assert "def _validate_action_result(self, result: Dict[Text, Any]) -> bool:" in module
+    assert "validate(result, self.action_response_format_spec())" in module, (
+        "Rasa's RemoteAction._validate_action_result no longer is jsonschema.validate against "
+        "action_response_format_spec(): compat.install_speedups would replace it with a check "
+        "that differs. Compare the two and update compat._validate_action_result.")
+    assert "self._validate_action_result(response)" in source(RemoteAction.run)
+
+
+def test_it_is_installed_when_the_rasa_server_imports_our_channels():
+    credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text(encoding="utf-8"))
+    assert credentials and all(name.startswith("channels.") for name in credentials)
+    assert RemoteAction._validate_action_result is compat._validate_action_result
 
 
 @pytest.mark.parametrize("response", RESPONSES)
@@ -50,4 +275,4 @@ def test_responses_are_accepted_and_rejected_as_rasa_does(response: Dict[str, An
 
 
 def test_the_validator_is_built_once():
-    assert speedups.action_response_validator() is speedups.action_response_validator()
+    assert compat.action_response_validator() is compat.action_response_validator()

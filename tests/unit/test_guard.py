@@ -1,0 +1,228 @@
+"""channels/guard.py and channels/runtime.py: what the customer gets and what is journaled, per turn.
+
+The guard wraps a stand-in for Rasa's ``handle_message`` (it answers, stays
+silent, raises, logs a failed custom action as Rasa 3.6 does, answers "the
+database is unavailable", or is slow); the runtime is the real one, with an
+agent built from our domain.yml (its NLG renders the guard's replies) and a
+journal on a temporary SQLite database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List
+
+import pytest
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ConversationPaused
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.playbook import faults
+from bot.settings import PROJECT_ROOT
+from channels.guard import TurnGuard
+from channels.journal import MAX_ATTEMPTS, RETRY_SECONDS
+from channels.runtime import FaultRuntime, FaultSettings
+from rasa_adapter import compat
+from rasa_adapter.project_files import response_text
+
+DEADLINE = 0.5
+ANSWER = {"text": "收到，请上传照片", "utter_action": "utter_quality_issue"}
+
+
+# -- settings --------------------------------------------------------------------
+
+SETTINGS_ENV = ("TURN_DEADLINE_SECONDS", "PENDING_TURNS_URL", "PENDING_TURNS_MAX_ATTEMPTS",
+                "PENDING_TURNS_RETRY_SECONDS", "PENDING_TURNS_POLL_SECONDS")
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in SETTINGS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_fault_settings_default_to_the_journals_defaults(clean_env):
+    settings = FaultSettings.from_env()
+    assert settings == FaultSettings(turn_deadline=8.0, journal_url=None, max_attempts=MAX_ATTEMPTS,
+                                     retry_seconds=RETRY_SECONDS, poll_seconds=2.0)
+    assert (settings.max_attempts, settings.retry_seconds) == (8, 5.0)  # as README's "Faults" says
+
+
+def test_fault_settings_from_the_environment(clean_env):
+    clean_env.setenv("TURN_DEADLINE_SECONDS", "4")
+    clean_env.setenv("PENDING_TURNS_URL", "postgresql://rasa@db/rasa")
+    clean_env.setenv("PENDING_TURNS_MAX_ATTEMPTS", "6")
+    clean_env.setenv("PENDING_TURNS_RETRY_SECONDS", "0.5")
+    clean_env.setenv("PENDING_TURNS_POLL_SECONDS", "0.25")
+    assert FaultSettings.from_env() == FaultSettings(4.0, "postgresql://rasa@db/rasa", 6, 0.5, 0.25)
+
+
+def test_an_empty_journal_url_means_the_tracker_stores_database(clean_env):
+    clean_env.setenv("PENDING_TURNS_URL", "")
+    assert FaultSettings.from_env().journal_url is None
+
+
+def test_a_malformed_setting_stops_the_server(clean_env):
+    clean_env.setenv("PENDING_TURNS_MAX_ATTEMPTS", "eight")
+    with pytest.raises(ValueError):
+        FaultSettings.from_env()
+
+
+# -- the guard around a turn -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(PROJECT_ROOT / "domain.yml"))
+
+
+@pytest.fixture
+async def runtime(domain: Domain, tmp_path: Path) -> AsyncIterator[FaultRuntime]:
+    agent = Agent(domain=domain)
+    app: Any = SimpleNamespace(ctx=SimpleNamespace(agent=agent))
+    settings = FaultSettings(turn_deadline=DEADLINE, journal_url=f"sqlite:///{tmp_path / 'journal.db'}",
+                             poll_seconds=60)
+    runtime = FaultRuntime(app, settings)
+    await runtime.start()
+    yield runtime
+    await runtime.stop()
+    assert runtime.journal is not None
+    runtime.journal.engine.dispose()
+
+
+Rasa = Callable[[UserMessage], Awaitable[Any]]
+
+
+class Customer:
+    """Sends one message through a guard and reads what came back."""
+
+    def __init__(self, guard: TurnGuard, rasa: Rasa, sender: str = "c1") -> None:
+        self.handler = guard.wrap(rasa)
+        self.sender = sender
+        self.output = CollectingOutputChannel()
+
+    async def says(self, text: str, message_id: str = "m1") -> List[str]:
+        await self.handler(UserMessage(text, self.output, self.sender, input_channel="rest",
+                                       message_id=message_id))
+        return [m.get("text", "") for m in self.output.messages]
+
+
+def guard_with(runtime: FaultRuntime) -> TurnGuard:
+    guard = TurnGuard("rest", late_output=lambda: None)
+    guard.runtime = runtime  # as channels.runtime.attach does when the server starts
+    return guard
+
+
+def journaled(runtime: FaultRuntime) -> List[Dict[str, str]]:
+    assert runtime.journal is not None
+    return [{"message_id": t.message_id, "text": t.text, "reason": t.reason}
+            for t in runtime.journal.turns()]
+
+
+async def answers(message: UserMessage) -> None:
+    await message.output_channel.send_response(message.sender_id, dict(ANSWER))
+
+
+async def stays_silent(message: UserMessage) -> None:
+    return None
+
+
+async def raises(message: UserMessage) -> None:
+    raise RuntimeError("the action server went away")
+
+
+async def answers_then_an_action_fails(message: UserMessage) -> None:
+    """Rasa 3.6: a reply is sent, then a custom action fails; Rasa only logs it."""
+    await message.output_channel.send_response(message.sender_id, dict(ANSWER))
+    logging.getLogger(compat.ACTION_FAILED_LOGGER).error(
+        f"{compat.ACTION_FAILED_LOG} 'action_quality_issue'.Bot will continue, but the actions events are lost.")
+
+
+async def says_the_database_is_unavailable(message: UserMessage) -> None:
+    await message.output_channel.send_response(
+        message.sender_id, {"text": response_text(faults.SERVICE_UNAVAILABLE),
+                            "utter_action": faults.SERVICE_UNAVAILABLE})
+
+
+async def answers_slowly(message: UserMessage) -> None:
+    await asyncio.sleep(DEADLINE * 3)
+    await answers(message)
+
+
+async def test_an_answered_turn_passes_untouched(runtime):
+    assert await Customer(guard_with(runtime), answers).says("收到的东西坏了") == [ANSWER["text"]]
+    assert journaled(runtime) == []
+
+
+@pytest.mark.parametrize("rasa, reason", [
+    (stays_silent, "unanswered"),
+    (raises, "action_failed"),
+    (answers_then_an_action_fails, "action_failed"),
+])
+async def test_a_turn_without_a_full_answer_gets_the_fallback_and_is_journaled(runtime, rasa, reason):
+    got = await Customer(guard_with(runtime), rasa).says("收到的东西坏了")
+    assert got[-1] == response_text(faults.FALLBACK)
+    assert journaled(runtime) == [{"message_id": "m1", "text": "收到的东西坏了", "reason": reason}]
+
+
+async def test_the_database_reply_is_journaled_without_a_fallback(runtime):
+    got = await Customer(guard_with(runtime), says_the_database_is_unavailable).says("我要改地址")
+    assert got == [response_text(faults.SERVICE_UNAVAILABLE)]
+    assert [t["reason"] for t in journaled(runtime)] == ["database"]
+
+
+async def test_a_failed_action_counts_only_for_its_own_turn(runtime):
+    async def answers_after_a_while(message: UserMessage) -> None:
+        await asyncio.sleep(0.05)  # while the other customer's action fails
+        await answers(message)
+
+    guard = guard_with(runtime)
+    fine, failing = Customer(guard, answers_after_a_while, "c1"), Customer(guard, answers_then_an_action_fails, "c2")
+    got = await asyncio.gather(fine.says("你好", "m1"), failing.says("收到的东西坏了", "m2"))
+    assert got == [[ANSWER["text"]], [ANSWER["text"], response_text(faults.FALLBACK)]]
+    assert [(t["message_id"], t["reason"]) for t in journaled(runtime)] == [("m2", "action_failed")]
+
+
+async def test_a_slow_turn_gets_a_still_working_reply_and_finishes_in_the_background(runtime):
+    customer = Customer(guard_with(runtime), answers_slowly)
+    assert await customer.says("我的快递到哪了") == [response_text(faults.STILL_WORKING)]
+    assert len(runtime.background) == 1
+    await asyncio.gather(*runtime.background)
+    texts = [m["text"] for m in customer.output.messages]
+    assert texts == [response_text(faults.STILL_WORKING), ANSWER["text"]]
+    assert journaled(runtime) == []
+
+
+async def test_a_paused_conversation_stays_silent(runtime):
+    tracker = DialogueStateTracker.from_events("c1", [ConversationPaused()])
+    await runtime.agent.tracker_store.save(tracker)
+    assert await Customer(guard_with(runtime), stays_silent).says("在吗") == []
+    assert journaled(runtime) == []
+
+
+async def test_typed_intent_syntax_reaches_rasa_as_text(runtime):
+    seen: List[str] = []
+
+    async def rasa(message: UserMessage) -> None:
+        seen.append(message.text or "")
+        await answers(message)
+
+    await Customer(guard_with(runtime), rasa).says('/request_human{"order_id": "1"}')
+    assert seen == ['request_human{"order_id": "1"}']
+
+
+async def test_before_the_server_started_turns_go_to_rasa_as_they_are():
+    seen: List[str] = []
+
+    async def rasa(message: UserMessage) -> None:
+        seen.append(message.text or "")
+
+    guard = TurnGuard("rest", late_output=lambda: None)
+    assert await Customer(guard, rasa).says("／greet") == []  # no runtime: no fallback either
+    assert seen == ["greet"]  # but the text is still read as text
