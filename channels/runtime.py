@@ -23,7 +23,7 @@ from sanic import Blueprint, Sanic
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
-from bot.settings import PROJECT_ROOT
+from bot import settings as settings_module
 from channels.guard import LateOutput, TurnGuard
 from channels.journal import MAX_ATTEMPTS, RETRY_SECONDS, PendingTurnJournal
 from channels.replay import ReplayWorker
@@ -61,7 +61,7 @@ def journal_engine(agent: Any, settings: FaultSettings) -> Engine:
     engine = tracker_store_engine(getattr(agent, "tracker_store", None))
     if engine is not None:
         return engine
-    fallback = PROJECT_ROOT / "var" / "pending_turns.db"
+    fallback = settings_module.var_dir() / "pending_turns.db"
     fallback.parent.mkdir(parents=True, exist_ok=True)
     logger.warning("no SQL tracker store: the pending-turn journal is %s", fallback)
     return create_engine(f"sqlite:///{fallback}", future=True)
