@@ -53,9 +53,10 @@ def response_text(name: str, root: Path = PROJECT_ROOT) -> str:
     return str(responses(root)[name][0]["text"])
 
 
-def dialogue_steps(root: Path = PROJECT_ROOT, *, tests: bool = False) -> List[Tuple[dict, List[dict]]]:
-    """(rule or story, its steps) of data/rules.yml and data/stories.yml (and the tests)."""
-    paths = [RULES, STORIES] + ([TEST_STORIES] if tests else [])
+def dialogue_steps(root: Path = PROJECT_ROOT, *, only_tests: bool = False) -> List[Tuple[dict, List[dict]]]:
+    """(rule or story, its steps) of data/rules.yml and data/stories.yml, or of the
+    conversation tests (tests/test_stories.yml)."""
+    paths = [TEST_STORIES] if only_tests else [RULES, STORIES]
     found = []
     for path in paths:
         data = _load(root / path) if (root / path).exists() else {}

@@ -25,9 +25,7 @@ from rasa_adapter.project_files import (
     ANNOTATION,
     DOMAIN,
     NLU,
-    RULES,
-    STORIES,
-    TEST_STORIES,
+    dialogue_steps,
     held_out_paths,
 )
 
@@ -93,15 +91,6 @@ def domain() -> Tuple[dict, Dict[str, Where]]:
         for node in (intents.value if intents is not None else []):
             where[f"intent:{node.value}"] = (rel(path), node.start_mark.line + 1)
     return merged, where
-
-
-def story_steps(paths: List[Path]) -> List[List[dict]]:
-    sequences = []
-    for path in paths:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for entry in (data.get("rules") or []) + (data.get("stories") or []):
-            sequences.append(entry.get("steps") or [])
-    return sequences
 
 
 def filled_names() -> Set[str]:
@@ -224,14 +213,14 @@ def main() -> int:
             else:
                 repeats += 1  # the same intent twice, e.g. in both scripts: harmless
 
-    sequences = story_steps([ROOT / RULES, ROOT / STORIES])
+    sequences = [steps for _, steps in dialogue_steps(ROOT)]
     answered = set()
     for steps in sequences:
         for step, following in zip(steps, steps[1:]):
             if "intent" in step and "action" in following:
                 answered.add(step["intent"])
     tested = {
-        step["intent"] for steps in story_steps([ROOT / TEST_STORIES])
+        step["intent"] for _, steps in dialogue_steps(ROOT, only_tests=True)
         for step in steps if "intent" in step
     }
     for intent in intents:
