@@ -59,7 +59,7 @@ def test_suggestions_for_a_real_message_and_order(web_url):
 
 
 def test_a_conversation_id_stands_for_its_order(web_url, rasa_url):
-    from tests.test_e2e_rest import Customer
+    from tests.e2e.test_e2e_rest import Customer
 
     customer = Customer(rasa_url)
     customer.says("订单2938475610293847561到哪了")  # the conversation is about this order
@@ -78,7 +78,7 @@ def test_feedback_is_stored_and_exported_for_training(web_url, shop, tmp_path):
         "message": "x", "intent": "greet", "verdict": "maybe"})
     assert bad.status_code == 400
     out = tmp_path / "feedback.yml"
-    assert bot_cli(["--db", shop["db"], "export-feedback", "--out", str(out)]) == 0
+    assert bot_cli(["--db", shop.db, "export-feedback", "--out", str(out)]) == 0
     exported = yaml.safe_load(out.read_text(encoding="utf-8"))
     assert {"intent": "signed_not_received", "examples": "- 驿站里找不到我的包裹\n"} in exported["nlu"]
 

@@ -17,8 +17,8 @@ import pytest
 from bot.settings import utcnow
 from bot.shop.schema import Buyer, Item, Order, Product, Shipment, TrackingEvent
 from bot.shop.store import OrderState, OrderStore
-from tests import test_e2e_web
-from tests.test_e2e_web import open_console
+from tests.e2e import test_e2e_web
+from tests.e2e.test_e2e_web import open_console
 
 pytestmark = pytest.mark.e2e
 browser = test_e2e_web.browser  # the same Chromium fixture
@@ -34,7 +34,7 @@ INJECTED = "img.injected, img[src='x'], .rw-messages-container script, #suggesti
 
 @pytest.fixture(scope="module")
 def hostile_order(shop):
-    return add_hostile_order(shop["db"])
+    return add_hostile_order(shop.db)
 
 
 def add_hostile_order(database_url: str) -> str:
