@@ -374,7 +374,8 @@ def main() -> int:
         policy=Path(os.environ["SHOP_POLICY"]) if os.environ.get("SHOP_POLICY") else None,
     )
     python = os.path.relpath(sys.executable, PROJECT_ROOT)
-    # Ctrl-C and SIGTERM both end in the `finally` below
+    # Ctrl-C (even where a shell started us with SIGINT ignored) and SIGTERM end in the `finally` below
+    signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
     try:
         stack.start()
