@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 PY      := $(BIN)/python
 RASA    := $(BIN)/rasa
 MODEL   := models/aftersales.tar.gz
-PACKAGES := bot actions channels components rasa_adapter web evaluation
+PACKAGES := bot actions channels components rasa_adapter web evaluation devtools
 # Anything that changes the model: retrain only when one of these is newer.
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -type f 2>/dev/null)
 
@@ -67,7 +67,7 @@ train: $(MODEL) ## train the model if config, domain or data changed
 db: $(VENV)/.installed ## create the sample shop database (var/shop.db) if missing
 	@$(PY) -m bot init-db
 
-run: $(MODEL) db node_modules/.installed ## start the assistant: action server :5055 + Rasa REST/socket.io :5005
+run: $(MODEL) db node_modules/.installed ## start the assistant: action server :5055, Rasa REST/socket.io :5005, web :8080
 	@scripts/run.sh
 
 .PHONY: run-scaled test-scale
@@ -89,11 +89,8 @@ validate: $(VENV)/.installed ## check the training data, domain and tests (rasa 
 eval: $(MODEL) ## score the model and two baselines (FOLDS=3, DATA=labelled.tsv), reports/eval.md
 	@$(PY) -m evaluation --folds $(or $(FOLDS),3) $(if $(DATA),--data $(DATA))
 
-fuzz: $(VENV)/.installed ## fuzz `make run`'s servers: N requests (500) in at most SECS (120); SEED to repeat
-	@export RASA_URL=$${RASA_URL:-http://localhost:5005} WEB_URL=$${WEB_URL:-http://localhost:8080}; \
-	  curl -sf -o /dev/null $$RASA_URL/ && curl -sf -o /dev/null $$WEB_URL/ || \
-	  { echo "error: start the servers first with 'make run' (in another terminal)" >&2; exit 1; }; \
-	  $(PY) scripts/fuzz.py --count $(or $(N),500) --seconds $(or $(SECS),120) $(if $(SEED),--seed $(SEED))
+fuzz: $(VENV)/.installed ## fuzz `make run`'s servers (RASA_URL, WEB_URL): N requests (500) in at most SECS (120); SEED to repeat
+	@$(PY) scripts/fuzz.py --count $(or $(N),500) --seconds $(or $(SECS),120) $(if $(SEED),--seed $(SEED))
 
 bench: $(MODEL) ## load run over REST (CUSTOMERS=240 TURNS=10 CONCURRENCY=20 THINK_MS=0; BENCH_TRAIN=0 no training, PROFILE=1 py-spy), reports/bench.md
 	@$(PY) -W ignore scripts/bench.py --customers $(or $(CUSTOMERS),240) --turns $(or $(TURNS),10) \

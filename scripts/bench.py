@@ -1,12 +1,13 @@
 """`make bench`: a bounded load run against the real servers, on loopback.
 
-Starts its own action server and Rasa server (the project's model and
-endpoints.yml, as `make run`) on free ports against a fresh sample database,
-then simulates CUSTOMERS customers of TURNS turns each, CONCURRENCY at a time,
-over the REST channel: the scenario conversations below, mostly logged-in
-buyers (signed buyer token in the metadata) and some anonymous customers who
-type their order numbers. Every reply is checked; one that is missing, empty
-or not of the expected kind counts as an error.
+Starts its own action server and Rasa server (devtools/stack.py: the project's model
+and endpoints.yml, as `make run`) on free ports against a fresh sample database,
+then simulates CUSTOMERS customers of TURNS turns each, CONCURRENCY at a time, over
+the REST channel: the scripted conversations of tests/conversations.yml (the
+repeatable ones), three customers in four logged-in buyers (signed buyer token in
+the metadata), the others anonymous visitors who type their order numbers. Every
+reply is checked; one that is missing, empty or lacks what the script expects
+counts as an error.
 
 Prints p50/p95/p99 per turn, throughput, errors, the peak RSS of each server
 and the training time; writes reports/bench.md (and reports/bench.json). The
@@ -32,145 +33,40 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import aiohttp  # Rasa's own HTTP client library
 
-import aiohttp  # noqa: E402  (Rasa's own HTTP client library)
-
-from bot.access.identity import sign  # noqa: E402
-from bot.shop.sample_data import BUYERS, ORDERS  # noqa: E402
-from tests.servers import (  # noqa: E402
-    BUYER_SECRET,
+from bot.access.identity import sign
+from bot.settings import PROJECT_ROOT, utcnow
+from devtools import conversations
+from devtools.conversations import Conversation, Turn
+from devtools.stack import (
     MODEL,
     RASA,
-    Servers,
+    Assistant,
+    Ports,
+    Secrets,
+    StackError,
     make_shop,
     project_endpoints,
-    rasa_servers,
-    server_env,
 )
 
-REPORT = ROOT / "reports" / "bench.md"  # and its figures in bench.json
+REPORT = PROJECT_ROOT / "reports" / "bench.md"  # and its figures in bench.json
 
 
-# -- the conversations ------------------------------------------------------------------
+def scripts() -> List[Conversation]:
+    """The conversations the bench repeats."""
+    return [c for c in conversations.load() if c.repeatable]
 
 
-@dataclass(frozen=True)
-class Turn:
-    """One customer message and what its reply must contain (every string).
-
-    ``names_order``: the message names that order, so an anonymous customer
-    must then prove it is theirs (``ANONYMOUS_PROOF``) before the answer."""
-
-    text: str
-    expect: Tuple[str, ...] = ()
-    names_order: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class Script:
-    name: str
-    buyer: Optional[str]  # the logged-in buyer; None: anonymous
-    turns: Tuple[Turn, ...]
-
-
-# What an anonymous customer sends after naming an order, before the assistant
-# answers about it: templates over ``order_proof_facts`` (the assistant asks
-# for the last four digits of the order's phone). The reply to the naming turn
-# must then only be non-empty; its expectation moves to the last proof turn.
-ANONYMOUS_PROOF: Tuple[str, ...] = ("{phone4}",)
-
-ASKS_ORDER = ("订单号",)
-ASKS_RATING = ("1 到 5 分",)
-RATED = ("5 分评价",)
-
-SCRIPTS: Tuple[Script, ...] = (
-    # logged-in buyers
-    Script("track_parcel: buyer picks from the list", "lin_xiaoyu", (
-        Turn("我的快递到哪了", ("3027461958302746518", "3027461958302749902")),
-        Turn("3027461958302746518", ("773029384756102",) + ASKS_RATING),
-        Turn("5分", RATED),
-    )),
-    Script("track_parcel: named courier", "lin_xiaoyu", (
-        Turn("我那个中通的快递到哪了", ("3027461958302746518", "773029384756102")),
-        Turn("谢谢", ()),
-    )),
-    Script("signed_not_received: buyer", "chen_hao", (
-        Turn("显示签收了但是我没收到", ("1829374650192837465", "丰巢快递柜")),
-        Turn("好的谢谢", ()),
-    )),
-    Script("quality_issue: buyer", "chen_hao", (
-        Turn("收到的东西坏了，有破损", ("1829374650192837465", "照片")),
-    )),
-    Script("wrong_item: wrong colour", "wang_fang", (
-        Turn("订单2938475610293840001颜色发错了", ("颜色发错了", "面单")),
-        Turn("好的，我拍照片发给你", ()),
-    )),
-    Script("return_or_exchange: variant", "wang_fang", (
-        Turn("订单2938475610293840001的开衫想换成燕麦色", ("燕麦色 L", "有货")),
-    )),
-    Script("refund_after_shipping: out for delivery", "wang_fang", (
-        Turn("订单2938475610293847561已经发货了我不想要了，能退款吗", ("拒签", "SF1402938475999")),
-    )),
-    Script("price_drop_refund, then refund_status", "liu_yang", (
-        Turn("电热水壶刚买就降价了，订单7700112233445566778能退差价吗", ("¥40.00", "主管审批")),
-        Turn("退款什么时候到账", ("等主管审批",)),
-    )),
-    Script("change_address: before shipping", "lin_xiaoyu", (
-        Turn("订单3027461958302751137地址填错了，能修改吗", ("还没有发货", "新地址")),
-        Turn("上海市浦东新区张江路 99 弄 3 号 501 室 林小雨 13812345678", ("已经为您把订单", "张江路 99 弄")),
-    )),
-    # anonymous customers: they type the order (or tracking) number
-    Script("track_parcel: anonymous", None, (
-        Turn("我的快递到哪了", ASKS_ORDER),
-        Turn("3027461958302746518", ("773029384756102", "上海浦东张江网点"), "3027461958302746518"),
-        Turn("5分", RATED),
-    )),
-    Script("signed_not_received: anonymous", None, (
-        Turn("订单2938475610293840001显示签收了，可是我没收到", ("小区门卫", "申通快递"), "2938475610293840001"),
-    )),
-    Script("wrong_item: by tracking number", None, (
-        Turn("你们发错货了", ASKS_ORDER),
-        Turn("快递单号是YT7391028374651", ("左旋肉碱胶囊", "面单"), "3027461958302749902"),
-    )),
-    Script("refund_after_shipping: anonymous", None, (
-        Turn("你好", ("售后助手",)),
-        Turn("订单2938475610293847561已经发货了我不想要了，能退款吗", ("拒签", "SF1402938475999"), "2938475610293847561"),
-    )),
-)
-
-
-def order_proof_facts(order_id: str) -> Dict[str, str]:
-    """What an anonymous customer knows about their order (for ``ANONYMOUS_PROOF``)."""
-    account = next(o["buyer"] for o in ORDERS if o["id"] == order_id)
-    phone = next(b[2] for b in BUYERS if b[0] == account)
-    return {"order_id": order_id, "phone": phone, "phone4": phone[-4:]}
-
-
-def conversation(script: Script) -> List[Turn]:
-    """The turns a customer sends, with the proof steps of anonymous customers."""
-    turns: List[Turn] = []
-    for turn in script.turns:
-        if script.buyer is None and turn.names_order and ANONYMOUS_PROOF:
-            facts = order_proof_facts(turn.names_order)
-            turns.append(Turn(turn.text))
-            turns += [Turn(t.format(**facts)) for t in ANONYMOUS_PROOF[:-1]]
-            turns.append(Turn(ANONYMOUS_PROOF[-1].format(**facts), turn.expect))
-        else:
-            turns.append(turn)
-    return turns
-
-
-def scripts_for(customer: int) -> List[Script]:
+def scripts_for(customer: int) -> List[Conversation]:
     """Customer ``customer``'s conversations, in order: three in four are
     logged-in buyers, the others anonymous; each starts at another script."""
     anonymous = customer % 4 == 3
-    pool = [s for s in SCRIPTS if (s.buyer is None) == anonymous]
+    pool = [s for s in scripts() if s.anonymous == anonymous]
     start = customer // 4 if anonymous else customer - customer // 4
     return [pool[(start + k) % len(pool)] for k in range(len(pool))]
 
@@ -186,7 +82,7 @@ class Result:
     error: Optional[str]
 
 
-def check(reply: object, expect: Sequence[str]) -> Optional[str]:
+def check(reply: object, turn: Turn) -> Optional[str]:
     """Why a REST reply is not sane, or None."""
     if not isinstance(reply, list) or not reply:
         return "no reply"
@@ -194,23 +90,23 @@ def check(reply: object, expect: Sequence[str]) -> Optional[str]:
     if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
         return "empty message"
     joined = "\n".join(str(t) for t in texts)
-    missing = [e for e in expect if e not in joined]
+    missing = turn.missing(joined)
     return f"reply lacks {missing}: {joined[:80]!r}" if missing else None
 
 
 async def customer(
-    http: aiohttp.ClientSession, url: str, name: str, scripts: List[Script], turns: int, results: List[Result],
-    think: float = 0.0,
+    http: aiohttp.ClientSession, url: str, name: str, script_list: List[Conversation], turns: int,
+    results: List[Result], secret: str, think: float = 0.0,
 ) -> None:
     """One customer: its conversations one after another (each a new chat) until
     ``turns`` messages are sent or the scripts are done; ``think`` seconds
     between a reply and the next message."""
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = utcnow()
     sent = 0
-    for k, script in enumerate(scripts):
+    for k, script in enumerate(script_list):
         sender = f"{name}-{k}"
-        metadata = {"buyer_token": sign(script.buyer, BUYER_SECRET, now)} if script.buyer else {}
-        for turn in conversation(script):
+        metadata = {"buyer_token": sign(script.buyer, secret, now)} if script.buyer else {}
+        for turn in script.turns:
             if sent == turns:
                 return
             if sent and think:
@@ -218,10 +114,10 @@ async def customer(
             sent += 1
             started = time.perf_counter()
             try:
-                async with http.post(url, json={"sender": sender, "message": turn.text,
+                async with http.post(url, json={"sender": sender, "message": turn.say,
                                                 "metadata": metadata}) as response:
                     body = await response.json(content_type=None) if response.status == 200 else None
-                    error = check(body, turn.expect) if response.status == 200 else f"HTTP {response.status}"
+                    error = check(body, turn) if response.status == 200 else f"HTTP {response.status}"
             except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
                 error = f"{type(e).__name__}: {e}"
             ms = (time.perf_counter() - started) * 1000
@@ -231,7 +127,7 @@ async def customer(
 
 
 async def load(
-    url: str, customers: int, turns: int, concurrency: int, think: float = 0.0
+    url: str, customers: int, turns: int, concurrency: int, secret: str, think: float = 0.0
 ) -> Tuple[List[Result], float]:
     """``customers`` customers, ``concurrency`` at a time: the results and the seconds taken."""
     results: List[Result] = []
@@ -244,8 +140,8 @@ async def load(
     async def worker(http: aiohttp.ClientSession) -> None:
         while not queue.empty():
             number = queue.get_nowait()
-            scripts = scripts_for(number) * (turns // 2 + 1)
-            await customer(http, webhook, f"{run}-{number}", scripts, turns, results, think)
+            mine = scripts_for(number) * (turns // 2 + 1)
+            await customer(http, webhook, f"{run}-{number}", mine, turns, results, secret, think)
 
     connector = aiohttp.TCPConnector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=60)
@@ -255,12 +151,12 @@ async def load(
         return results, time.perf_counter() - started
 
 
-async def warm_up(url: str) -> List[Result]:
-    """Every scenario once, one after another (not counted)."""
+async def warm_up(url: str, secret: str) -> List[Result]:
+    """Every conversation once, one after another (not counted)."""
     results: List[Result] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
-        await customer(http, f"{url}/webhooks/rest/webhook", f"warmup-{os.getpid()}", list(SCRIPTS),
-                       sum(len(conversation(s)) for s in SCRIPTS), results)
+        await customer(http, f"{url}/webhooks/rest/webhook", f"warmup-{os.getpid()}", scripts(),
+                       sum(len(s.turns) for s in scripts()), results, secret)
     return results
 
 
@@ -326,12 +222,13 @@ class MemorySampler(threading.Thread):
 def train_seconds(tmp: Path) -> float:
     """Train the model from scratch into ``tmp`` (an empty Rasa cache) and time it."""
     print("==> training the model into a temporary directory (BENCH_TRAIN=0 skips this)", flush=True)
-    env = {**os.environ, "RASA_CACHE_DIRECTORY": str(tmp / "cache"), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "RASA_CACHE_DIRECTORY": str(tmp / "cache"), "PYTHONPATH": str(PROJECT_ROOT),
+           "RASA_TELEMETRY_ENABLED": "false"}
     started = time.perf_counter()
     result = subprocess.run(
-        [str(RASA), "train", "--config", "config.yml", "--domain", "domain", "--data", "data",
+        [str(RASA), "train", "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
          "--out", str(tmp / "models"), "--fixed-model-name", "bench"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seconds = time.perf_counter() - started
     if result.returncode != 0 or not (tmp / "models" / "bench.tar.gz").exists():
         print(result.stdout[-3000:], file=sys.stderr)
@@ -469,15 +366,17 @@ def markdown(run: Run) -> str:
         + (f"a customer waits {run.think_ms:.0f} ms after each reply." if run.think_ms else
            "a customer sends its next message as soon as it has the reply (no think time), so "
            f"{run.concurrency} turns are always in flight and mean latency = {run.concurrency} / throughput."),
-        f"- Servers started by the bench: `rasa run actions` and `rasa run` with `{MODEL.relative_to(ROOT)}`, "
+        f"- Servers started by the bench (devtools/stack.py): `rasa run actions` and `rasa run` with "
+        f"`{MODEL.relative_to(PROJECT_ROOT) if MODEL.is_relative_to(PROJECT_ROOT) else MODEL}`, "
         f"`credentials.yml`, and `endpoints.yml` as `make run` uses it (tracker store: {run.tracker_store}); "
         "a fresh sample database (`python -m bot init-db`) in a temporary directory.",
         "- Three customers in four are logged-in sample buyers (signed buyer token in the metadata), "
-        "the others anonymous and type their order or tracking number. Each customer goes through "
-        "the scenario conversations one after another, each a new chat, until its turns are sent.",
+        "the others anonymous: they type their order or tracking number and prove it with the phone's "
+        "last four digits. Each customer goes through the scripted conversations of "
+        "tests/conversations.yml one after another, each a new chat, until its turns are sent.",
         "- A turn is one POST to /webhooks/rest/webhook, timed until the whole reply is received. "
         "A reply that is missing, empty or lacks the facts the scenario expects counts as an error "
-        "(and ends that conversation). One warm-up conversation per scenario is not counted.",
+        "(and ends that conversation). One warm-up run of every conversation is not counted.",
         "- Tuning in effect: the Rasa speed-ups of rasa_adapter/compat.py "
         + ("OFF (`AFTERSALES_SPEEDUPS=0`)" if run.tuning.get("AFTERSALES_SPEEDUPS") == "0" else "on")
         + "; the store's SQLite settings (bot/shop/store.py: pooled connections, WAL, synchronous=NORMAL); "
@@ -502,12 +401,12 @@ def markdown(run: Run) -> str:
         "which includes loading the model) |",
         f"| training time | {run.training} |",
         "",
-        "## Per scenario",
+        "## Per conversation",
         "",
-        "| scenario | customer | turns | p50 ms | p95 ms | errors |",
+        "| conversation | customer | turns | p50 ms | p95 ms | errors |",
         "|---|---|---:|---:|---:|---:|",
     ]
-    for script in SCRIPTS:
+    for script in scripts():
         mine = [r for r in run.results if r.script == script.name]
         ms = [r.ms for r in mine]
         lines.append(f"| {script.name} | {script.buyer or 'anonymous'} | {len(mine)} | "
@@ -572,31 +471,33 @@ def main(argv: Optional[List[str]] = None) -> int:
             training_at = f"{datetime.now().astimezone():%Y-%m-%d %H:%M}"
 
         shop = make_shop(tmp)
-        env = server_env(shop)
-        subprocess.run([sys.executable, "-m", "bot", "init-db"], env=env, check=True, cwd=ROOT,
-                       stdout=subprocess.DEVNULL)
         endpoints = project_endpoints(tmp)
         tracker = endpoints.get("tracker_store") or {}
         tracker_store = (f"{tracker.get('type')} {tracker.get('dialect', '')}".strip()
                          if tracker else "in memory (none configured)")
+        secrets = Secrets.from_settings()
         print(f"==> starting the action server and the Rasa server (tracker store: {tracker_store})", flush=True)
-        servers: Servers
-        with rasa_servers(tmp, env, endpoints) as servers:
-            print("==> warming up: one conversation per scenario", flush=True)
-            warm = asyncio.run(warm_up(servers.rasa_url))
+        with Assistant(tmp, Ports.free(), secrets, endpoints=endpoints, env=shop.env(), web=False) as servers:
+            servers.init_db()
+            servers.start()
+            # the names in the report (and bench.json) since the first bench runs
+            running = servers.procs()
+            procs = {"action server": running["actions"], "rasa": running["rasa"]}
+            print("==> warming up: every conversation once", flush=True)
+            warm = asyncio.run(warm_up(servers.rasa_url, secrets.buyer_secret))
             if any(r.error for r in warm):
                 print("warning: warm-up errors: " + "; ".join(f"{r.script}: {r.error}" for r in warm if r.error),
                       file=sys.stderr)
             print(f"==> {args.customers} customers x {args.turns} turns, {args.concurrency} at a time", flush=True)
             load_before = load_average()
-            sampler = MemorySampler(servers.procs)
+            sampler = MemorySampler(procs)
             sampler.start()
-            profiler = Profiler(servers.procs, args.profile) if args.profile else None
-            cpu_before = {name: cpu_seconds(proc.pid) for name, proc in servers.procs.items()}
+            profiler = Profiler(procs, args.profile) if args.profile else None
+            cpu_before = {name: cpu_seconds(proc.pid) for name, proc in procs.items()}
             client_before = time.process_time()
-            results, seconds = asyncio.run(
-                load(servers.rasa_url, args.customers, args.turns, args.concurrency, args.think_ms / 1000))
-            cpu = {name: cpu_seconds(proc.pid) - cpu_before[name] for name, proc in servers.procs.items()}
+            results, seconds = asyncio.run(load(servers.rasa_url, args.customers, args.turns, args.concurrency,
+                                                secrets.buyer_secret, args.think_ms / 1000))
+            cpu = {name: cpu_seconds(proc.pid) - cpu_before[name] for name, proc in procs.items()}
             cpu["bench client"] = time.process_time() - client_before
             if profiler:
                 profiler.stop()
@@ -604,11 +505,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             sampler.join()
             peak_kb = sampler.high_water_kb()
             if args.keep:
-                print(f"    server logs: {', '.join(str(p) for p in servers.logs.values())}")
+                print(f"    server logs: {', '.join(str(s.log) for s in servers.servers.values())}")
         run = Run(args.customers, args.turns, args.concurrency, args.think_ms, results, seconds, peak_kb,
                   sampler.load_peak_kb, training, training_s, load_before, load_average(),
                   {k: os.environ[k] for k in TUNING_VARIABLES if k in os.environ}, tracker_store,
                   profiler.top(len(results)) if profiler else {}, cpu)
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -636,7 +540,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     for name, kb in peak_kb.items():
         print(f"peak RSS     {name}: {kb / 1024:.0f} MB")
     print(f"training     {training}")
-    print(f"report       {args.report.relative_to(ROOT) if args.report.is_relative_to(ROOT) else args.report}")
+    shown = args.report.relative_to(PROJECT_ROOT) if args.report.is_relative_to(PROJECT_ROOT) else args.report
+    print(f"report       {shown}")
     print(run.summary())
     return 0
 

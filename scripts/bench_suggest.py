@@ -1,18 +1,19 @@
 """Latency of POST /agent/suggest on a running `make run`: p50/p95 over N calls.
 
-  .venv/bin/python scripts/bench_suggest.py [--url http://localhost:8080] [-n 100]
-Uses $AGENT_TOKEN or var/agent_token; loopback only.
+  .venv/bin/python scripts/bench_suggest.py [--url http://127.0.0.1:8080] [-n 100]
+Uses the servers' agent token ($AGENT_TOKEN, else var/agent_token, through bot.settings).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
+import sys
 import time
-from pathlib import Path
 
 import requests
+
+from bot import settings
 
 MESSAGES = [
     ("显示签收了但我没收到", "2938475610293840001"),
@@ -25,11 +26,14 @@ MESSAGES = [
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--url", default="http://localhost:8080")
+    parser.add_argument("--url", default=settings.web_url(), help="default: $WEB_URL, else make run's")
     parser.add_argument("-n", type=int, default=100)
     args = parser.parse_args()
-    token_file = Path(__file__).resolve().parent.parent / "var" / "agent_token"
-    token = os.environ.get("AGENT_TOKEN") or token_file.read_text().strip()
+    token = settings.dev_secret("agent_token", create=False)
+    if not token:
+        print("error: no agent token ($AGENT_TOKEN or var/agent_token): start the servers with `make run`",
+              file=sys.stderr)
+        return 1
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     times, errors = [], 0

@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import requests
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from bot import settings
+
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\.py\", line \d+")
 
 PHRASES = [
@@ -227,22 +226,30 @@ def run(rasa_url: str, web_url: str, agent_token: str, count: int, seconds: floa
     return tally
 
 
-def default_agent_token() -> str:
-    path = PROJECT_ROOT / "var" / "agent_token"
-    return os.environ.get("AGENT_TOKEN") or (path.read_text().strip() if path.exists() else "")
+def up(url: str) -> bool:
+    try:
+        return requests.get(f"{url.rstrip('/')}/", timeout=5).ok
+    except requests.RequestException:
+        return False
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rasa", default=os.environ.get("RASA_URL", "http://localhost:5005"))
-    parser.add_argument("--web", default=os.environ.get("WEB_URL", "http://localhost:8080"))
+    parser.add_argument("--rasa", default=settings.rasa_url(), help="default: $RASA_URL, else make run's")
+    parser.add_argument("--web", default=settings.web_url(), help="default: $WEB_URL, else make run's")
     parser.add_argument("--agent-token", default=None, help="default: $AGENT_TOKEN or var/agent_token")
     parser.add_argument("--count", type=int, default=500, help="at most this many requests")
     parser.add_argument("--seconds", type=float, default=120, help="and for at most this long")
     parser.add_argument("--seed", type=int, default=None, help="default: random (printed)")
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randint(0, 2**31)
-    token = args.agent_token if args.agent_token is not None else default_agent_token()
+    # the servers' own token; not made here if missing (the agent calls are then refused)
+    token = args.agent_token if args.agent_token is not None else settings.dev_secret("agent_token", create=False)
+    down = [url for url in (args.rasa, args.web) if not up(url)]
+    if down:
+        print(f"error: nothing answers at {', '.join(down)}: start the servers first with "
+              "'make run' (in another terminal)", file=sys.stderr)
+        return 1
     print(f"fuzzing {args.rasa} and {args.web}: up to {args.count} requests in {args.seconds:.0f} s, "
           f"seed {seed}", flush=True)
     started = time.monotonic()

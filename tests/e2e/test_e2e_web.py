@@ -78,7 +78,7 @@ def test_feedback_is_stored_and_exported_for_training(web_url, shop, tmp_path):
         "message": "x", "intent": "greet", "verdict": "maybe"})
     assert bad.status_code == 400
     out = tmp_path / "feedback.yml"
-    assert bot_cli(["--db", shop["db"], "export-feedback", "--out", str(out)]) == 0
+    assert bot_cli(["--db", shop.db, "export-feedback", "--out", str(out)]) == 0
     exported = yaml.safe_load(out.read_text(encoding="utf-8"))
     assert {"intent": "signed_not_received", "examples": "- 驿站里找不到我的包裹\n"} in exported["nlu"]
 

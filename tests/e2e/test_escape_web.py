@@ -34,7 +34,7 @@ INJECTED = "img.injected, img[src='x'], .rw-messages-container script, #suggesti
 
 @pytest.fixture(scope="module")
 def hostile_order(shop):
-    return add_hostile_order(shop["db"])
+    return add_hostile_order(shop.db)
 
 
 def add_hostile_order(database_url: str) -> str:

@@ -18,7 +18,6 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Dict, List, Optional, Set
 
 import pytest
@@ -27,7 +26,7 @@ import socketio
 from sqlalchemy import delete
 
 from bot.access.identity import sign
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, utcnow
 from bot.shop.sample_data import seed
 from bot.shop.schema import AccessCheck
 from bot.shop.store import OrderFacts, OrderStore
@@ -43,10 +42,6 @@ ASKS = [
     "订单{n}的地址能改吗", "订单{n}降价了能退差价吗", "{n}退款到哪一步了", "转人工 {n}",
 ]
 FOLLOW_UPS = ["到哪了", "就是这个订单", "签收人是谁", "发的什么货", "地址是哪里", "好的"]
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def secrets_of(order: OrderFacts) -> Set[str]:
@@ -83,7 +78,7 @@ def plan(orders: List[OrderFacts], buyers: List[str], rng: random.Random) -> Lis
         kind = ["other_buyer", "wrong_phone", "no_phone", "claimed_sender", "switched"][i % 5]
         asker = rng.choice(others)
         if kind == "other_buyer":
-            token = sign(asker, BUYER_SECRET, now())
+            token = sign(asker, BUYER_SECRET, utcnow())
             turns = [{"text": ask, "token": token}, {"text": rng.choice(FOLLOW_UPS), "token": token}]
         elif kind == "wrong_phone":
             tail = rng.choice([t for t in (f"{rng.randrange(10000):04d}" for _ in range(3)) if t != order.phone[-4:]] or ["0000"])
@@ -93,10 +88,10 @@ def plan(orders: List[OrderFacts], buyers: List[str], rng: random.Random) -> Lis
         elif kind == "claimed_sender":  # the sender id is the owner's account, no token
             turns = [{"text": ask, "sender": order.buyer_account}, {"text": rng.choice(FOLLOW_UPS)}]
         else:  # found for its owner, then the same conversation goes on as someone else
-            owner = sign(order.buyer_account, BUYER_SECRET, now())
+            owner = sign(order.buyer_account, BUYER_SECRET, utcnow())
             if rng.random() < 0.5:
                 asker = None  # logged out
-            someone = sign(asker, BUYER_SECRET, now()) if asker else None
+            someone = sign(asker, BUYER_SECRET, utcnow()) if asker else None
             turns = [{"text": ask, "token": owner, "owner": True},
                      {"text": rng.choice(FOLLOW_UPS), "token": someone},
                      {"text": rng.choice(ASKS[:5]).format(n=number), "token": someone}]
@@ -173,7 +168,7 @@ def run_lookup(url: str, lookup: Lookup) -> List[str]:
 def clean_phone_checks(shop):
     """Wrong phone digits lock orders for an hour: unlock them for the other tests."""
     yield
-    store = OrderStore.from_url(shop["db"])
+    store = OrderStore.from_url(shop.db)
     with store.session() as s, s.begin():
         s.execute(delete(AccessCheck))
     store.engine.dispose()
@@ -181,7 +176,7 @@ def clean_phone_checks(shop):
 
 def test_a_thousand_lookups_of_other_buyers_orders_leak_nothing(rasa_url, shop, clean_phone_checks, tmp_path):
     reference = OrderStore.from_url(f"sqlite:///{tmp_path / 'reference.db'}")
-    seed(reference, now())
+    seed(reference, utcnow())
     orders = list(reference.all_orders())
     buyers = sorted({o.buyer_account for o in orders})
     lookups = plan(orders, buyers, random.Random(20261111))

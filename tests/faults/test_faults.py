@@ -1,7 +1,7 @@
 """Faults, injected for real: the action server killed or frozen, the shop database
 locked or failing midway, Rasa killed mid-conversation, a kill during load.
 
-One private stack (tests/fault_stack.py) for the module; every test leaves both
+One private stack (tests/helpers/fault_stack.py) for the module; every test leaves both
 servers running and unfrozen for the next.
 """
 
@@ -12,7 +12,6 @@ import signal
 import sqlite3
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, List, Tuple
 
@@ -20,9 +19,11 @@ import pytest
 import socketio
 
 from bot.access.identity import sign
+from bot.settings import utcnow
+from devtools.stack import MODEL
 from rasa_adapter import project_files
 from tests.helpers.fault_stack import TURN_DEADLINE, Chat, FaultStack, wait_for
-from tests.helpers.servers import BUYER_SECRET, MODEL
+from tests.helpers.servers import BUYER_SECRET
 
 pytestmark = pytest.mark.e2e
 
@@ -43,8 +44,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
         pytest.fail(f"no trained model at {MODEL}: run `make train` first")
     stack = FaultStack(tmp_path_factory.mktemp("faults"))
     try:
-        stack.start("actions")
-        stack.start("rasa")
+        stack.start("actions", "rasa")
         yield stack
     finally:
         stack.stop()
@@ -57,9 +57,8 @@ def healthy(stack: FaultStack) -> Iterator[FaultStack]:
         yield stack
     finally:
         for name in ("actions", "rasa"):
-            proc = stack.procs[name]
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGCONT)
+            if stack.running(name):
+                stack.signal(name, signal.SIGCONT)
             else:
                 stack.start(name)
 
@@ -120,7 +119,7 @@ async def test_action_server_frozen_beyond_the_deadline_then_the_late_answer_arr
         await client.emit("session_request", {"session_id": session})
         await asyncio.wait_for(confirmed.wait(), 30)
         stack.signal("actions", signal.SIGSTOP)
-        token = sign("chen_hao", BUYER_SECRET, datetime.now(timezone.utc).replace(tzinfo=None))
+        token = sign("chen_hao", BUYER_SECRET, utcnow())
         await client.emit("user_uttered", {"message": QUALITY, "session_id": session,
                                            "customData": {"buyer_token": token}})
         first = await asyncio.wait_for(received.get(), TURN_DEADLINE + 30)

@@ -1,19 +1,16 @@
 """A private action server + Rasa pair for fault-injection tests.
 
-Unlike the shared session servers (tests/servers.py), a ``FaultStack`` may be
-killed (SIGKILL), frozen (SIGSTOP) and restarted: it has its own shop database,
-its own SQLite tracker store (and pending-turn journal) and its own ports.
+Unlike the shared session servers (tests/helpers/servers.py), a ``FaultStack`` may be
+killed (SIGKILL), frozen (SIGSTOP) and restarted, one server at a time (the
+``signal`` and ``start`` of devtools/stack.py): it has its own shop database, its own
+SQLite tracker store (and pending-turn journal) and its own ports.
 """
 
 from __future__ import annotations
 
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
@@ -22,88 +19,47 @@ from rasa.shared.core.events import BotUttered, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.access.identity import sign
-from bot.settings import PROJECT_ROOT
+from bot.settings import utcnow
 from bot.shop.cases import CaseLog, CaseRecord
 from bot.shop.store import OrderStore
-from tests.helpers.servers import (
-    BUYER_SECRET,
-    MODEL,
-    RASA,
-    TOKEN,
-    free_port,
-    make_shop,
-    server_env,
-    tracker_store_yaml,
-    wait_until_up,
-)
+from devtools.stack import Assistant, Ports, make_shop
+from tests.helpers.servers import BUYER_SECRET, SECRETS, TOKEN
 
 # short enough for the tests, long enough for a normal turn on a busy 2-core machine
 TURN_DEADLINE = 4.0
 SETTLE_TIMEOUT = 90.0
 
 
-class FaultStack:
+class FaultStack(Assistant):
+    """Servers ``actions`` and ``rasa`` in ``tmp``, with short deadlines and retries."""
+
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.shop = make_shop(tmp)
         self.shop_db = tmp / "shop.db"
         self.tracker_db = tmp / "tracker.db"
-        self.env = {
-            **server_env(self.shop),
-            "TURN_DEADLINE_SECONDS": str(TURN_DEADLINE),
-            "PENDING_TURNS_POLL_SECONDS": "0.5",
-            "PENDING_TURNS_RETRY_SECONDS": "0.5",
-            "PENDING_TURNS_MAX_ATTEMPTS": "6",
-            "SHOP_DB_BUSY_TIMEOUT": "0.5",
-        }
-        subprocess.run([sys.executable, "-m", "bot", "init-db"], env=self.env, check=True, cwd=PROJECT_ROOT)
-        self.action_port, self.rasa_port = free_port(), free_port()
-        self.endpoints = tmp / "endpoints.yml"
-        self.endpoints.write_text(
-            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            + tracker_store_yaml(self.tracker_db))
-        self.procs: Dict[str, subprocess.Popen] = {}
-        self.store = OrderStore.from_url(self.shop["db"])
+        super().__init__(
+            tmp, Ports.free(), SECRETS, web=False,
+            endpoints={"tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(self.tracker_db)}},
+            env={
+                **self.shop.env(),
+                "TURN_DEADLINE_SECONDS": str(TURN_DEADLINE),
+                "PENDING_TURNS_POLL_SECONDS": "0.5",
+                "PENDING_TURNS_RETRY_SECONDS": "0.5",
+                "PENDING_TURNS_MAX_ATTEMPTS": "6",
+                "SHOP_DB_BUSY_TIMEOUT": "0.5",
+            },
+        )
+        self.init_db()
+        self.store = OrderStore.from_url(self.shop.db)
 
-    @property
-    def rasa_url(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}"
-
-    # -- processes ---------------------------------------------------------------
-
-    def start(self, name: str) -> None:
-        commands = {
-            "actions": [str(RASA), "run", "actions", "--actions", "actions", "--port", str(self.action_port)],
-            "rasa": [str(RASA), "run", "--model", str(MODEL), "--port", str(self.rasa_port),
-                     "--credentials", "credentials.yml", "--endpoints", str(self.endpoints),
-                     "--enable-api", "--auth-token", TOKEN],
-        }
-        health = {"actions": f"http://127.0.0.1:{self.action_port}/health", "rasa": f"{self.rasa_url}/"}
-        log = self.tmp / f"{name}.log"
-        proc = subprocess.Popen(commands[name], cwd=PROJECT_ROOT, env=self.env,
-                                stdout=log.open("a"), stderr=subprocess.STDOUT)
-        self.procs[name] = proc
-        wait_until_up(health[name], [proc], [log])
-
-    def signal(self, name: str, sig: signal.Signals) -> None:
-        self.procs[name].send_signal(sig)
-        if sig == signal.SIGKILL:
-            self.procs[name].wait(timeout=20)
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGCONT)
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        self.store.engine.dispose()
+    def stop(self, *names: str) -> None:
+        super().stop(*names)
+        if not names:
+            self.store.engine.dispose()
 
     def log(self, name: str) -> str:
-        return (self.tmp / f"{name}.log").read_text(errors="replace")
+        return self.servers[name].log.read_text(errors="replace")
 
     # -- what happened -------------------------------------------------------------
 
@@ -153,8 +109,7 @@ class Chat:
     def __init__(self, stack: FaultStack, buyer: str, sender: Optional[str] = None) -> None:
         self.url = f"{stack.rasa_url}/webhooks/rest/webhook"
         self.sender = sender or f"{buyer}-{uuid.uuid4().hex[:8]}"
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        self.metadata = {"buyer_token": sign(buyer, BUYER_SECRET, now)}
+        self.metadata = {"buyer_token": sign(buyer, BUYER_SECRET, utcnow())}
 
     def says(self, text: str, timeout: float = 60) -> str:
         response = requests.post(

@@ -1,5 +1,5 @@
-"""The scaled stack's generated configuration (scripts/scaled.py from deploy/), as Rasa and
-nginx read it. The running stack is tested by `make test-scale` (tests/scale_out.py)."""
+"""The scaled stack's generated configuration (devtools/scaled.py from deploy/), as Rasa and
+nginx read it. The running stack is tested by `make test-scale` (tests/scale/)."""
 
 from __future__ import annotations
 
@@ -13,22 +13,23 @@ from rasa.core.lock_store import LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.core.utils import AvailableEndpoints
 
+from devtools.scaled import DEPLOY, Ports, ScaledStack, StackError, fill
+from devtools.stack import Secrets
 from rasa_adapter.lockstore import AtomicRedisLockStore
-from scripts.scaled import DEPLOY, Ports, Secrets, Stack, StackError, fill
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Stack:
+def stack(tmp_path: Path) -> ScaledStack:
     (tmp_path / "log").mkdir()
     (tmp_path / "pg_password").write_text("pw-1234")
-    return Stack(
+    return ScaledStack(
         workdir=tmp_path,
         ports=Ports(nginx=7080, rasa=(7081, 7082), actions=7085, web=7090, postgres=7433, redis=7380),
         secrets=Secrets(rasa_token="t", agent_token="a", buyer_secret="b"),
     )
 
 
-def test_every_rasa_instance_gets_the_shared_tracker_store_lock_store_and_action_server(stack: Stack) -> None:
+def test_every_rasa_instance_gets_the_shared_tracker_store_lock_store_and_action_server(stack: ScaledStack) -> None:
     endpoints, _ = stack.write_configs()
     available = AvailableEndpoints.read_endpoints(str(endpoints))
     assert available.action.url == "http://127.0.0.1:7085/webhook"
@@ -45,7 +46,7 @@ def test_every_rasa_instance_gets_the_shared_tracker_store_lock_store_and_action
     assert (redis_kwargs["host"], redis_kwargs["port"], redis_kwargs["db"]) == ("127.0.0.1", 7380, 1)
 
 
-def test_nginx_balances_rest_round_robin_and_keeps_socketio_sticky(stack: Stack) -> None:
+def test_nginx_balances_rest_round_robin_and_keeps_socketio_sticky(stack: ScaledStack) -> None:
     _, conf = stack.write_configs()
     text = conf.read_text()
     upstreams = dict(re.findall(r"upstream (\w+) \{(.*?)\}", text, flags=re.S))
