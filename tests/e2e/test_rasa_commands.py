@@ -16,12 +16,12 @@ from typing import Dict, List, Tuple
 import pytest
 
 from bot.settings import PROJECT_ROOT
-from tests.helpers.servers import MODEL, free_port
+from devtools.stack import MODEL, Assistant, free_port
+from tests.helpers.servers import NETAUDIT
 
 pytestmark = pytest.mark.e2e
 
 RASA = str(PROJECT_ROOT / ".venv" / "bin" / "rasa")
-NETAUDIT = PROJECT_ROOT / "tests" / "helpers" / "netaudit"
 
 
 def run(args: List[str], tmp_path: Path, telemetry: str = "false", timeout: float = 300) -> Tuple[int, str, List[str]]:
@@ -76,3 +76,16 @@ def test_the_recorder_sees_a_crash_report_when_telemetry_is_on(tmp_path):
         [RASA, "run", "--model", str(MODEL), "--endpoints", str(broken_endpoints(tmp_path)),
          "--port", str(free_port()), "--interface", "127.0.0.1"], tmp_path, telemetry="true")
     assert any("sentry.io" in line for line in attempts), attempts
+
+
+def test_the_sessions_servers_reached_no_outside_host(servers: Assistant, rasa_url, web_url):
+    """Every server the e2e session started (and every test before this one) ran
+    with the recorder: a turn and the pages, and nothing left the machine."""
+    import requests
+
+    reply = requests.post(f"{rasa_url}/webhooks/rest/webhook",
+                          json={"sender": "netaudit", "message": "我的快递到哪了"}, timeout=30)
+    assert reply.status_code == 200 and reply.json()
+    assert requests.get(f"{web_url}/", timeout=10).status_code == 200
+    log = servers.log_dir / "netaudit.log"
+    assert not log.exists() or log.read_text(encoding="utf-8") == ""

@@ -14,6 +14,7 @@ from typing import Iterator, List
 
 import pytest
 
+from bot.settings import PROJECT_ROOT
 from devtools.stack import Assistant, Ports, Secrets, Shop, make_shop, project_endpoints
 
 # the secrets the test servers are started with, for the tests to sign and authenticate with
@@ -21,6 +22,9 @@ TOKEN = "e2e-test-token"
 AGENT_TOKEN = "e2e-agent-token"
 BUYER_SECRET = "e2e-buyer-secret"
 SECRETS = Secrets(rasa_token=TOKEN, agent_token=AGENT_TOKEN, buyer_secret=BUYER_SECRET)
+# every server of the session records any attempt to reach a host that is not this
+# machine here (tests/helpers/netaudit; checked by tests/e2e/test_rasa_commands.py)
+NETAUDIT = PROJECT_ROOT / "tests" / "helpers" / "netaudit"
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +37,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
 def servers(tmp_path_factory: pytest.TempPathFactory, shop: Shop) -> Iterator[Assistant]:
     """The session's servers (not started yet); logs and tracker store in their directory."""
     workdir = tmp_path_factory.mktemp("e2e")
-    stack = Assistant(workdir, Ports.free(), SECRETS, endpoints=project_endpoints(workdir), env=shop.env())
+    audit = {"PYTHONPATH": f"{PROJECT_ROOT}:{NETAUDIT}", "NETAUDIT_LOG": str(workdir / "netaudit.log")}
+    stack = Assistant(workdir, Ports.free(), SECRETS, endpoints=project_endpoints(workdir),
+                      env={**shop.env(), **audit})
     try:
         yield stack
     finally:
