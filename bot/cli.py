@@ -11,7 +11,7 @@
   secrets [NAME]         make the development secrets in var/ (0600); print one
 
 This module is the command line's composition root: besides ``bot/`` it wires
-the Rasa adapters (``rasa_adapter``) for ``release`` and ``suggest``.
+the Rasa adapters (``rasa_adapter``) for ``release``, ``suggest`` and ``export-feedback``.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FaultSettings:
-    """From the environment (see the README's "Faults" section)."""
+    """From the environment (see docs/faults.md)."""
 
     turn_deadline: float = 8.0  # TURN_DEADLINE_SECONDS
     journal_url: Optional[str] = None  # PENDING_TURNS_URL; default: the tracker store's database

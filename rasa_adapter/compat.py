@@ -23,7 +23,7 @@ one fails loudly there instead of silently in production:
   ``jsonschema.validate``, which re-checks the (large) events schema against the
   JSON Schema meta-schema and builds a new validator each time: about 60 ms of
   CPU per custom action call on our machine, most of a turn's cost (see
-  "Performance" in README.md). ``install_speedups()`` makes
+  docs/performance.md). ``install_speedups()`` makes
   ``RemoteAction._validate_action_result`` check the schema and build its
   validator once, and validate each response exactly as before: same schema,
   same error (``jsonschema.validate`` raises the ``best_match`` error), same

@@ -29,6 +29,6 @@ $BIN/rasa test nlu --model "$MODEL" --nlu tests/nlu --out reports/nlu >reports/n
     || { tail -n 30 reports/nlu.log; exit 1; }
 $BIN/python scripts/checks.py nlu-accuracy reports/nlu/intent_report.json "$NLU_MIN_ACCURACY"
 
-echo "==> [5/5] pytest: bot/, actions, CLI, and end to end over REST"
+echo "==> [5/5] pytest: tests/unit, then tests/e2e and tests/faults against real servers"
 $BIN/python -m pytest -p no:cacheprovider "$@"
 echo "==> all tests passed in $(( $(date +%s) - started )) s"

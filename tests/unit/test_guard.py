@@ -51,7 +51,7 @@ def test_fault_settings_default_to_the_journals_defaults(clean_env):
     settings = FaultSettings.from_env()
     assert settings == FaultSettings(turn_deadline=8.0, journal_url=None, max_attempts=MAX_ATTEMPTS,
                                      retry_seconds=RETRY_SECONDS, poll_seconds=2.0)
-    assert (settings.max_attempts, settings.retry_seconds) == (8, 5.0)  # as README's "Faults" says
+    assert (settings.max_attempts, settings.retry_seconds) == (8, 5.0)  # as docs/faults.md says
 
 
 def test_fault_settings_from_the_environment(clean_env):

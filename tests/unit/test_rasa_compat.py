@@ -276,3 +276,29 @@ def test_responses_are_accepted_and_rejected_as_rasa_does(response: Dict[str, An
 
 def test_the_validator_is_built_once():
     assert compat.action_response_validator() is compat.action_response_validator()
+
+
+def test_rasa_3_6_redis_lock_store_has_what_the_atomic_lock_store_builds_on():
+    """rasa_adapter/lockstore.py overrides RedisLockStore's ticket methods and uses its
+    ``red`` client, ``key_prefix`` and ``create_lock``, and TicketLock's methods."""
+    import inspect
+
+    from rasa.core.lock import TicketLock
+    from rasa.core.lock_store import LockStore, RedisLockStore
+
+    init = inspect.getsource(RedisLockStore.__init__)
+    assert "self.red = " in init and "self.key_prefix = " in init, (
+        "Rasa's RedisLockStore no longer keeps `red` and `key_prefix`: rasa_adapter/lockstore.py must change"
+    )
+    for name, params in {
+        "issue_ticket": ["self", "conversation_id", "lock_lifetime"],
+        "update_lock": ["self", "conversation_id"],
+        "finish_serving": ["self", "conversation_id", "ticket_number"],
+        "cleanup": ["self", "conversation_id", "ticket_number"],
+        "create_lock": ["conversation_id"],
+    }.items():
+        found = list(inspect.signature(getattr(LockStore, name)).parameters)
+        assert found == params, f"LockStore.{name}{found}: the atomic lock store overrides {params}"
+    for name in ("from_dict", "dumps", "issue_ticket", "remove_expired_tickets",
+                 "remove_ticket_for", "is_someone_waiting"):
+        assert callable(getattr(TicketLock, name, None)), f"TicketLock.{name} is gone"

@@ -1,5 +1,5 @@
 """Loaded by every Python process started with this folder on PYTHONPATH
-(tests/e2e/test_no_outside_hosts.py): records each attempt to reach a host that
+(tests/e2e/test_rasa_commands.py): records each attempt to reach a host that
 is not this machine in the file named by $NETAUDIT_LOG, one line per attempt.
 
 Python's audit events see every socket connect and name lookup, whatever
