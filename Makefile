@@ -37,12 +37,14 @@ $(VENV)/.installed: requirements.txt constraints.txt scripts/find_python.sh
 	         /^Installing collected/ {print "    installing..."; fflush()} \
 	         /^Successfully installed/ {print "    installed"; fflush()}' \
 	  || { echo "error: pip failed; the end of $(VENV)/pip.log:" >&2; tail -n 30 $(VENV)/pip.log >&2; exit 1; }
-	@$(PY) -W ignore -c 'import rasa, rasa_sdk, jieba, spacy, sqlalchemy, yaml'
+	@# the first import compiles everything: its library warnings go to the log
+	@$(PY) -W ignore -c 'import rasa, rasa_sdk, jieba, spacy, sqlalchemy, yaml' >>$(VENV)/pip.log 2>&1 \
+	  || { echo "error: the installed packages do not import; see $(VENV)/pip.log" >&2; exit 1; }
 	@# also off for a plain `rasa ...` typed in this checkout (written to ~/.config/rasa/global.yml)
 	@$(RASA) telemetry disable >>$(VENV)/pip.log 2>&1
 	@# plain `rasa test` looks for test stories under "." (.venv included): hide the starter
 	@# project's copy inside the installed Rasa, or its mood_* stories are tested against our bot
-	@$(PY) -c 'import pathlib, rasa.cli; p = pathlib.Path(rasa.cli.__file__).parent / "initial_project/tests/test_stories.yml"; p.unlink(missing_ok=True)'
+	@$(PY) -c 'import pathlib, rasa.cli; p = pathlib.Path(rasa.cli.__file__).parent / "initial_project/tests/test_stories.yml"; p.unlink(missing_ok=True)' >>$(VENV)/pip.log 2>&1
 	@touch $@
 	@echo "==> $(VENV) ready"
 

@@ -62,7 +62,7 @@ def web_port() -> int:
 def dev_secret(name: str, create: bool = True) -> str:
     """A secret: its environment variable (``SECRETS``), else ``var/<name>``.
 
-    The file is made on first use (``create``) with ``secrets.token_urlsafe(32)``,
+    The file is made on first use (``create``) with ``secrets.token_hex(32)``,
     readable by its owner only; without ``create`` a missing file gives "".
     """
     env = SECRETS[name]
@@ -75,7 +75,7 @@ def dev_secret(name: str, create: bool = True) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(32))
+            f.write(secrets.token_hex(32))  # hex: never starts with "-", safe as a CLI argument
     return path.read_text().strip()
 
 

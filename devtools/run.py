@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import sys
-import time
 
 from bot import settings
 from bot.cli import main as bot_cli
@@ -25,6 +23,7 @@ from devtools.stack import (
     StackError,
     port_in_use,
     project_endpoints,
+    serve,
 )
 
 
@@ -49,10 +48,6 @@ def banner(stack: Assistant) -> str:
 Ctrl-C stops all three servers."""
 
 
-def interrupted(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> int:
     # a bad shop.yml or case_notes.yml stops here, naming the key
     if bot_cli(["check-policy"], out=io.StringIO()) != 0:
@@ -71,29 +66,9 @@ def main() -> int:
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    # Ctrl-C (even where a shell started us with SIGINT ignored) and SIGTERM: stop the servers in order
-    signal.signal(signal.SIGINT, interrupted)
-    signal.signal(signal.SIGTERM, interrupted)
-    try:
-        print(f"==> starting the action server on :{ports.actions}, Rasa on :{ports.rasa} (loading the model) "
-              f"and the web service on :{ports.web}", flush=True)
-        stack.start()
-        print(banner(stack), flush=True)
-        while True:
-            dead = stack.dead()
-            if dead:
-                raise StackError(f"{dead[0].name} stopped; the end of {dead[0].log}:\n{dead[0].tail(2000)}")
-            time.sleep(1)
-    except KeyboardInterrupt:
-        print("\n==> stopping", flush=True)
-        return 0
-    except StackError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
-        stack.stop()
-        print("==> stopped", flush=True)
+    return serve(stack, lambda: banner(stack), starting=(
+        f"==> starting the action server on :{ports.actions}, Rasa on :{ports.rasa} (loading the model) "
+        f"and the web service on :{ports.web}"))
 
 
 if __name__ == "__main__":

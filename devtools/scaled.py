@@ -23,7 +23,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -43,6 +42,7 @@ from devtools.stack import (
     free_ports,
     local_url,
     port_in_use,
+    serve,
 )
 
 DEPLOY = PROJECT_ROOT / "deploy"
@@ -362,10 +362,6 @@ class ScaledStack:
 # -- make run-scaled -------------------------------------------------------------------------
 
 
-def interrupted(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> int:
     stack = ScaledStack(
         workdir=Path(os.environ.get("SCALED_DIR", settings.var_dir() / "scaled")),
@@ -374,14 +370,11 @@ def main() -> int:
         policy=Path(os.environ["SHOP_POLICY"]) if os.environ.get("SHOP_POLICY") else None,
     )
     python = os.path.relpath(sys.executable, PROJECT_ROOT)
-    # Ctrl-C (even where a shell started us with SIGINT ignored) and SIGTERM end in the `finally` below
-    signal.signal(signal.SIGINT, interrupted)
-    signal.signal(signal.SIGTERM, interrupted)
-    try:
-        stack.start()
+
+    def banner() -> str:
         ports = stack.ports
         webhook = f"{stack.public_url}/webhooks/rest/webhook"
-        print(f"""==> the scaled-out assistant is up.
+        return f"""==> the scaled-out assistant is up.
 
   nginx (REST, socket.io, HTTP API):  {stack.public_url}   → Rasa {', '.join(stack.instance_urls)}
   Shop page with the chat widget:     {stack.web_url}/
@@ -398,19 +391,6 @@ def main() -> int:
   As a logged-in buyer add "metadata": {{"buyer_token": "<output of {python} -m bot token chen_hao>"}}
   Cases:  {python} -m bot --db '{stack.shop_database_url}' cases
 
-Ctrl-C stops everything (the data stays in {stack.workdir}; delete it to start afresh).""", flush=True)
-        while True:
-            dead = stack.dead()
-            if dead:
-                raise StackError(f"{dead[0].name} stopped; see {dead[0].log}")
-            time.sleep(1)
-    except KeyboardInterrupt:
-        print("\n==> stopping", flush=True)
-        return 0
-    except StackError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
-        stack.stop()
-        print("==> stopped", flush=True)
+Ctrl-C stops everything (the data stays in {stack.workdir}; delete it to start afresh)."""
+
+    return serve(stack, banner)

@@ -29,7 +29,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Union
 
 import requests
 import yaml
@@ -418,3 +418,45 @@ class Assistant(Stack):
     def init_db(self) -> None:
         """Create and seed the shop database of the servers' environment, if missing."""
         self.run([sys.executable, "-m", "bot", "init-db"])
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+class Servable(Protocol):
+    """A set of servers: a ``Stack``, or a ``devtools.scaled.ScaledStack`` built on one."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def dead(self) -> Sequence[Server]: ...
+
+
+def serve(stack: Servable, banner: Callable[[], str], *, starting: str = "") -> int:
+    """Start ``stack``, print ``banner()``, watch the servers until Ctrl-C or SIGTERM
+    (even where a shell started us with SIGINT ignored), then stop them in order.
+    A server that stops by itself ends it with an error and the end of its log."""
+    signal.signal(signal.SIGINT, _interrupted)
+    signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        if starting:
+            print(starting, flush=True)
+        stack.start()
+        print(banner(), flush=True)
+        while True:
+            dead = stack.dead()
+            if dead:
+                raise StackError(f"{dead[0].name} stopped; the end of {dead[0].log}:\n{dead[0].tail(2000)}")
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\n==> stopping", flush=True)
+        return 0
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop short
+        stack.stop()
+        print("==> stopped", flush=True)
