@@ -82,11 +82,9 @@ test-scale: $(MODEL) node_modules/.installed ## the scaled stack under concurren
 test: $(MODEL) node_modules/.installed /usr/bin/chromium ## run every test: unit, data validation, conversation stories, NLU accuracy
 	@scripts/test.sh
 
-validate: $(VENV)/.installed ## check the training data, domain and tests (rasa data validate + ours)
-	@mkdir -p reports; $(RASA) data validate >reports/validate.log 2>&1 || \
-	  { grep -E "ERROR|Error" reports/validate.log || tail -n 30 reports/validate.log; exit 1; }
-	@echo "    rasa data validate: ok (reports/validate.log)"
-	@$(PY) scripts/validate.py
+validate: $(VENV)/.installed ## check the training data, domain and tests (rasa data validate + ours), file:line
+	@mkdir -p reports; status=0; $(RASA) data validate >reports/validate.log 2>&1 || status=$$?; \
+	  $(PY) scripts/validate.py --rasa-log reports/validate.log --rasa-exit $$status
 
 eval: $(MODEL) ## score the model and two baselines (FOLDS=3, DATA=labelled.tsv), reports/eval.md
 	@$(PY) -m evaluation --folds $(or $(FOLDS),3) $(if $(DATA),--data $(DATA))

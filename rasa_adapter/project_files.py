@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Sequence, Tuple
 
 import yaml
 
@@ -81,21 +81,55 @@ def rule_responses(root: Path = PROJECT_ROOT) -> Dict[str, str]:
 
 
 def example_text(line: str) -> str:
-    """An example line of the NLU data (``- text``) as the customer wrote it."""
-    return ANNOTATION.sub(r"\1", line.strip()[2:].strip())
+    """An example line of the NLU data (``- text``) as the customer wrote it.
+
+    Like Rasa: the leading ``-`` is what makes a line an example (``-text`` counts too).
+    """
+    return ANNOTATION.sub(r"\1", line.strip()[1:].strip())
+
+
+class Block(NamedTuple):
+    """One entry of an NLU file's ``nlu:`` list, with the lines of its ``examples: |``."""
+
+    kind: str  # intent, lookup, regex or synonym
+    name: str
+    line: int  # 1-based line of ``- intent: name``
+    examples: List[Tuple[int, str]]  # (1-based line, the line as written, indentation removed)
+
+
+def nlu_blocks(path: Path) -> List[Block]:
+    """The blocks of one NLU YAML file, every line of their examples numbered as in the file."""
+    root = yaml.compose(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    nlu = next((v for k, v in root.value if k.value == "nlu"), None)
+    blocks = []
+    for entry in nlu.value if isinstance(nlu, yaml.SequenceNode) else []:
+        if not isinstance(entry, yaml.MappingNode):
+            continue
+        fields = {k.value: (k, v) for k, v in entry.value}
+        kind = next((k for k in ("intent", "lookup", "regex", "synonym") if k in fields), None)
+        if kind is None or "examples" not in fields:
+            continue
+        key, value = fields[kind]
+        examples = fields["examples"][1]
+        if not isinstance(examples, yaml.ScalarNode):
+            continue
+        # a literal block starts on the line after ``examples: |``
+        first = examples.start_mark.line + (1 if examples.style in ("|", ">") else 0)
+        lines = [(first + i + 1, text) for i, text in enumerate(str(examples.value).splitlines())]
+        blocks.append(Block(kind, str(value.value), key.start_mark.line + 1, lines))
+    return blocks
 
 
 def nlu_examples(paths: Sequence[Path]) -> List[Tuple[str, str]]:
-    """(intent, example text) of the NLU files, annotations removed."""
-    found = []
-    for path in paths:
-        for block in _load(Path(path)).get("nlu") or []:
-            if "intent" not in block:
-                continue
-            for line in str(block.get("examples") or "").splitlines():
-                if line.strip().startswith("- "):
-                    found.append((block["intent"], example_text(line)))
-    return found
+    """(intent, example text) of the NLU files, annotations removed; what Rasa reads
+    (a line of an ``examples: |`` block that does not start with ``-`` is skipped)."""
+    return [
+        (block.name, example_text(text))
+        for path in paths for block in nlu_blocks(Path(path)) if block.kind == "intent"
+        for _, text in block.examples if text.startswith("-")
+    ]
 
 
 def held_out_paths(root: Path = PROJECT_ROOT) -> List[Path]:

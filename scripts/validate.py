@@ -1,32 +1,49 @@
 """Trainer checks beyond `rasa data validate`; every error names file and line.
 
-  - every contract intent has enough training examples (and every other intent some);
-  - every intent has a rule or story that answers it with a response or an action;
-  - every intent has a conversation test in tests/test_stories.yml;
-  - no example text appears under two intents (nor twice under one);
+  - every line of an ``examples: |`` block starts with ``-`` (Rasa skips any other line);
+  - every intent of the NLU data, the held-out set, the rules, stories and conversation
+    tests is declared in domain.yml, and every action of a rule or story is a response,
+    an action or a form of the domain (reported where it is used, with the likely name);
+  - every contract intent has enough training examples (and every other intent some),
+    a held-out example, a rule or story that answers it, a conversation test and an
+    agent checklist (agent_checklists.yml);
+  - no example text appears under two intents, nor both in training and held out
+    (compared normalised, 發票 is 发票; every occurrence is quoted as written);
   - every response is used (a rule or story, a Python module, a form question, Rasa itself);
   - every {variable} of a response is a slot or a fact that the code fills.
 
+  python scripts/validate.py [--root DIR] [--rasa-log reports/validate.log --rasa-exit N]
+
+``--root`` checks the data files of another directory (a copy) against this project's
+code; ``--rasa-log`` shows the errors and warnings of `rasa data validate` that matter.
 Exit status 1 when any check fails.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
+import difflib
+import re
 import string
 from datetime import datetime
 from pathlib import Path
-from typing import Dict, List, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import yaml
 
-from bot.settings import PROJECT_ROOT as ROOT
+from bot.settings import PROJECT_ROOT as CODE_ROOT
 from rasa_adapter.project_files import (
-    ANNOTATION,
+    CHECKLISTS,
     DOMAIN,
+    ENTITIES,
     NLU,
-    dialogue_steps,
+    RULES,
+    STORIES,
+    TEST_STORIES,
+    example_text,
     held_out_paths,
+    nlu_blocks,
 )
 
 CONTRACT_INTENTS = [  # fixed by the playbook
@@ -38,12 +55,31 @@ CONTRACT_INTENTS = [  # fixed by the playbook
 MIN_CONTRACT_EXAMPLES = 60
 MIN_OTHER_EXAMPLES = 30
 USED_BY_RASA = {"utter_default"}
+# intents a human agent needs no checklist for (agent assist answers them itself)
+NO_CHECKLIST = {"inform", "rate", "correct_order", "greet", "thank", "goodbye", "affirm", "deny"}
+# names agent_checklists.yml may have beside the domain's intents
+CHECKLIST_EXTRA = {"nlu_fallback"}
 
 Where = Tuple[str, int]
 
 
-def rel(path: Path) -> str:
-    return str(path.relative_to(ROOT))
+class Project:
+    """The data files under ``root`` (the project, or a copy), the code under CODE_ROOT."""
+
+    def __init__(self, root: Path = CODE_ROOT, code: Path = CODE_ROOT) -> None:
+        self.root, self.code = Path(root), Path(code)
+
+    def rel(self, path: Path) -> str:
+        for base in (self.root, self.code):
+            try:
+                return str(Path(path).relative_to(base))
+            except ValueError:
+                continue
+        return str(path)
+
+    def data_or_code(self, name: str) -> Path:
+        """shop.yml and the like: the copy's if it has one, else the project's."""
+        return self.root / name if (self.root / name).exists() else self.code / name
 
 
 def mapping_items(node: yaml.Node):
@@ -57,43 +93,122 @@ def scalar(node: yaml.Node, key: str):
     return None
 
 
-def nlu_examples(paths: List[Path]) -> Dict[str, List[Tuple[str, Where]]]:
-    """intent → [(example text, (file, line))], lines from the YAML itself."""
+def plain(node: yaml.Node) -> Any:
+    """A composed YAML node as Python values (every scalar a string)."""
+    if isinstance(node, yaml.MappingNode):
+        return {k.value: plain(v) for k, v in node.value}
+    if isinstance(node, yaml.SequenceNode):
+        return [plain(v) for v in node.value]
+    return node.value
+
+
+def likely(name: str, known: Iterable[str]) -> str:
+    match = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]}?)" if match else ""
+
+
+def nlu_examples(project: Project, paths: List[Path], errors: List[str]) -> Dict[str, List[Tuple[str, Where]]]:
+    """intent → [(example text as written, annotations removed, (file, line))]; a line
+    Rasa would skip (no leading ``-``) is an error at its own line."""
     found: Dict[str, List[Tuple[str, Where]]] = {}
     for path in paths:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
-        for block in (scalar(root, "nlu") or yaml.SequenceNode("", [])).value:
-            intent, examples = scalar(block, "intent"), scalar(block, "examples")
-            if intent is None or examples is None:
-                continue
-            first = examples.start_mark.line + (1 if examples.style == "|" else 0)
-            for i, line in enumerate(examples.value.splitlines()):
-                if line.strip().startswith("- "):
-                    text = ANNOTATION.sub(r"\1", line.strip()[2:].strip())
-                    found.setdefault(intent.value, []).append((text, (rel(path), first + i + 1)))
+        file = project.rel(path)
+        for block in nlu_blocks(path):
+            for line, text in block.examples:
+                if text.startswith("-"):
+                    if block.kind == "intent":
+                        found.setdefault(block.name, []).append((example_text(text), (file, line)))
+                elif text.strip():
+                    errors.append(f"{file}:{line}: this line of {block.kind} {block.name}'s examples does not "
+                                  f"start with \"- \", so Rasa skips it: 「{text.strip()}」")
     return found
 
 
-def domain() -> Tuple[dict, Dict[str, Where]]:
+def domain(project: Project) -> Tuple[dict, Dict[str, Where]]:
     """The domain, and where each response and intent is declared."""
     where: Dict[str, Where] = {}
-    for path in [ROOT / DOMAIN]:
-        text = path.read_text(encoding="utf-8")
-        merged = yaml.safe_load(text) or {}
-        for key in ("intents", "actions"):
-            merged.setdefault(key, [])
-        for key in ("responses", "slots", "forms"):
-            merged.setdefault(key, {})
-        responses = scalar(yaml.compose(text), "responses")
-        for k, _ in mapping_items(responses):
-            where[k.value] = (rel(path), k.start_mark.line + 1)
-        intents = scalar(yaml.compose(text), "intents")
-        for node in (intents.value if intents is not None else []):
-            where[f"intent:{node.value}"] = (rel(path), node.start_mark.line + 1)
+    path = project.root / DOMAIN
+    text = path.read_text(encoding="utf-8")
+    merged = yaml.safe_load(text) or {}
+    for key in ("intents", "actions"):
+        merged[key] = merged.get(key) or []
+    for key in ("responses", "slots", "forms"):
+        merged[key] = merged.get(key) or {}
+    root = yaml.compose(text)
+    for k, _ in mapping_items(scalar(root, "responses")):
+        where[k.value] = (project.rel(path), k.start_mark.line + 1)
+    intents = scalar(root, "intents")
+    for node in (intents.value if intents is not None else []):
+        name = node.value if isinstance(node, yaml.ScalarNode) else node.value[0][0].value
+        where[f"intent:{name}"] = (project.rel(path), node.start_mark.line + 1)
+    where["intents:"] = (project.rel(path), (intents.start_mark.line if intents is not None else 0) + 1)
     return merged, where
 
 
-def filled_names() -> Set[str]:
+Step = Tuple[Dict[str, Any], int]
+
+
+def dialogues(project: Project, paths: Sequence[Path]) -> List[Tuple[str, str, Where, List[Step]]]:
+    """(rule or story, its name, where it starts, [(step, its line)]) of the files."""
+    found = []
+    for path in paths:
+        if not path.exists():
+            continue
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+        for kind in ("rules", "stories"):
+            entries = scalar(root, kind)
+            for entry in entries.value if isinstance(entries, yaml.SequenceNode) else []:
+                label = "rule" if kind == "rules" else "story"
+                name_node = scalar(entry, label)
+                name = name_node.value if name_node is not None else "?"
+                steps_node = scalar(entry, "steps")
+                steps = []
+                for s in steps_node.value if isinstance(steps_node, yaml.SequenceNode) else []:
+                    # a step's line: that of its intent (below a `user:` text), else its first
+                    lines = {k.value: k.start_mark.line + 1 for k, _ in mapping_items(s)}
+                    steps.append((plain(s), lines.get("intent", s.start_mark.line + 1)))
+                found.append((label, name, (project.rel(path), entry.start_mark.line + 1), steps))
+    return found
+
+
+def step_intents(step: Dict[str, Any]) -> List[str]:
+    """The intents of a step, the alternatives of an ``or:`` step included."""
+    if "intent" in step:
+        return [str(step["intent"])]
+    return [str(s["intent"]) for s in step.get("or") or [] if isinstance(s, dict) and "intent" in s]
+
+
+def dialogue_problems(project: Project, dom: dict, intents: Set[str]) -> List[str]:
+    """Unknown intents, actions, forms and slots, at the step that names them."""
+    from rasa.shared.core.constants import DEFAULT_ACTION_NAMES, DEFAULT_INTENTS
+
+    forms = set(dom["forms"])
+    actions = set(dom["actions"]) | set(dom["responses"]) | forms | set(DEFAULT_ACTION_NAMES)
+    slots = set(dom["slots"]) | {"requested_slot"}
+    intents = intents | set(DEFAULT_INTENTS)
+    problems = []
+    paths = [project.root / RULES, project.root / STORIES, project.root / TEST_STORIES]
+    for label, name, (file, _), steps in dialogues(project, paths):
+        for step, line in steps:
+            at = f"{file}:{line}: {label} '{name}'"
+            for intent in step_intents(step):
+                if intent not in intents:
+                    problems.append(f"{at}: intent {intent} is not declared in domain.yml{likely(intent, intents)}")
+            action = step.get("action")
+            if action is not None and action not in actions:
+                problems.append(f"{at}: action {action} is no response, action or form of domain.yml"
+                                f"{likely(action, actions)}")
+            loop = step.get("active_loop")
+            if loop not in (None, "null") and loop not in forms:
+                problems.append(f"{at}: active_loop {loop} is no form of domain.yml{likely(loop, forms)}")
+            for item in step.get("slot_was_set") or []:
+                for slot in (item if isinstance(item, dict) else {item: None}):
+                    if slot not in slots:
+                        problems.append(f"{at}: slot {slot} is not declared in domain.yml{likely(slot, slots)}")
+    return problems
+
+
+def filled_names(project: Project) -> Set[str]:
     """Facts the code fills: drafted over the sample shop, plus names passed in actions/."""
     from bot.playbook.handoff import handoff
     from bot.playbook.policy import load_policy
@@ -103,7 +218,7 @@ def filled_names() -> Set[str]:
     from bot.shop.store import OrderStore
 
     names: Set[str] = set()
-    policy = load_policy(ROOT / "shop.yml")
+    policy = load_policy(project.data_or_code("shop.yml"))
     store = OrderStore.from_url("sqlite://")
     now = datetime(2026, 11, 20, 6, 0)
     seed(store, now)
@@ -122,7 +237,7 @@ def filled_names() -> Set[str]:
         names |= set(draft("refund_status", order, now, policy, ctx).facts)
     for hour in (2, 15):
         names |= set(handoff(datetime(2026, 11, 20, hour), policy).facts)
-    for path in (ROOT / "actions").glob("*.py"):
+    for path in (project.code / "actions").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.keyword) and node.arg:
                 names.add(node.arg)
@@ -131,7 +246,7 @@ def filled_names() -> Set[str]:
     return names
 
 
-def shop_policy_problems() -> List[str]:
+def shop_policy_problems(project: Project) -> List[str]:
     """Every shop.yml key is loaded into ShopPolicy, and every ShopPolicy field is read
     outside policy.py (by a rule, a reply's facts, agent assist or the web pages)."""
     import dataclasses
@@ -139,9 +254,9 @@ def shop_policy_problems() -> List[str]:
     from bot.playbook.policy import ShopPolicy
 
     problems = []
-    policy_py = ROOT / "bot" / "playbook" / "policy.py"
+    policy_py = project.code / "bot" / "playbook" / "policy.py"
     policy_source = policy_py.read_text(encoding="utf-8")
-    shop_yml = ROOT / "shop.yml"
+    shop_yml = project.data_or_code("shop.yml")
     root = yaml.compose(shop_yml.read_text(encoding="utf-8"))
 
     def leaves(node: yaml.Node, prefix: str) -> List[Tuple[str, int]]:
@@ -155,10 +270,10 @@ def shop_policy_problems() -> List[str]:
         # get("a.b", ...) reads a.b and everything under it; get(f"a.b.{x}", ...) the keys under a.b
         loaded = any(f'"{p}"' in policy_source or f'"{p}.{{' in policy_source for p in prefixes)
         if not loaded:
-            problems.append(f"shop.yml:{line}: key {key} is not read by {rel(policy_py)}")
+            problems.append(f"shop.yml:{line}: key {key} is not read by {project.rel(policy_py)}")
     read: Set[str] = set()
     for folder in ("bot", "actions", "web", "channels"):
-        for path in (ROOT / folder).rglob("*.py"):
+        for path in (project.code / folder).rglob("*.py"):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             if path == policy_py:  # its rule functions count, its loaders do not
                 tree = ast.Module(body=[f for f in tree.body if isinstance(f, ast.FunctionDef)
@@ -169,17 +284,103 @@ def shop_policy_problems() -> List[str]:
                     read.add(node.attr)
     for field in dataclasses.fields(ShopPolicy):
         if field.name not in read:
-            problems.append(f"{rel(policy_py)}:1: ShopPolicy.{field.name} (shop.yml) is used by no "
+            problems.append(f"{project.rel(policy_py)}:1: ShopPolicy.{field.name} (shop.yml) is used by no "
                             "rule, reply, agent assist or page: use it or remove the key")
     return problems
 
 
-def main() -> int:
+def duplicate_problems(train: Dict[str, List[Tuple[str, Where]]],
+                       tests: Dict[str, List[Tuple[str, Where]]]) -> Tuple[List[str], int]:
+    """Examples that are one message once normalised (as the model sees them: 發錯貨了 is
+    发错货了) under two intents, or in training and held out. Every occurrence of such a
+    message is reported at its own line, quoted as written. Also: how many harmless
+    repeats (the same intent twice, e.g. in both scripts)."""
+    from components.normalise import normalise
+
+    groups: Dict[str, List[Tuple[str, str, Where]]] = {}
+    for label, examples in list(train.items()) + list(tests.items()):
+        for text, where in examples:
+            groups.setdefault(normalise(text), []).append((label, text, where))
+    problems, repeats = [], 0
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        kinds = {(label, where[0].startswith("tests/")) for label, _, where in group}
+        if len(kinds) == 1:
+            repeats += len(group) - 1
+            continue
+        for label, text, (file, line) in group:
+            held = file.startswith("tests/")
+            others = []
+            for o_label, o_text, (o_file, o_line) in group:
+                if o_label != label:
+                    what = f"under {o_label}"
+                elif o_file.startswith("tests/") != held:
+                    what = "held out" if not held else "in training"
+                else:
+                    continue
+                others.append(f"{what} at {o_file}:{o_line}" + (f" as 「{o_text}」" if o_text != text else ""))
+            if others:
+                problems.append(f"{file}:{line}: example 「{text}」 is under {label} here and "
+                                f"{'; '.join(others)}")
+    return problems, repeats
+
+
+def checklist_problems(project: Project, intents: List[str], where: Dict[str, Where]) -> List[str]:
+    path = project.root / CHECKLISTS
+    if not path.exists():
+        return [f"{CHECKLISTS}:1: missing: agent assist reads each intent's checklist from it"]
+    text = path.read_text(encoding="utf-8")
+    root = yaml.compose(text)
+    keys = {k.value: k.start_mark.line + 1 for k, _ in mapping_items(root)}
+    end = len(text.splitlines()) + 1
+    problems = []
+    for intent in intents:
+        if intent not in keys and intent not in NO_CHECKLIST:
+            file, line = where[f"intent:{intent}"]
+            problems.append(f"{CHECKLISTS}:{end}: intent {intent} ({file}:{line}) has no checklist: add "
+                            f"`{intent}: [what a human agent must do]`")
+    for key, line in keys.items():
+        if key not in intents and key not in CHECKLIST_EXTRA:
+            problems.append(f"{CHECKLISTS}:{line}: {key} is not an intent of domain.yml{likely(key, intents)}")
+    return problems
+
+
+def used_in_code(project: Project) -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for d in ("bot", "actions", "channels", "rasa_adapter")
+                     for p in (project.code / d).rglob("*.py"))
+
+
+def used_responses(project: Project, dom: dict) -> Set[str]:
+    """The responses sent by a rule or story, by Python code, as a form's question or by Rasa."""
+    used = {str(step.get("action")) for *_, steps in
+            dialogues(project, [project.root / RULES, project.root / STORIES]) for step, _ in steps}
+    source = used_in_code(project)
+    used |= {name for name in dom["responses"] if f'"{name}"' in source}
+    used |= {f"utter_ask_{slot}" for form in dom["forms"].values() for slot in form.get("required_slots", [])}
+    # slots a form validation action adds in its required_slots (order_form's phone_tail)
+    used |= {f"utter_ask_{slot}" for slot in dom["slots"] if f'"{slot}"' in source}
+    return used | USED_BY_RASA
+
+
+def check(root: Path = CODE_ROOT, code: Path = CODE_ROOT) -> Tuple[List[str], str]:
+    """Every problem of the data files under ``root`` (file:line: message), and a summary."""
+    project = Project(root, code)
     errors: List[str] = []
-    dom, where = domain()
+    dom, where = domain(project)
     intents = [i if isinstance(i, str) else next(iter(i)) for i in dom["intents"]]
-    train = nlu_examples([ROOT / NLU])
-    tests = nlu_examples(held_out_paths(ROOT))
+    train = nlu_examples(project, [project.root / NLU], errors)
+    nlu_examples(project, [project.root / ENTITIES], errors)
+    tests = nlu_examples(project, held_out_paths(project.root), errors)
+
+    # intents named in the NLU data but not declared: where they are named
+    for path in [project.root / NLU] + held_out_paths(project.root):
+        for block in nlu_blocks(path):
+            if block.kind == "intent" and block.name not in intents:
+                errors.append(f"{project.rel(path)}:{block.line}: intent {block.name} is not declared in "
+                              f"domain.yml under intents: ({where['intents:'][0]}:{where['intents:'][1]})"
+                              f"{likely(block.name, intents)}")
+    errors += dialogue_problems(project, dom, set(intents))
 
     for intent in intents:
         file, line = where[f"intent:{intent}"]
@@ -193,66 +394,98 @@ def main() -> int:
         if intent not in intents:
             errors.append(f"{DOMAIN}:1: contract intent {intent} is missing from the domain")
 
-    # Compared as the model sees them (normalised): 發錯貨了 is 发错货了.
-    from components.normalise import normalise
+    duplicates, repeats = duplicate_problems(train, tests)
+    errors += duplicates
 
-    seen: Dict[str, Tuple[str, Where]] = {}
-    repeats = 0
-    for label, examples in list(train.items()) + list(tests.items()):
-        for text, (file, line) in examples:
-            key = normalise(text)
-            if key not in seen:
-                seen[key] = (label, (file, line))
-                continue
-            other_intent, (other_file, other_line) = seen[key]
-            held_out = file.startswith("tests/") != other_file.startswith("tests/")
-            if other_intent != label or held_out:
-                what = (f"under {other_intent} and {label}" if other_intent != label
-                        else "in training and in the held-out test set")
-                errors.append(f"{file}:{line}: example 「{text}」 appears {what} (also {other_file}:{other_line})")
-            else:
-                repeats += 1  # the same intent twice, e.g. in both scripts: harmless
-
-    sequences = [steps for _, steps in dialogue_steps(ROOT)]
+    sequences = [[s for s, _ in steps] for *_, steps in
+                 dialogues(project, [project.root / RULES, project.root / STORIES])]
     answered = set()
     for steps in sequences:
         for step, following in zip(steps, steps[1:]):
-            if "intent" in step and "action" in following:
-                answered.add(step["intent"])
-    tested = {
-        step["intent"] for _, steps in dialogue_steps(ROOT, only_tests=True)
-        for step in steps if "intent" in step
-    }
+            if "action" in following:
+                answered.update(step_intents(step))
+    tested = {i for *_, steps in dialogues(project, [project.root / TEST_STORIES])
+              for step, _ in steps for i in step_intents(step)}
     for intent in intents:
         file, line = where[f"intent:{intent}"]
         if intent not in answered and intent != "inform":
             errors.append(f"{file}:{line}: intent {intent} has no rule or story answering it")
         if intent not in tested:
-            errors.append(f"{file}:{line}: intent {intent} has no conversation test in tests/test_stories.yml")
+            errors.append(f"{file}:{line}: intent {intent} has no conversation test in {TEST_STORIES}")
+    errors += checklist_problems(project, intents, where)
 
-    used_in_data = {step.get("action") for steps in sequences for step in steps}
-    source = "\n".join(p.read_text(encoding="utf-8") for d in ("bot", "actions", "channels", "rasa_adapter") for p in (ROOT / d).rglob("*.py"))
-    questions = {f"utter_ask_{slot}" for form in dom["forms"].values() for slot in form.get("required_slots", [])}
+    used = used_responses(project, dom)
     slots = set(dom["slots"])
-    # slots a form validation action adds in its required_slots (order_form's phone_tail)
-    questions |= {f"utter_ask_{slot}" for slot in slots if f'"{slot}"' in source}
-    filled = filled_names()
+    filled = filled_names(project)
     for name, variants in dom["responses"].items():
         file, line = where[name]
-        if not (name in used_in_data or f'"{name}"' in source or name in questions or name in USED_BY_RASA):
+        if name not in used:
             errors.append(f"{file}:{line}: response {name} is used by no rule, story, action or form")
         for variant in variants:
             for _, var, _, _ in string.Formatter().parse(variant.get("text", "")):
                 if var and var not in slots and var not in filled:
                     errors.append(f"{file}:{line}: response {name} uses {{{var}}}, which no slot or action fills")
 
-    errors += shop_policy_problems()
+    errors += shop_policy_problems(project)
+    counts = ", ".join(f"{i} {len(train.get(i, []))}" for i in intents)
+    summary = (f"validate: {len(errors)} error(s); {sum(map(len, train.values()))} training examples "
+               f"({repeats} repeat another of the same intent once normalised); {counts}")
+    return errors, summary
+
+
+# -- the log of `rasa data validate` ----------------------------------------------------------
+
+WARNING = re.compile(r"UserWarning: (.*?)(?:\n\s*More info at [^\n]*)?(?:\x1b\[0m|\Z)", re.S)
+NOT_USED = re.compile(r"The utterance '(\w+)' is not used in any story or rule\.")
+RASA_ERROR = re.compile(r"^.*\b(ERROR|CRITICAL)\b.*$|^\w*(Exception|Error): .*$", re.M)
+
+
+def rasa_messages(log: str, project: Project) -> Tuple[List[str], int]:
+    """The warnings and errors of `rasa data validate` worth reading, and how many
+    "utterance not used in any story or rule" warnings were dropped because the
+    response is sent by Python code (actions/, bot/) or as a form's question, which
+    Rasa's check does not see."""
+    used = used_responses(project, domain(project)[0])
+    shown: List[str] = []
+    hidden = 0
+    for match in WARNING.finditer(log):
+        message = " ".join(re.sub(r"More info at \S+", "", match.group(1)).split())
+        unused = NOT_USED.search(message)
+        if unused and unused.group(1) in used:
+            hidden += 1
+            continue
+        if message not in shown:
+            shown.append(message)
+    for match in RASA_ERROR.finditer(log):
+        line = match.group(0).strip()
+        if line not in shown:
+            shown.append(line)
+    return shown, hidden
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/validate.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=CODE_ROOT, help="the data files' directory (a copy)")
+    parser.add_argument("--rasa-log", type=Path, help="the output of `rasa data validate`")
+    parser.add_argument("--rasa-exit", type=int, default=0, help="its exit status")
+    args = parser.parse_args(argv)
+    failed = False
+    if args.rasa_log:
+        shown, hidden = rasa_messages(args.rasa_log.read_text(encoding="utf-8", errors="replace"),
+                                      Project(args.root))
+        state = "failed" if args.rasa_exit else ("ok" if not shown else f"{len(shown)} warning(s)")
+        print(f"    rasa data validate: {state} (full log: {args.rasa_log})")
+        for message in shown:
+            print(f"    rasa: {message}")
+        if hidden:
+            print(f"    rasa: {hidden} \"utterance not used in any story or rule\" warnings left out: "
+                  "Rasa reads only rules and stories; these are sent by actions/ or ask a form's slot")
+        failed = bool(args.rasa_exit or shown)
+    errors, summary = check(args.root)
     for error in errors:
         print(error)
-    counts = ", ".join(f"{i} {len(train.get(i, []))}" for i in intents)
-    print(f"validate: {len(errors)} error(s); {sum(map(len, train.values()))} training examples "
-          f"({repeats} repeat another of the same intent once normalised); {counts}")
-    return 1 if errors else 0
+    print(summary)
+    return 1 if errors or failed else 0
 
 
 if __name__ == "__main__":
