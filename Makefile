@@ -21,10 +21,10 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::PendingDeprecationWarning,ignore::FutureWarning
 
-.PHONY: help setup train db run test eval validate lint clean fuzz bench
+.PHONY: help setup train db run test eval overlap export-feedback validate lint clean fuzz bench
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt constraints.txt scripts/find_python.sh
 	@echo "==> setting up $(VENV) (a fresh install of Rasa takes a few minutes; log: $(VENV)/pip.log)"
@@ -86,8 +86,14 @@ validate: $(VENV)/.installed ## check the training data, domain and tests (rasa 
 	@mkdir -p reports; status=0; $(RASA) data validate >reports/validate.log 2>&1 || status=$$?; \
 	  $(PY) scripts/validate.py --rasa-log reports/validate.log --rasa-exit $$status
 
-eval: $(MODEL) ## score the model and two baselines (FOLDS=3, DATA=labelled.tsv), reports/eval.md
+eval: $(MODEL) ## score the model and two baselines (FOLDS=3, DATA=labelled.tsv): reports/eval.md, details reports/eval.log
 	@$(PY) -m evaluation --folds $(or $(FOLDS),3) $(if $(DATA),--data $(DATA))
+
+overlap: $(MODEL) ## after adding or widening an intent (INTENT=name): other intents' examples the model gives to it
+	@$(PY) -m evaluation overlap $(if $(INTENT),--intent $(INTENT))
+
+export-feedback: $(VENV)/.installed ## agents' accepted messages as NLU YAML for review (OUT=reports/feedback_nlu.yml, DB=url)
+	@$(PY) -m bot $(if $(DB),--db $(DB)) export-feedback --out $(or $(OUT),reports/feedback_nlu.yml)
 
 fuzz: $(VENV)/.installed ## fuzz `make run`'s servers (RASA_URL, WEB_URL): N requests (500) in at most SECS (120); SEED to repeat
 	@$(PY) scripts/fuzz.py --count $(or $(N),500) --seconds $(or $(SECS),120) $(if $(SEED),--seed $(SEED))

@@ -31,7 +31,7 @@ from bot.playbook.casenotes import CaseNotes
 from bot.playbook.policy import PolicyError, ShopPolicy, load_policy
 from bot.playbook.scenarios import fmt_items, fmt_time
 from bot.shop.cases import CaseLog
-from bot.shop.feedback import FeedbackLog
+from bot.shop.feedback import FeedbackLog, mask
 from bot.shop.sample_data import seed
 from bot.shop.schema import Base
 from bot.shop.store import OrderStore, OutdatedSchema
@@ -173,19 +173,31 @@ def token(run: Run) -> int:
 
 
 def export_feedback(run: Run) -> int:
+    from sqlalchemy.engine import make_url
+
     from rasa_adapter.project_files import to_nlu_yaml
 
+    source = make_url(run.url).render_as_string(hide_password=True)
+    try:
+        examples, unlabelled = FeedbackLog(run.store()).training_examples()
+    except SQLAlchemyError:
+        return fail(f"no feedback log in {source} yet: run `python -m bot init-db` first")
     header = (
-        "# Exported from agents' feedback (python -m bot export-feedback).\n"
+        f"# Exported from agents' feedback in {source} (python -m bot export-feedback):\n"
+        f"# {len(examples)} messages an agent answered with a suggestion (used or edited), under\n"
+        "# the intent the agent chose; order, tracking and phone numbers replaced by placeholders.\n"
         "# Review before moving examples into data/nlu.yml; then make validate && make train.\n"
     )
-    try:
-        text = to_nlu_yaml(FeedbackLog(run.store()).accepted_examples(), header)
-    except SQLAlchemyError:
-        return fail(f"no feedback log in {run.url} yet: run `python -m bot init-db` first")
+    if unlabelled:
+        header += ("# Rewritten by an agent, no intent chosen (the suggestion was out_of_scope): label\n"
+                   "# them, or leave them out:\n")
+        header += "".join(f"#   - {mask(' '.join(r.message.split()))}\n" for r in unlabelled)
+    text = to_nlu_yaml(examples, header)
     if run.args.out:
+        Path(run.args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(run.args.out).write_text(text, encoding="utf-8")
-        run.say(f"wrote {run.args.out}")
+        run.say(f"read {source}: {len(examples)} examples for review, {len(unlabelled)} to label; "
+                f"wrote {run.args.out}")
     else:
         print(text, end="", file=run.out)
     return 0

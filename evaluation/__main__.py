@@ -1,13 +1,24 @@
-"""python -m evaluation [--folds K] [--data labelled.tsv] [--model models/aftersales.tar.gz]
+"""python -m evaluation [all|held-out|overlap] [--folds K] [--data labelled.tsv] [--model M]
 
-Scores the Rasa model and two baselines (keyword rules; TF-IDF + logistic
-regression) on the same splits:
-  - held-out: trained on data/nlu.yml, tested on tests/nlu/ (the trained model);
-  - K-fold cross-validation over data/nlu.yml (each fold retrains the Rasa NLU
-    pipeline of config.yml, with data/entities.yml's regexes and lookup tables;
-    K=0 skips it);
-  - an external TSV (label<TAB>text), JD masks replaced with plausible values.
-Writes reports/eval.md and a confusion-matrix PNG per dataset for the model.
+  all (make eval): the Rasa model against two baselines (keyword rules; TF-IDF +
+    logistic regression) on the same splits:
+      - held-out: trained on data/nlu.yml, tested on tests/nlu/ (the trained model);
+      - K-fold cross-validation over data/nlu.yml: each fold trains the pipeline of
+        config.yml on data/entities.yml (regexes, lookup tables, synonyms) and the
+        other folds' examples as written (annotations kept), like `make train`;
+        K=0 skips it;
+      - an external TSV (label<TAB>text), JD masks replaced with plausible values.
+    Writes reports/eval.md (with every failing sentence and where it is written) and
+    a confusion-matrix PNG per dataset for the model.
+  held-out [--min-accuracy X] (make test's NLU step): the one held-out accuracy
+    figure, computed as `make eval` computes it; fails below the minimum.
+  overlap [--intent NAME] (make overlap): the examples of other intents, out_of_scope
+    first, that the trained model gives to NAME (or nearly: NAME at >= 0.3), so that
+    a trainer who added or widened NAME can move them; without --intent, every
+    example the model gives to another intent than its label.
+
+Progress and the results on screen; everything else (Rasa's and TensorFlow's logs,
+the folds' training) in reports/eval.log.
 """
 
 from __future__ import annotations
@@ -22,14 +33,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence, TextIO
 
 from bot.settings import PROJECT_ROOT as ROOT
 from evaluation.baselines import KeywordRouter, TfidfLogisticRegression
 from evaluation.data import Example, from_rasa_yaml, from_tsv, to_rasa_yaml
-from evaluation.metrics import Scores, confusion_png, score
+from evaluation.metrics import Scores, canonical, confusion_png, score
 from evaluation.report import MODEL_SYSTEM, write_report
 from rasa_adapter.project_files import ENTITIES, NLU, held_out_paths
+
+HELD_OUT = "held-out test set"
+NEAR = 0.3  # overlap: the intent's confidence that counts as "nearly given to it"
 
 
 class RasaModel:
@@ -45,24 +59,30 @@ class RasaModel:
         self.loop = asyncio.new_event_loop()
         self.agent = Agent.load(str(model))
 
+    def parse(self, text: str) -> Dict[str, Any]:
+        return self.loop.run_until_complete(self.agent.parse_message(text))
+
     def predict(self, texts: Sequence[str]) -> List[str]:
-        out = []
-        for text in texts:
-            parsed = self.loop.run_until_complete(self.agent.parse_message(text))
-            out.append((parsed.get("intent") or {}).get("name") or "nlu_fallback")
-        return out
+        return [(self.parse(t).get("intent") or {}).get("name") or "nlu_fallback" for t in texts]
 
 
-def train_fold_model(examples: Sequence[Example], workdir: Path, name: str) -> Path:
-    data = workdir / name  # the fold's examples beside the real entity patterns and lookups
-    data.mkdir()
+def write_fold_data(examples: Sequence[Example], data: Path) -> Path:
+    """A fold's training data as `make train` reads it: the examples as written, beside
+    the real data/entities.yml (regexes, lookup tables, synonyms)."""
+    data.mkdir(parents=True)
     (data / "nlu.yml").write_text(to_rasa_yaml(examples), encoding="utf-8")
     (data / "entities.yml").write_text((ROOT / ENTITIES).read_text(encoding="utf-8"), encoding="utf-8")
+    return data
+
+
+def train_fold_model(examples: Sequence[Example], workdir: Path, name: str, log: TextIO) -> Path:
+    data = write_fold_data(examples, workdir / name)
     rasa = Path(sys.executable).with_name("rasa")
+    log.flush()
     subprocess.run(
         [str(rasa), "train", "nlu", "--config", "config.yml", "--nlu", str(data),
          "--out", str(workdir), "--fixed-model-name", name],
-        cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, check=True, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     return workdir / f"{name}.tar.gz"
@@ -83,63 +103,146 @@ def folds(examples: Sequence[Example], k: int, seed: int = 7) -> List[List[Examp
     return parts
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__)
+def held_out(model: RasaModel) -> Scores:
+    """The model on tests/nlu/: the one held-out figure of `make test` and `make eval`."""
+    test = from_rasa_yaml(held_out_paths(ROOT))
+    return score(model.name, HELD_OUT, [e.intent for e in test], model.predict([e.text for e in test]), test)
+
+
+def accuracy_line(scores: Scores) -> str:
+    return (f"NLU held-out accuracy: {scores.accuracy:.3f} on {scores.n} messages of tests/nlu/ "
+            "(nlu_fallback counts as out_of_scope)")
+
+
+class Screen:
+    """Our lines on the terminal (and in the log); everything else written to
+    stdout or stderr, by Python or by TensorFlow's C++ code, only in the log."""
+
+    def __init__(self, log_path: Path) -> None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.log = open(log_path, "w", encoding="utf-8", buffering=1)
+        self.out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+        os.dup2(self.log.fileno(), 1)
+        os.dup2(self.log.fileno(), 2)
+        logging.basicConfig(level=logging.WARNING, stream=self.log, force=True)
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+        print(text, file=self.log, flush=True)
+
+
+def overlap(model: RasaModel, intent: Optional[str]) -> List[str]:
+    """Examples of other intents (training and held out) the model gives to ``intent``
+    (or nearly), out_of_scope first, as lines for the screen."""
+    examples = from_rasa_yaml([ROOT / NLU]) + from_rasa_yaml(held_out_paths(ROOT))
+    found = []
+    for ex in examples:
+        if intent is not None and ex.intent == intent:
+            continue
+        parsed = model.parse(ex.text)
+        top = canonical((parsed.get("intent") or {}).get("name") or "nlu_fallback")
+        ranking = {r["name"]: r["confidence"] for r in parsed.get("intent_ranking") or []}
+        if intent is None:
+            if top != canonical(ex.intent):
+                found.append((ex, top, ranking.get(top, 0.0)))
+        elif top == intent or ranking.get(intent, 0.0) >= NEAR:
+            found.append((ex, intent, ranking.get(intent, 0.0)))
+    found.sort(key=lambda f: (f[0].intent != "out_of_scope", f[0].intent, -f[2]))
+    return [f"{ex.where}: 「{ex.text}」 {ex.intent} → {given} {confidence:.2f}"
+            for ex, given, confidence in found]
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", nargs="?", default="all", choices=["all", "held-out", "overlap"])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "aftersales.tar.gz")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--data", type=Path, action="append", default=[])
     parser.add_argument("--out", type=Path, default=ROOT / "reports")
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    parser.add_argument("--min-accuracy", type=float, default=None)
+    parser.add_argument("--intent", default=None)
+    args = parser.parse_args(argv)
+    log_path = args.out / {"all": "eval.log", "held-out": "nlu.log", "overlap": "overlap.log"}[args.command]
+    screen = Screen(log_path)
+    say = screen.say
+
+    started = time.perf_counter()
+    say(f"==> loading {args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model}"
+        f" (details: {log_path.relative_to(ROOT) if log_path.is_relative_to(ROOT) else log_path})")
+    model = RasaModel(args.model)
+
+    if args.command == "held-out":
+        scores = held_out(model)
+        for intent, row in sorted(scores.per_intent.items()):
+            if row["f1"] < 1:
+                say(f"    {intent:<24} F1 {row['f1']:.2f}  n={row['support']}")
+        say(f"    {accuracy_line(scores)}" + (f", minimum {args.min_accuracy:.2f}" if args.min_accuracy else ""))
+        if args.min_accuracy is not None and scores.accuracy < args.min_accuracy:
+            say("    the failing sentences: make eval FOLDS=0, then reports/eval.md")
+            return 1
+        return 0
+
+    if args.command == "overlap":
+        lines = overlap(model, args.intent)
+        target = f"to {args.intent}" if args.intent else "to another intent than their label"
+        say(f"==> {len(lines)} examples the model gives {target}" +
+            (f" (or nearly, >= {NEAR})" if args.intent else "") + (":" if lines else ""))
+        for line in lines:
+            say(f"    {line}")
+        if lines and args.intent:
+            say(f"    move those that are {args.intent} to it (training and held out), rephrase or drop the others")
+        return 0
 
     train = from_rasa_yaml([ROOT / NLU])
-    test = from_rasa_yaml(held_out_paths(ROOT))
-    print(f"==> {len(train)} training and {len(test)} held-out examples, {len({e.intent for e in train})} intents")
-
+    say(f"==> {len(train)} training examples, {len({e.intent for e in train})} intents")
     results: List[Scores] = []
 
-    def run_all(dataset: str, fit_on: Sequence[Example], texts: Sequence[Example], model) -> None:
+    def run_all(dataset: str, fit_on: Sequence[Example], texts: Sequence[Example]) -> None:
         labels = [e.intent for e in texts]
-        for system in (model, KeywordRouter().fit(fit_on), TfidfLogisticRegression().fit(fit_on)):
-            started = time.perf_counter()
-            predictions = system.predict([e.text for e in texts])
-            results.append(score(system.name, dataset, labels, predictions))
-            print(f"    {dataset:<28} {system.name:<14} accuracy {results[-1].accuracy:.3f}"
-                  f"  ({time.perf_counter() - started:.1f} s)", flush=True)
+        for system in (KeywordRouter().fit(fit_on), TfidfLogisticRegression().fit(fit_on)):
+            results.append(score(system.name, dataset, labels, system.predict([e.text for e in texts]), texts))
+            say(f"    {dataset:<28} {system.name:<14} accuracy {results[-1].accuracy:.3f}")
 
-    print(f"==> loading {args.model}")
-    model = RasaModel(args.model)
-    run_all("held-out test set", train, test, model)
-
+    results.append(held_out(model))
+    say(f"    {HELD_OUT:<28} {model.name:<14} accuracy {results[-1].accuracy:.3f}")
+    run_all(HELD_OUT, train, from_rasa_yaml(held_out_paths(ROOT)))
     for path in args.data:
-        run_all(f"external: {path.name}", train, from_tsv(path), model)
+        external = from_tsv(path)
+        results.append(score(model.name, f"external: {path.name}", [e.intent for e in external],
+                             model.predict([e.text for e in external]), external))
+        run_all(f"external: {path.name}", train, external)
 
     if args.folds > 1:
-        print(f"==> {args.folds}-fold cross-validation (each fold retrains the Rasa pipeline)")
+        say(f"==> {args.folds}-fold cross-validation (each fold trains config.yml's pipeline with data/entities.yml)")
         parts = folds(train, args.folds)
-        labels: List[str] = []
+        held: List[Example] = []
         predictions: Dict[str, List[str]] = {}
         with tempfile.TemporaryDirectory() as tmp:
-            for i, held in enumerate(parts):
-                rest = [e for j, part in enumerate(parts) if j != i for e in part]
-                started = time.perf_counter()
-                fold_model = RasaModel(train_fold_model(rest, Path(tmp), f"fold{i}"))
-                print(f"    fold {i + 1}/{args.folds}: trained in {time.perf_counter() - started:.0f} s", flush=True)
-                labels += [e.intent for e in held]
-                texts = [e.text for e in held]
+            for i, part in enumerate(parts):
+                rest = [e for j, other in enumerate(parts) if j != i for e in other]
+                fold_started = time.perf_counter()
+                fold_model = RasaModel(train_fold_model(rest, Path(tmp), f"fold{i}", screen.log))
+                say(f"    fold {i + 1}/{args.folds}: trained in {time.perf_counter() - fold_started:.0f} s")
+                held += part
+                texts = [e.text for e in part]
                 for system in (fold_model, KeywordRouter().fit(rest), TfidfLogisticRegression().fit(rest)):
                     predictions.setdefault(system.name, []).extend(system.predict(texts))
         for system_name, predicted in predictions.items():
-            results.append(score(system_name, f"{args.folds}-fold cross-validation", labels, predicted))
-            print(f"    {'cross-validation':<28} {system_name:<14} accuracy {results[-1].accuracy:.3f}")
+            results.append(score(system_name, f"{args.folds}-fold cross-validation",
+                                 [e.intent for e in held], predicted, held))
+            say(f"    {'cross-validation':<28} {system_name:<14} accuracy {results[-1].accuracy:.3f}")
 
     for scores in results:
         if scores.system == RasaModel.name:
             slug = "".join(c if c.isalnum() else "_" for c in scores.dataset).strip("_")
             confusion_png(scores, args.out / f"confusion_{slug}.png")
-    report = write_report(results, args.out / "eval.md")
-    print(report)
-    print(f"==> wrote {args.out / 'eval.md'} and the confusion matrices in {args.out}/")
+    say(write_report(results, args.out / "eval.md"))
+    say(f"==> {accuracy_line(results[0])}")
+    say(f"==> {time.perf_counter() - started:.0f} s; wrote {args.out / 'eval.md'} (failing sentences, "
+        f"per intent) and the confusion matrices in {args.out}/")
     return 0
 
 

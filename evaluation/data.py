@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List
 
-from rasa_adapter.project_files import nlu_examples, to_nlu_yaml
+from rasa_adapter.project_files import nlu_examples_at, to_nlu_yaml
 
 # JD's anonymisation masks and plausible values to put in their place.
 MASKS = {
@@ -29,10 +29,13 @@ MASK = re.compile(r"\[(\w+?)x\]")
 class Example:
     text: str
     intent: str
+    where: str = ""  # file:line of a project example
+    written: str = ""  # the example as written, entity annotations included
 
 
 def from_rasa_yaml(paths: Iterable[Path]) -> List[Example]:
-    return [Example(text, intent) for intent, text in nlu_examples(list(paths))]
+    return [Example(text, intent, where, written)
+            for intent, text, written, where in nlu_examples_at(list(paths))]
 
 
 def unmask(text: str) -> str:
@@ -50,4 +53,5 @@ def from_tsv(path: Path) -> List[Example]:
 
 
 def to_rasa_yaml(examples: Iterable[Example]) -> str:
-    return to_nlu_yaml((ex.intent, ex.text) for ex in examples)
+    """As in data/nlu.yml: annotated (``[3027461958302746518](order_id)``) where they were."""
+    return to_nlu_yaml((ex.intent, ex.written or ex.text) for ex in examples)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 OUT_OF_SCOPE = {"out_of_scope", "nlu_fallback"}
 
@@ -21,6 +21,7 @@ class Scores:
     labels: List[str]
     predictions: List[str]
     n: int
+    examples: List[Any] = field(default_factory=list)  # evaluation.data.Example, in label order
 
 
 def canonical(intent: str) -> str:
@@ -28,7 +29,8 @@ def canonical(intent: str) -> str:
     return "out_of_scope" if intent in OUT_OF_SCOPE else intent
 
 
-def score(system: str, dataset: str, labels: Sequence[str], predictions: Sequence[str]) -> Scores:
+def score(system: str, dataset: str, labels: Sequence[str], predictions: Sequence[str],
+          examples: Optional[Sequence[Any]] = None) -> Scores:
     from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
     y = [canonical(x) for x in labels]
@@ -53,6 +55,7 @@ def score(system: str, dataset: str, labels: Sequence[str], predictions: Sequenc
         labels=y,
         predictions=p,
         n=len(y),
+        examples=list(examples or []),
     )
 
 

@@ -46,5 +46,11 @@ def write_report(results: List[Scores], path: Path) -> str:
         if errors:
             lines += ["", "Most frequent confusions (labelled → predicted):", ""]
             lines += [f"- {y} → {p}: {n}" for (y, p), n in errors.most_common(8)]
+        failing = [(ex, y, p) for ex, y, p in zip(ours.examples, ours.labels, ours.predictions) if y != p]
+        if failing:
+            lines += ["", f"Failing sentences ({len(failing)}), as written, labelled → predicted:", ""]
+            failing.sort(key=lambda f: (f[1], f[2]))
+            lines += [f"- 「{ex.text}」 {y} → {p}" + (f" ({ex.where})" if ex.where else "")
+                      for ex, y, p in failing]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return "\n".join(table)

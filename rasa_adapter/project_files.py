@@ -9,6 +9,7 @@ layout Rasa's own commands expect in the project root: ``domain.yml``,
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Sequence, Tuple
@@ -132,24 +133,49 @@ def nlu_examples(paths: Sequence[Path]) -> List[Tuple[str, str]]:
     ]
 
 
+def nlu_examples_at(paths: Sequence[Path], root: Path = PROJECT_ROOT) -> List[Tuple[str, str, str, str]]:
+    """(intent, text, the line as written with its annotations, "file:line") of the NLU files."""
+    found = []
+    for path in paths:
+        try:
+            name = str(Path(path).relative_to(root))
+        except ValueError:
+            name = str(path)
+        for block in nlu_blocks(Path(path)):
+            if block.kind == "intent":
+                found += [(block.name, example_text(text), text[1:].strip(), f"{name}:{line}")
+                          for line, text in block.examples if text.startswith("-")]
+    return found
+
+
 def held_out_paths(root: Path = PROJECT_ROOT) -> List[Path]:
     return sorted((root / HELD_OUT_NLU).glob("*.yml"))
 
 
 def to_nlu_yaml(examples: Iterable[Tuple[str, str]], header: str = "") -> str:
-    """(intent, text) pairs as Rasa NLU YAML, one block per intent, one line per example."""
+    """(intent, text) pairs as Rasa NLU YAML in data/nlu.yml's format (``examples: |``,
+    one ``- text`` line per example), one block per intent."""
     by_intent: Dict[str, List[str]] = {}
     for intent, text in examples:
         text = " ".join(text.split())
         texts = by_intent.setdefault(intent, [])
         if text and text not in texts:
             texts.append(text)
-    blocks = [
-        {"intent": intent, "examples": "".join(f"- {t}\n" for t in texts)}
-        for intent, texts in sorted(by_intent.items())
-    ]
-    body = yaml.safe_dump({"version": "3.1", "nlu": blocks}, allow_unicode=True, sort_keys=False)
-    return header + body
+    lines = ['version: "3.1"', "nlu:"] if by_intent else ['version: "3.1"', "nlu: []"]
+    for intent, texts in sorted(by_intent.items()):
+        block = "".join(f"- {t}\n" for t in texts)
+        if all(_LITERAL_SAFE.fullmatch(t) for t in texts):
+            name = intent if re.fullmatch(r"\w+", intent) else json.dumps(intent, ensure_ascii=False)
+            lines += [f"- intent: {name}", "  examples: |"] + [f"    - {t}" for t in texts]
+        else:  # characters a literal block cannot hold: YAML's own quoting
+            dumped = yaml.safe_dump([{"intent": intent, "examples": block}], allow_unicode=True,
+                                    sort_keys=False, width=10**6)
+            lines += dumped.rstrip("\n").splitlines()
+    return header + "\n".join(lines) + "\n"
+
+
+# a text that a literal block holds as is: printable, and not read as YAML by the intent line
+_LITERAL_SAFE = re.compile(r"[^\x00-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]+")
 
 
 def checklists(root: Path = PROJECT_ROOT) -> Mapping[str, List[str]]:

@@ -15,19 +15,15 @@ make -s --no-print-directory lint
 echo "==> [2/5] make validate: rasa data validate and scripts/validate.py"
 make -s --no-print-directory validate
 
-echo "==> [3/5] conversation tests (tests/test_stories.yml)"
-if ! $BIN/rasa test core --model "$MODEL" --stories tests/test_stories.yml \
-        --out reports/stories --fail-on-prediction-errors >reports/stories.log 2>&1; then
-    cat reports/stories/failed_test_stories.yml 2>/dev/null || tail -n 40 reports/stories.log
-    echo "conversation tests failed (reports/stories/)"
-    exit 1
-fi
-grep -E "Correct:" reports/stories.log | sed -e 's/.*Correct:/    correct:/'
+echo "==> [3/5] conversation tests (tests/test_stories.yml), the customers' words through the model"
+# --e2e: each `user:` text is understood by the model, so a stale label fails its story
+$BIN/rasa test core --model "$MODEL" --stories tests/test_stories.yml --e2e \
+    --out reports/stories >reports/stories.log 2>&1 \
+    || { tail -n 40 reports/stories.log; echo "conversation tests did not run (reports/stories.log)"; exit 1; }
+$BIN/python scripts/checks.py stories reports/stories/failed_test_stories.yml tests/test_stories.yml
 
-echo "==> [4/5] NLU on the held-out test set (tests/nlu/)"
-$BIN/rasa test nlu --model "$MODEL" --nlu tests/nlu --out reports/nlu >reports/nlu.log 2>&1 \
-    || { tail -n 30 reports/nlu.log; exit 1; }
-$BIN/python scripts/checks.py nlu-accuracy reports/nlu/intent_report.json "$NLU_MIN_ACCURACY"
+echo "==> [4/5] NLU on the held-out test set (tests/nlu/), as make eval computes it"
+$BIN/python -m evaluation held-out --model "$MODEL" --min-accuracy "$NLU_MIN_ACCURACY"
 
 echo "==> [5/5] pytest: tests/unit, then tests/e2e and tests/faults against real servers"
 $BIN/python -m pytest -p no:cacheprovider "$@"

@@ -246,9 +246,10 @@ def filled_names(project: Project) -> Set[str]:
     return names
 
 
-def shop_policy_problems(project: Project) -> List[str]:
+def shop_policy_problems(project: Optional[Project] = None) -> List[str]:
     """Every shop.yml key is loaded into ShopPolicy, and every ShopPolicy field is read
     outside policy.py (by a rule, a reply's facts, agent assist or the web pages)."""
+    project = project or Project()
     import dataclasses
 
     from bot.playbook.policy import ShopPolicy

@@ -2,7 +2,8 @@
 
   POST /agent/suggest   {"message": "...", "order_id"?, "buyer"?, "conversation_id"?}
                         (a conversation id stands for the order that conversation is about)
-  POST /agent/feedback  {"message", "intent", "verdict": used|edited|rejected, "final_text"?, "order_id"?}
+  POST /agent/feedback  {"message", "intent", "verdict": used|edited|rejected, "final_text"?, "order_id"?,
+                         "chosen_intent"?: what the message is about, if not the suggestion's intent}
   GET  /agent/orders    the orders, for the console's picker
 both behind ``Authorization: Bearer $AGENT_TOKEN``.
   POST /api/session     {"buyer": "chen_hao"}: the demo shop's login, a signed buyer token
@@ -163,6 +164,7 @@ def make_app(settings: Settings) -> web.Application:
                 order_id=text_field(body, "order_id", MAX_ID),
                 final_text=text_field(body, "final_text", MAX_REPLY),
                 agent=text_field(body, "agent", MAX_ID),
+                chosen_intent=text_field(body, "chosen_intent", MAX_ID),
             )
         except ValueError as exc:
             raise api_error(400, str(exc)) from exc

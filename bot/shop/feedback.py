@@ -2,16 +2,49 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import List, Optional, Tuple
 
 from sqlalchemy import select
 
+from bot.access.ids import ORDER_ID, PHONE, TRACKING_NUMBER, normalise_digits
 from bot.shop.schema import Feedback
 from bot.shop.store import OrderStore
 
 VERDICTS = ("used", "edited", "rejected")
+# a suggestion of these says the assistant has no answer: its label teaches nothing
+NO_ANSWER = ("out_of_scope", "nlu_fallback")
+
+# A customer's numbers become the placeholder examples of data/nlu.yml, annotated as
+# there: the model learns the shape, the export carries no customer's number.
+_NUMBERS = re.compile("|".join(
+    f"(?P<{name}>{pattern.pattern})" if not pattern.flags & re.IGNORECASE
+    else f"(?P<{name}>(?i:{pattern.pattern}))"
+    for name, pattern in (("order_id", ORDER_ID), ("tracking_number", TRACKING_NUMBER), ("phone", PHONE))
+))
+PLACEHOLDERS = {
+    "order_id": "3027461958302746518",
+    "tracking_number": "773029384756102",
+    "phone": "13812345678",
+}
+_PREFIXED = {"SF": "SF1402938475610", "YT": "YT4827361059283", "JT": "JT5038271649302", "JD": "JDVA28374659102"}
+
+
+def mask(text: str) -> str:
+    """Order, tracking and phone numbers replaced by placeholders annotated as in
+    data/nlu.yml: 「订单3027461958301111111」 → 「订单[3027461958302746518](order_id)」."""
+    plain = normalise_digits(text)  # one character for one: the spans are the text's
+    out, at = [], 0
+    for match in _NUMBERS.finditer(plain):
+        name = match.lastgroup or "order_id"
+        value = PLACEHOLDERS[name]
+        if name == "tracking_number":
+            value = _PREFIXED.get(match.group(0)[:2].upper(), value)
+        out += [text[at:match.start()], f"[{value}]({name})"]
+        at = match.end()
+    return "".join(out) + text[at:]
 
 
 @dataclass(frozen=True)
@@ -20,6 +53,17 @@ class FeedbackRecord:
     message: str
     intent: str
     verdict: str
+    chosen_intent: Optional[str] = None
+
+    @property
+    def label(self) -> Optional[str]:
+        """The intent to learn the message under, if the feedback says one: the intent the
+        agent chose; else the suggestion's, when used or edited and not a no-answer."""
+        if self.chosen_intent:
+            return self.chosen_intent
+        if self.verdict == "used" or (self.verdict == "edited" and self.intent not in NO_ANSWER):
+            return self.intent
+        return None
 
 
 class FeedbackLog:
@@ -29,6 +73,7 @@ class FeedbackLog:
     def record(
         self, *, message: str, intent: str, verdict: str, now: datetime,
         order_id: Optional[str] = None, final_text: Optional[str] = None, agent: Optional[str] = None,
+        chosen_intent: Optional[str] = None,
     ) -> int:
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}")
@@ -36,15 +81,33 @@ class FeedbackLog:
             raise ValueError("message and intent are required")
         with self.store.session() as s, s.begin():
             row = Feedback(created_at=now, message=message.strip(), intent=intent, verdict=verdict,
-                           order_id=order_id, final_text=final_text, agent=agent)
+                           order_id=order_id, final_text=final_text, agent=agent,
+                           chosen_intent=(chosen_intent or "").strip() or None)
             s.add(row)
             s.flush()
             return int(row.id)
 
     def all(self) -> List[FeedbackRecord]:
         with self.store.session() as s:
-            return [FeedbackRecord(r.id, r.message, r.intent, r.verdict)
+            return [FeedbackRecord(r.id, r.message, r.intent, r.verdict, r.chosen_intent)
                     for r in s.execute(select(Feedback).order_by(Feedback.id)).scalars()]
+
+    def training_examples(self) -> Tuple[List[Tuple[str, str]], List[FeedbackRecord]]:
+        """(intent, message masked) for review, one per message, under the intent the agent
+        chose (the suggestion's when used, or edited and not a no-answer); and the records
+        an agent rewrote without saying what they are about (a reviewer labels them)."""
+        found: List[Tuple[str, str]] = []
+        unlabelled: List[FeedbackRecord] = []
+        for record in self.all():
+            label = record.label
+            if label is None:
+                if record.verdict == "edited":
+                    unlabelled.append(record)
+                continue
+            example = (label, mask(" ".join(record.message.split())))
+            if example not in found:
+                found.append(example)
+        return found, unlabelled
 
     def accepted_examples(self) -> List[Tuple[str, str]]:
         """(intent, message) of the suggestions an agent used or edited, one line per message."""

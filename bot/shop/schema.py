@@ -182,6 +182,9 @@ class Feedback(Base):
     created_at = Column(DateTime, nullable=False)
     message = Column(Text, nullable=False)  # the customer's message
     intent = Column(String(48), nullable=False)  # the suggestion's intent
+    # what the agent says the message is about, when it is not the suggestion's intent
+    # (an out_of_scope draft rewritten into an answer about invoices: invoice_request)
+    chosen_intent = Column(String(48))
     order_id = Column(String(19))
     verdict = Column(String(16), nullable=False)  # used / edited / rejected
     final_text = Column(Text)  # what the agent sent

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Iterator, List, Optional, Tuple
 
 from sqlalchemy import create_engine, event, func, inspect, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -158,11 +159,17 @@ class OrderStore:
         return cls(make_engine(url))
 
     def create_schema(self) -> None:
-        """Create missing tables; refuse a database made by an older version."""
+        """Create missing tables; add a missing column that may be empty (one added
+        since, like feedback.chosen_intent); refuse a database otherwise older."""
         Base.metadata.create_all(self.engine)
         for table in Base.metadata.sorted_tables:
             have = {c["name"] for c in inspect(self.engine).get_columns(table.name)}
-            missing = [c.name for c in table.columns if c.name not in have]
+            missing = [c for c in table.columns if c.name not in have]
+            with self.engine.begin() as connection:
+                for column in [c for c in missing if c.nullable and c.default is None]:
+                    kind = column.type.compile(dialect=self.engine.dialect)
+                    connection.execute(sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+            missing = [c.name for c in missing if not (c.nullable and c.default is None)]
             if missing:
                 raise OutdatedSchema(
                     f"the shop database lacks {table.name}.{', '.join(missing)} (made by an "

@@ -42,6 +42,10 @@
     node.querySelector(".confidence").textContent = (s.confidence * 100).toFixed(0) + "%";
     const reply = node.querySelector(".reply");
     reply.value = s.reply;
+    // what the message is about, if not this suggestion's intent (an out_of_scope draft
+    // rewritten into an answer about invoices: invoice_request); the export learns it under it
+    const chosen = node.querySelector(".chosen");
+    chosen.value = s.intent;
     list(node.querySelector(".checklist"), s.checklist);
     list(node.querySelector(".verdicts"), Object.entries(s.verdicts).map(([k, v]) => k + ": " + v));
     node.querySelector(".note").textContent = s.case_note
@@ -58,6 +62,7 @@
         const response = await api("/agent/feedback", {
           message: message, intent: s.intent, order_id: orderId || null,
           verdict: sent, final_text: verdict === "rejected" ? null : reply.value,
+          chosen_intent: chosen.value.trim() && chosen.value.trim() !== s.intent ? chosen.value.trim() : null,
         });
         done.textContent = response.ok ? "已记录：" + sent : "记录失败";
       });
@@ -75,6 +80,11 @@
     const body = await response.json();
     if (!response.ok) { $("status").textContent = "出错了：" + body.error; return; }
     $("status").textContent = body.suggestions.length + " 条建议";
+    $("intents").replaceChildren(...body.suggestions.map((s) => {
+      const option = document.createElement("option");
+      option.value = s.intent;
+      return option;
+    }));
     for (const s of body.suggestions) $("suggestions").appendChild(card(s, message, orderId));
   });
 
