@@ -34,6 +34,7 @@ import yaml
 
 from bot.settings import PROJECT_ROOT as CODE_ROOT
 from rasa_adapter.project_files import (
+    ANNOTATION,
     CHECKLISTS,
     DOMAIN,
     ENTITIES,
@@ -141,7 +142,8 @@ def domain(project: Project) -> Tuple[dict, Dict[str, Where]]:
     for node in (intents.value if intents is not None else []):
         name = node.value if isinstance(node, yaml.ScalarNode) else node.value[0][0].value
         where[f"intent:{name}"] = (project.rel(path), node.start_mark.line + 1)
-    where["intents:"] = (project.rel(path), (intents.start_mark.line if intents is not None else 0) + 1)
+    key = next((k for k, _ in mapping_items(root) if k.value == "intents"), None)
+    where["intents:"] = (project.rel(path), (key.start_mark.line if key is not None else 0) + 1)
     return merged, where
 
 
@@ -327,6 +329,31 @@ def duplicate_problems(train: Dict[str, List[Tuple[str, Where]]],
     return problems, repeats
 
 
+def stale_labels(project: Project, train: Dict[str, List[Tuple[str, Where]]]) -> List[str]:
+    """A conversation test's sentence that the training data teaches as another intent
+    (an intent widened over it): the story's label is stale. What the model makes of the
+    other sentences, make test's conversation step (rasa test --e2e) says."""
+    from components.normalise import normalise
+
+    taught: Dict[str, List[Tuple[str, Where]]] = {}
+    for label, examples in train.items():
+        for text, where in examples:
+            taught.setdefault(normalise(text), []).append((label, where))
+    problems = []
+    for label, name, (file, _), steps in dialogues(project, [project.root / TEST_STORIES]):
+        for step, line in steps:
+            user, intent = step.get("user"), step.get("intent")
+            if not isinstance(user, str) or not intent:
+                continue
+            text = ANNOTATION.sub(r"\1", user.strip())
+            for other, (o_file, o_line) in taught.get(normalise(text), []):
+                if other != intent:
+                    problems.append(f"{file}:{line}: {label} '{name}': 「{text}」 is labelled {intent}, but "
+                                    f"the training data teaches it as {other} ({o_file}:{o_line})")
+                    break
+    return problems
+
+
 def checklist_problems(project: Project, intents: List[str], where: Dict[str, Where]) -> List[str]:
     path = project.root / CHECKLISTS
     if not path.exists():
@@ -407,6 +434,7 @@ def check(root: Path = CODE_ROOT, code: Path = CODE_ROOT) -> Tuple[List[str], st
                 answered.update(step_intents(step))
     tested = {i for *_, steps in dialogues(project, [project.root / TEST_STORIES])
               for step, _ in steps for i in step_intents(step)}
+    errors += stale_labels(project, train)
     for intent in intents:
         file, line = where[f"intent:{intent}"]
         if intent not in answered and intent != "inform":

@@ -173,3 +173,16 @@ def test_rasa_s_warnings_are_shown_and_its_false_unused_warnings_answered(projec
         "The utterance 'utter_nobody_sends' is not used in any story or rule.",
         "The action 'utter_invoice_requst' is used in the stories, but is not a valid utterance action.",
     ]
+
+
+def test_a_conversation_test_labelled_against_the_training_data(project):
+    """能开发票吗 taught as invoice_request while a story still says out_of_scope."""
+    nlu, stories = project / "data" / "nlu.yml", project / "tests" / "test_stories.yml"
+    replace_line(nlu, line_of(nlu, "- 能开发票吗"), "    - 讲个笑话吧")
+    declare_intent(project, "invoice_request")
+    append(nlu, "- intent: invoice_request\n  examples: |\n    - 能开发票吗\n")
+    story = line_of(stories, "能开发票吗")
+    label = line_of(stories, "intent: out_of_scope", after=story)
+    found = errors(project)
+    assert reported(found, f"tests/test_stories.yml:{label}", "「能开发票吗」 is labelled out_of_scope",
+                    "teaches it as invoice_request"), found
