@@ -133,10 +133,10 @@ class Screen:
         print(text, file=self.log, flush=True)
 
 
-def overlap(model: RasaModel, intent: Optional[str]) -> List[str]:
+def overlap(model: RasaModel, intent: Optional[str], root: Path = ROOT) -> List[str]:
     """Examples of other intents (training and held out) the model gives to ``intent``
     (or nearly), out_of_scope first, as lines for the screen."""
-    examples = from_rasa_yaml([ROOT / NLU]) + from_rasa_yaml(held_out_paths(ROOT))
+    examples = from_rasa_yaml([root / NLU], root) + from_rasa_yaml(held_out_paths(root), root)
     found = []
     for ex in examples:
         if intent is not None and ex.intent == intent:
@@ -164,6 +164,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "reports")
     parser.add_argument("--min-accuracy", type=float, default=None)
     parser.add_argument("--intent", default=None)
+    parser.add_argument("--root", type=Path, default=ROOT, help="overlap: the data files' directory")
     args = parser.parse_args(argv)
     log_path = args.out / {"all": "eval.log", "held-out": "nlu.log", "overlap": "overlap.log"}[args.command]
     screen = Screen(log_path)
@@ -186,7 +187,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
 
     if args.command == "overlap":
-        lines = overlap(model, args.intent)
+        lines = overlap(model, args.intent, args.root)
         target = f"to {args.intent}" if args.intent else "to another intent than their label"
         say(f"==> {len(lines)} examples the model gives {target}" +
             (f" (or nearly, >= {NEAR})" if args.intent else "") + (":" if lines else ""))

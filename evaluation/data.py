@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List
 
+from bot.settings import PROJECT_ROOT
 from rasa_adapter.project_files import nlu_examples_at, to_nlu_yaml
 
 # JD's anonymisation masks and plausible values to put in their place.
@@ -33,9 +34,9 @@ class Example:
     written: str = ""  # the example as written, entity annotations included
 
 
-def from_rasa_yaml(paths: Iterable[Path]) -> List[Example]:
+def from_rasa_yaml(paths: Iterable[Path], root: Path = PROJECT_ROOT) -> List[Example]:
     return [Example(text, intent, where, written)
-            for intent, text, written, where in nlu_examples_at(list(paths))]
+            for intent, text, written, where in nlu_examples_at(list(paths), root)]
 
 
 def unmask(text: str) -> str:

@@ -44,7 +44,7 @@ def follow(root: Path, until: str = "") -> None:
         if until and " ".join(words).startswith(until):
             return
         if words[0] == "append":
-            edit(root / words[1], lambda lines: lines + block)
+            edit(root / words[1], lambda lines, block=block: lines + block)
         elif words[0] in ("after-line", "before-line"):
             def insert(lines, words=words, block=block):
                 at = next(i for i, line in enumerate(lines) if line.startswith(words[2]))
