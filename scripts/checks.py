@@ -4,14 +4,12 @@
       The conversation tests that failed (`rasa test core --e2e`), each at its line in
       tests/test_stories.yml with the customer's sentence and what the model made of it;
       fails if any did.
-  python scripts/checks.py nlu-accuracy reports/nlu/intent_report.json 0.85
-      (`rasa test nlu`'s report) the intent accuracy and per-intent F1; fails below the minimum.
-      make test's held-out figure is `python -m evaluation held-out`, the one of make eval.
+
+make test's held-out accuracy is `python -m evaluation held-out`, the figure of make eval.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -38,28 +36,30 @@ def story_failures(failed_path: str, stories_path: str) -> List[str]:
         return after
 
     messages: List[str] = []
-    story, start, last_user = "?", 1, ""
-    lines = failed.splitlines()
-    for i, line in enumerate(lines):
+    story, start = "?", 1
+    for line in failed.splitlines():
         match = re.match(r"\s*- story:\s*(.+?)\s*$", line)
         if match:
             # Rasa appends the source file to the name: "name (tests/test_stories.yml)"
             story = re.sub(r"\s*\([^()]*\.ya?ml\)$", "", match.group(1).strip("'\""))
             start = starts.get(story, 1)
             continue
-        if re.match(r"\s*- user:", line) and i + 1 < len(lines):
-            last_user = ANNOTATION.sub(r"\1", lines[i + 1].strip().strip('"'))
         found = PREDICTED.match(line)
         if not found:
             continue
-        step, what = found.group("step").strip().lstrip("- "), found.group("what")
-        where = f"{stories_path}:{line_of(last_user, start) if step.startswith('intent:') else start}"
+        step, what = found.group("step").strip().lstrip("- ").strip(), found.group("what").strip()
         if step.startswith("intent:"):
-            predicted = what.split(":", 1)[0]
-            messages.append(f"{where}: story '{story}': 「{last_user}」 is labelled {step[7:].strip()}, "
-                            f"the model says {predicted}")
+            # "# predicted: invoice_request: 能开发票吗" (the sentence with the entities found)
+            predicted, _, sentence = what.partition(": ")
+            sentence = ANNOTATION.sub(r"\1", sentence)
+            messages.append(f"{stories_path}:{line_of(sentence, start)}: story '{story}': 「{sentence}」 is "
+                            f"labelled {step[7:].strip()}, the model says {predicted}")
+        elif step.startswith("action:"):
+            messages.append(f"{stories_path}:{start}: story '{story}': {step} expected, the assistant "
+                            f"chose {what.removeprefix('predicted: ')}")
         else:
-            messages.append(f"{where}: story '{story}': {step} expected, the assistant chose {what}")
+            messages.append(f"{stories_path}:{start}: story '{story}': entity {step} expected, the "
+                            f"model found {what}")
     return messages
 
 
@@ -75,23 +75,8 @@ def stories(failed_path: str, stories_path: str) -> int:
     return 0
 
 
-def nlu_accuracy(report_path: str, minimum: str) -> int:
-    report = json.loads(Path(report_path).read_text())
-    rows = {
-        k: v for k, v in report.items()
-        if isinstance(v, dict) and k not in ("macro avg", "weighted avg", "micro avg")
-    }
-    for intent, row in sorted(rows.items()):
-        confused = ", ".join(f"{k}×{n}" for k, n in row.get("confused_with", {}).items())
-        print(f"    {intent:<24} F1 {row['f1-score']:.2f}  n={row['support']:<3} {confused}")
-    accuracy = report["accuracy"]
-    total = sum(row["support"] for row in rows.values())
-    print(f"    NLU held-out accuracy: {accuracy:.3f} on {total} messages (minimum {float(minimum):.2f})")
-    return 0 if accuracy >= float(minimum) else 1
-
-
 if __name__ == "__main__":
-    commands = {"nlu-accuracy": nlu_accuracy, "stories": stories}
+    commands = {"stories": stories}
     if len(sys.argv) < 3 or sys.argv[1] not in commands:
         print(__doc__)
         sys.exit(2)
