@@ -168,6 +168,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     log_path = args.out / {"all": "eval.log", "held-out": "nlu.log", "overlap": "overlap.log"}[args.command]
     screen = Screen(log_path)
+    try:
+        return run(args, screen, log_path)
+    except Exception as exc:  # the traceback is in the log; the screen says where
+        import traceback
+
+        traceback.print_exc(file=screen.log)
+        screen.say(f"error: {type(exc).__name__}: {exc} (the traceback: {log_path})")
+        return 1
+
+
+def run(args: argparse.Namespace, screen: Screen, log_path: Path) -> int:
     say = screen.say
 
     started = time.perf_counter()

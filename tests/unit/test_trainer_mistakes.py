@@ -186,3 +186,22 @@ def test_a_conversation_test_labelled_against_the_training_data(project):
     found = errors(project)
     assert reported(found, f"tests/test_stories.yml:{label}", "「能开发票吗」 is labelled out_of_scope",
                     "teaches it as invoice_request"), found
+
+
+def test_rasa_s_own_run_on_a_mistake_is_shown_on_screen(project):
+    """`rasa data validate` exits 0 on an undeclared intent in a rule; make validate shows
+    its warning, and not its 70-odd false "utterance not used" ones."""
+    import os
+    import subprocess
+
+    rules = project / "data" / "rules.yml"
+    rule = line_of(rules, "- rule: FAQ, the product shows no effect")
+    replace_line(rules, line_of(rules, "- intent: product_no_effect", after=rule),
+                 "      - intent: product_no_efect")
+    done = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "rasa"), "data", "validate"],
+                          cwd=project, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RASA_TELEMETRY_ENABLED": "false"})
+    shown, hidden = validate.rasa_messages(done.stdout + done.stderr, validate.Project(project))
+    assert any("product_no_efect" in m and "not part of the domain" in m for m in shown), shown
+    assert not any(m.startswith("The utterance") for m in shown), shown
+    assert hidden > 50
