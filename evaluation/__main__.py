@@ -75,8 +75,19 @@ def write_fold_data(examples: Sequence[Example], data: Path) -> Path:
     return data
 
 
+def fold_patterns(data: Path) -> str:
+    """What Rasa reads from a fold's data besides the examples, as `make train` does."""
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    nlu = TrainingDataImporter.load_from_dict(
+        config_path=str(ROOT / "config.yml"), training_data_paths=[str(data)]).get_nlu_data()
+    return (f"{len(nlu.regex_features)} regexes, {len(nlu.lookup_tables)} lookup tables, "
+            f"{len(nlu.entity_synonyms)} synonyms")
+
+
 def train_fold_model(examples: Sequence[Example], workdir: Path, name: str, log: TextIO) -> Path:
     data = write_fold_data(examples, workdir / name)
+    print(f"{name}: {fold_patterns(data)}", file=log, flush=True)
     rasa = Path(sys.executable).with_name("rasa")
     log.flush()
     subprocess.run(
@@ -237,7 +248,8 @@ def run(args: argparse.Namespace, screen: Screen, log_path: Path) -> int:
                 rest = [e for j, other in enumerate(parts) if j != i for e in other]
                 fold_started = time.perf_counter()
                 fold_model = RasaModel(train_fold_model(rest, Path(tmp), f"fold{i}", screen.log))
-                say(f"    fold {i + 1}/{args.folds}: trained in {time.perf_counter() - fold_started:.0f} s")
+                say(f"    fold {i + 1}/{args.folds}: trained in {time.perf_counter() - fold_started:.0f} s "
+                    f"({fold_patterns(Path(tmp) / f'fold{i}')})")
                 held += part
                 texts = [e.text for e in part]
                 for system in (fold_model, KeywordRouter().fit(rest), TfidfLogisticRegression().fit(rest)):
