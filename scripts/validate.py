@@ -201,7 +201,7 @@ def dialogue_problems(project: Project, dom: dict, intents: Set[str]) -> List[st
                 problems.append(f"{at}: action {action} is no response, action or form of domain.yml"
                                 f"{likely(action, actions)}")
             loop = step.get("active_loop")
-            if loop not in (None, "null") and loop not in forms:
+            if loop not in (None, "null", "Null", "NULL", "~", "") and loop not in forms:
                 problems.append(f"{at}: active_loop {loop} is no form of domain.yml{likely(loop, forms)}")
             for item in step.get("slot_was_set") or []:
                 for slot in (item if isinstance(item, dict) else {item: None}):
@@ -379,6 +379,25 @@ def used_in_code(project: Project) -> str:
                      for p in (project.code / d).rglob("*.py"))
 
 
+def yaml_problems(project: Project) -> List[str]:
+    """A file that is not YAML, at the line and column where the reading stopped."""
+    paths = [project.root / p for p in (DOMAIN, NLU, ENTITIES, RULES, STORIES, TEST_STORIES, CHECKLISTS)]
+    problems = []
+    for path in paths + held_out_paths(project.root):
+        if not path.exists():
+            continue
+        try:
+            yaml.compose(path.read_text(encoding="utf-8"))
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            problems.append(f"{project.rel(path)}:{line}:{column}: not valid YAML: {exc.problem or exc.context}"
+                            + (f" ({exc.context})" if exc.context and exc.problem else ""))
+        except yaml.YAMLError as exc:
+            problems.append(f"{project.rel(path)}:1: not valid YAML: {exc}")
+    return problems
+
+
 def used_responses(project: Project, dom: dict) -> Set[str]:
     """The responses sent by a rule or story, by Python code, as a form's question or by Rasa."""
     used = {str(step.get("action")) for *_, steps in
@@ -394,7 +413,9 @@ def used_responses(project: Project, dom: dict) -> Set[str]:
 def check(root: Path = CODE_ROOT, code: Path = CODE_ROOT) -> Tuple[List[str], str]:
     """Every problem of the data files under ``root`` (file:line: message), and a summary."""
     project = Project(root, code)
-    errors: List[str] = []
+    errors = yaml_problems(project)
+    if errors:  # the other checks need the files read
+        return errors, f"validate: {len(errors)} error(s); fix the YAML first"
     dom, where = domain(project)
     intents = [i if isinstance(i, str) else next(iter(i)) for i in dom["intents"]]
     train = nlu_examples(project, [project.root / NLU], errors)

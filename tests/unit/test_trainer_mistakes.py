@@ -205,3 +205,12 @@ def test_rasa_s_own_run_on_a_mistake_is_shown_on_screen(project):
     assert any("product_no_efect" in m and "not part of the domain" in m for m in shown), shown
     assert not any(m.startswith("The utterance") for m in shown), shown
     assert hidden > 50
+
+
+def test_a_yaml_mistake_is_named_at_its_line_before_anything_else(project):
+    rules = project / "data" / "rules.yml"
+    n = line_of(rules, "- action: utter_product_no_effect")
+    replace_line(rules, n, "      - action: utter_product_no_effect: [")
+    found = errors(project)
+    assert len(found) == 1 and found[0].startswith("data/rules.yml:"), found
+    assert "not valid YAML" in found[0]
