@@ -50,10 +50,14 @@ def story_failures(failed_path: str, stories_path: str) -> List[str]:
         step, what = found.group("step").strip().lstrip("- ").strip(), found.group("what").strip()
         if step.startswith("intent:"):
             # "# predicted: invoice_request: 能开发票吗" (the sentence with the entities found)
-            predicted, _, sentence = what.partition(": ")
-            sentence = ANNOTATION.sub(r"\1", sentence)
-            messages.append(f"{stories_path}:{line_of(sentence, start)}: story '{story}': 「{sentence}」 is "
-                            f"labelled {step[7:].strip()}, the model says {predicted}")
+            predicted, _, found_entities = what.partition(": ")
+            sentence, label = ANNOTATION.sub(r"\1", found_entities), step[7:].strip()
+            at = f"{stories_path}:{line_of(sentence, start)}: story '{story}': 「{sentence}」"
+            if predicted != label:
+                messages.append(f"{at} is labelled {label}, the model says {predicted}")
+            else:  # the intent is right; the entities are not those annotated
+                messages.append(f"{at}: the model finds the entities 「{found_entities}」, not those "
+                                "annotated in the story")
         elif step.startswith("action:"):
             messages.append(f"{stories_path}:{start}: story '{story}': {step} expected, the assistant "
                             f"chose {what.removeprefix('predicted: ')}")
