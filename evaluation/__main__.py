@@ -114,9 +114,9 @@ def folds(examples: Sequence[Example], k: int, seed: int = 7) -> List[List[Examp
     return parts
 
 
-def held_out(model: RasaModel) -> Scores:
+def held_out(model: RasaModel, root: Path = ROOT) -> Scores:
     """The model on tests/nlu/: the one held-out figure of `make test` and `make eval`."""
-    test = from_rasa_yaml(held_out_paths(ROOT))
+    test = from_rasa_yaml(held_out_paths(root), root)
     return score(model.name, HELD_OUT, [e.intent for e in test], model.predict([e.text for e in test]), test)
 
 
@@ -175,7 +175,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "reports")
     parser.add_argument("--min-accuracy", type=float, default=None)
     parser.add_argument("--intent", default=None)
-    parser.add_argument("--root", type=Path, default=ROOT, help="overlap: the data files' directory")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="held-out, overlap: the data files' directory (a copy)")
     args = parser.parse_args(argv)
     log_path = args.out / {"all": "eval.log", "held-out": "nlu.log", "overlap": "overlap.log"}[args.command]
     screen = Screen(log_path)
@@ -198,7 +199,7 @@ def run(args: argparse.Namespace, screen: Screen, log_path: Path) -> int:
     model = RasaModel(args.model)
 
     if args.command == "held-out":
-        scores = held_out(model)
+        scores = held_out(model, args.root)
         for intent, row in sorted(scores.per_intent.items()):
             if row["f1"] < 1:
                 say(f"    {intent:<24} F1 {row['f1']:.2f}  n={row['support']}")
@@ -211,7 +212,7 @@ def run(args: argparse.Namespace, screen: Screen, log_path: Path) -> int:
     if args.command == "overlap":
         lines = overlap(model, args.intent, args.root)
         target = f"to {args.intent}" if args.intent else "to another intent than their label"
-        say(f"==> {len(lines)} examples the model gives {target}" +
+        say(f"==> {len(lines)} example{'' if len(lines) == 1 else 's'} the model gives {target}" +
             (f" (or nearly, >= {NEAR})" if args.intent else "") + (":" if lines else ""))
         for line in lines:
             say(f"    {line}")

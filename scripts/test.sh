@@ -20,7 +20,8 @@ echo "==> [3/5] conversation tests (tests/test_stories.yml), the customers' word
 $BIN/rasa test core --model "$MODEL" --stories tests/test_stories.yml --e2e \
     --out reports/stories >reports/stories.log 2>&1 \
     || { tail -n 40 reports/stories.log; echo "conversation tests did not run (reports/stories.log)"; exit 1; }
-$BIN/python scripts/checks.py stories reports/stories/failed_test_stories.yml tests/test_stories.yml
+$BIN/python scripts/checks.py stories reports/stories/failed_test_stories.yml tests/test_stories.yml \
+    reports/stories.log
 
 echo "==> [4/5] NLU on the held-out test set (tests/nlu/), as make eval computes it"
 $BIN/python -m evaluation held-out --model "$MODEL" --min-accuracy "$NLU_MIN_ACCURACY"

@@ -45,3 +45,22 @@ def test_no_failure_no_message(tmp_path):
     failed = tmp_path / "failed_test_stories.yml"
     failed.write_text("# None of the test stories failed - all good!", encoding="utf-8")
     assert load_checks().story_failures(str(failed), "tests/test_stories.yml") == []
+
+
+def test_a_turn_any_form_takes_is_not_held_to_its_label(tmp_path):
+    stories = tmp_path / "test_stories.yml"
+    stories.write_text("stories:\n  - story: s\n    steps:\n      - user: |\n          上海市徐汇区\n"
+                       "        intent: inform  # any intent: address_form takes the text\n", encoding="utf-8")
+    failed = tmp_path / "failed_test_stories.yml"
+    failed.write_text("stories:\n- story: s (x/test_stories.yml)\n  steps:\n"
+                      "  - intent: inform  # predicted: nlu_fallback: 上海市徐汇区\n", encoding="utf-8")
+    assert load_checks().story_failures(str(failed), str(stories)) == []
+
+
+def test_a_run_that_tested_no_story_fails(tmp_path, capsys):
+    failed = tmp_path / "failed_test_stories.yml"
+    failed.write_text("# None of the test stories failed - all good!", encoding="utf-8")
+    log = tmp_path / "stories.log"
+    log.write_text("INFO rasa.core.test - Evaluating 0 stories\n", encoding="utf-8")
+    assert load_checks().stories(str(failed), "tests/test_stories.yml", str(log)) == 1
+    assert "no conversation test ran" in capsys.readouterr().out
