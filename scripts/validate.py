@@ -487,7 +487,8 @@ def check(root: Path = CODE_ROOT, code: Path = CODE_ROOT) -> Tuple[List[str], st
 
 WARNING = re.compile(r"UserWarning: (.*?)(?:\n\s*More info at [^\n]*)?(?:\x1b\[0m|\Z)", re.S)
 NOT_USED = re.compile(r"The utterance '(\w+)' is not used in any story or rule\.")
-RASA_ERROR = re.compile(r"^.*\b(ERROR|CRITICAL)\b.*$|^\w*(Exception|Error): .*$", re.M)
+RASA_ERROR = re.compile(r"^.*\b(ERROR|CRITICAL)\b.*$|^\w*(Exception|Error): .*(?:\n[ \t]+\S.*){0,3}", re.M)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def rasa_messages(log: str, project: Project) -> Tuple[List[str], int]:
@@ -495,19 +496,22 @@ def rasa_messages(log: str, project: Project) -> Tuple[List[str], int]:
     "utterance not used in any story or rule" warnings were dropped because the
     response is sent by Python code (actions/, bot/) or as a form's question, which
     Rasa's check does not see."""
-    used = used_responses(project, domain(project)[0])
+    try:
+        used: Optional[Set[str]] = used_responses(project, domain(project)[0])
+    except yaml.YAMLError:
+        used = None  # a file is not YAML (reported below): no use of a response is known
     shown: List[str] = []
     hidden = 0
     for match in WARNING.finditer(log):
         message = " ".join(re.sub(r"More info at \S+", "", match.group(1)).split())
         unused = NOT_USED.search(message)
-        if unused and unused.group(1) in used:
+        if unused and (used is None or unused.group(1) in used):
             hidden += 1
             continue
         if message not in shown:
             shown.append(message)
-    for match in RASA_ERROR.finditer(log):
-        line = match.group(0).strip()
+    for match in RASA_ERROR.finditer(ANSI.sub("", log)):
+        line = " ".join(match.group(0).split())
         if line not in shown:
             shown.append(line)
     return shown, hidden

@@ -214,3 +214,11 @@ def test_a_yaml_mistake_is_named_at_its_line_before_anything_else(project):
     found = errors(project)
     assert len(found) == 1 and found[0].startswith("data/rules.yml:"), found
     assert "not valid YAML" in found[0]
+
+
+def test_rasa_s_error_is_shown_with_its_place(project):
+    log = ("\x1b[91mYamlSyntaxException: Failed to read 'data/rules.yml'. mapping values are not allowed here\n"
+           '  in "data/rules.yml", line 449, column 40:\n\nYou can use https://yamlchecker.com/\x1b[0m\n')
+    shown, _ = validate.rasa_messages(log, validate.Project(project))
+    assert shown == ["YamlSyntaxException: Failed to read 'data/rules.yml'. mapping values are not allowed "
+                     'here in "data/rules.yml", line 449, column 40:']
