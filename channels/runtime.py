@@ -55,15 +55,20 @@ class FaultSettings:
 
 
 def journal_engine(agent: Any, settings: FaultSettings) -> Engine:
-    """The tracker store's database (shared by all instances), unless configured."""
+    """The tracker store's database (shared by all instances), unless configured.
+    An SQLite one is made owner-only (0600): Rasa creates the tracker store's file
+    with the process's umask."""
     if settings.journal_url:
+        settings_module.private_sqlite(settings.journal_url)
         return create_engine(settings.journal_url, future=True)
     engine = tracker_store_engine(getattr(agent, "tracker_store", None))
     if engine is not None:
+        if engine.url.get_backend_name() == "sqlite" and engine.url.database:
+            settings_module.private_sqlite(f"sqlite:///{engine.url.database}")
         return engine
     fallback = settings_module.var_dir() / "pending_turns.db"
-    fallback.parent.mkdir(parents=True, exist_ok=True)
     logger.warning("no SQL tracker store: the pending-turn journal is %s", fallback)
+    settings_module.private_sqlite(f"sqlite:///{fallback}")
     return create_engine(f"sqlite:///{fallback}", future=True)
 
 

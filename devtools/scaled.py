@@ -205,9 +205,14 @@ class ScaledStack:
         if busy:
             raise StackError(f"port(s) {busy} already in use (another run-scaled?); stop it first")
         ensure_packages(self.say)
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.workdir.chmod(0o711)  # PostgreSQL's user must reach its data directory
-        self.log_dir.mkdir(exist_ok=True)
+        if os.geteuid() == 0:  # ... through var/ too: pass through only (0711), no listing
+            var = settings.var_dir().resolve()
+            for parent in self.workdir.resolve().parents:
+                if parent == var or var in parent.parents:
+                    parent.chmod((parent.stat().st_mode & 0o700) | 0o011)
+        settings.private_dir(self.log_dir)
         self.start_postgres()
         self.start_redis()
         # every server of the assistant, and the one-off commands, use the shop in PostgreSQL

@@ -231,14 +231,17 @@ class Stack:
             self.wait_for(server.name, server.ready)
 
     def spawn(self, server: Server) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        # a fresh log on the first start, appended to on a restart
-        with server.log.open("ab" if server.proc is not None else "wb") as log:
+        settings.private_dir(self.log_dir)
+        # a fresh log on the first start, appended to on a restart; owner-only (0600)
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if server.proc is not None else os.O_TRUNC)
+        with os.fdopen(os.open(server.log, flags, settings.PRIVATE_FILE), "wb") as log:
+            settings.private_file(server.log)
             server.proc = subprocess.Popen(
                 server.command, cwd=PROJECT_ROOT, env=server.env, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # a Ctrl-C reaches the caller only, who stops them in order
                 user=server.user, group=server.user, extra_groups=[] if server.user else None,
+                umask=settings.UMASK,  # what a server creates (databases, logs) is owner-only
             )
         server.wanted = True
 
@@ -330,11 +333,11 @@ def project_endpoints(directory: Optional[Path] = None) -> Dict[str, Any]:
 
 def write_endpoints(path: Path, endpoints: Mapping[str, Any], action_url: str) -> Path:
     """``endpoints`` with the action endpoint set to ``action_url``, written to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    settings.private_dir(path.parent)
     text = yaml.safe_dump({**endpoints, "action_endpoint": {"url": f"{action_url}/webhook"}},
                           allow_unicode=True, sort_keys=False)
+    settings.private_file(path)  # it may hold a database password
     path.write_text(f"# written by devtools/stack.py for this stack's servers\n{text}", encoding="utf-8")
-    path.chmod(0o600)  # it may hold a database password
     return path
 
 
