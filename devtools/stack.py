@@ -365,7 +365,7 @@ def add_web(stack: Stack, port: int, rasa_url: str, public_rasa_url: Optional[st
     extra = {"WEB_PORT": str(port), "RASA_URL": rasa_url, "DEMO_LOGIN": "1" if demo_login else "0"}
     if public_rasa_url:
         extra["RASA_PUBLIC_URL"] = public_rasa_url  # where the widget in the browser reaches Rasa
-    return stack.add("web", [sys.executable, "-m", "web"], ready=f"{local_url(port)}/", extra_env=extra)
+    return stack.add("web", [sys.executable, "-m", "web"], ready=f"{local_url(port)}/health", extra_env=extra)
 
 
 @dataclass(frozen=True)
