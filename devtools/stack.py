@@ -22,6 +22,7 @@ scripts/bench.py and the tests' fixtures (tests/helpers/).
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -176,6 +177,7 @@ class Server:
     tier: int
     stop_signal: int
     user: Optional[str] = None
+    stop_timeout: float = STOP_TIMEOUT  # after its stop signal, SIGKILL
     proc: Optional[subprocess.Popen] = None
     wanted: bool = False  # started and not deliberately stopped or killed since
 
@@ -303,10 +305,47 @@ class Stack:
             for server in group:
                 assert server.proc is not None
                 try:
-                    server.proc.wait(timeout=STOP_TIMEOUT)
+                    server.proc.wait(timeout=server.stop_timeout)
                 except subprocess.TimeoutExpired:
                     server.proc.kill()
                     server.proc.wait()
+
+    def supervisor_programs(self, restart: Optional[Mapping[str, Union[str, int]]] = None) -> str:
+        """The servers as supervisord ``[program:NAME]`` sections (devtools/supervise.py):
+        the same command, working directory, log file, stop signal and user; priorities
+        in the stack's stop order (supervisord stops the highest priority first: the
+        highest tier, then the later added), the umask 077. The environment holds only
+        what a server has beyond the stack's own environment, which supervisord itself
+        is started with (so the secrets are not written to the file). ``restart``:
+        supervisord's settings for restarts, stops and log rotation
+        (``supervise.PROGRAM_DEFAULTS``)."""
+        sections = []
+        order = sorted(self.servers.values(), key=lambda s: s.tier)  # stable: add order within a tier
+        for priority, server in enumerate(order, start=1):
+            extra = {k: v for k, v in server.env.items() if self.env.get(k) != v}
+            lines = [
+                f"[program:{server.name}]",
+                f"command={_supervisor_value(' '.join(shlex.quote(c) for c in server.command))}",
+                f"directory={_supervisor_value(str(PROJECT_ROOT))}",
+                f"priority={priority * 100}",
+                "autostart=true",
+                "autorestart=true",
+                f"stopsignal={signal.Signals(server.stop_signal).name[3:]}",
+                f"stopwaitsecs={int(server.stop_timeout)}",
+                "stopasgroup=true",
+                "killasgroup=true",
+                f"umask={settings.UMASK:03o}",
+                f"stdout_logfile={_supervisor_value(str(server.log))}",
+                "redirect_stderr=true",
+                *(f"{key}={value}" for key, value in (restart or {}).items()),
+            ]
+            if extra:
+                lines.append("environment=" + ",".join(
+                    f'{key}="{_supervisor_value(value)}"' for key, value in sorted(extra.items())))
+            if server.user:
+                lines.append(f"user={server.user}")
+            sections.append("\n".join(lines))
+        return "\n\n".join(sections) + "\n"
 
     def run(self, command: Sequence[str]) -> str:
         """A one-off command (``python -m bot init-db``) with the servers' environment: its output."""
@@ -314,6 +353,14 @@ class Stack:
         if result.returncode != 0:
             raise StackError(f"{' '.join(command[:4])} failed:\n{result.stdout[-2000:]}{result.stderr[-3000:]}")
         return result.stdout
+
+
+def _supervisor_value(value: str) -> str:
+    """A value as supervisord's config reads it: ``%`` doubled (its expansions), and
+    no quote or backslash that would end a quoted environment value."""
+    if any(c in value for c in '"\\\n'):
+        raise StackError(f"cannot hand {value!r} to supervisord")
+    return value.replace("%", "%%")
 
 
 # -- the assistant's servers -------------------------------------------------------------------
