@@ -94,7 +94,7 @@ def domain() -> Tuple[dict, Dict[str, Where]]:
 
 
 def filled_names() -> Set[str]:
-    """Facts the code fills: drafted over the sample shop, plus names passed in actions/."""
+    """Facts the code fills: drafted over the sample shop, plus names passed in actions/ and channels/."""
     from bot.playbook.handoff import handoff
     from bot.playbook.policy import load_policy
     from bot.playbook.scenarios import SCENARIOS, Context, draft
@@ -122,7 +122,7 @@ def filled_names() -> Set[str]:
         names |= set(draft("refund_status", order, now, policy, ctx).facts)
     for hour in (2, 15):
         names |= set(handoff(datetime(2026, 11, 20, hour), policy).facts)
-    for path in (ROOT / "actions").glob("*.py"):
+    for path in [*(ROOT / "actions").glob("*.py"), *(ROOT / "channels").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.keyword) and node.arg:
                 names.add(node.arg)
