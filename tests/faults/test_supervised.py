@@ -17,6 +17,7 @@ with the fallback meanwhile. Ctrl-C (SIGINT) stops the runner cleanly at the end
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import sqlite3
 import subprocess
@@ -30,6 +31,7 @@ from typing import Callable, Dict, Iterator, List, Optional
 
 import pytest
 import requests
+import socketio
 
 from bot.access.identity import sign
 from bot.settings import PROJECT_ROOT, utcnow
@@ -215,8 +217,42 @@ def test_the_action_server_killed_comes_back_meanwhile_the_fallback_then_every_c
         assert runner.cases(sender) == ["quality_issue"], sender
 
 
+class Widget:
+    """A socket.io customer as the shop page's widget is one: it reconnects by itself
+    and asks for its session again on every connect (rasa-webchat's session_request)."""
+
+    def __init__(self, url: str, buyer: str) -> None:
+        self.session = uuid.uuid4().hex
+        self.metadata = {"buyer_token": sign(buyer, BUYER_SECRET, utcnow())}
+        self.received: queue.Queue[str] = queue.Queue()
+        self.connects = 0
+        self.confirmed = threading.Event()
+        self.client = socketio.Client(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2)
+        self.client.on("connect", self._connected)
+        self.client.on("session_confirm", lambda _data: self.confirmed.set())
+        self.client.on("bot_uttered", lambda data: self.received.put(data.get("text", "")))
+        self.client.connect(url, socketio_path="/socket.io", transports=["websocket"])
+        assert self.confirmed.wait(30)
+
+    def _connected(self) -> None:
+        self.connects += 1
+        self.confirmed.clear()
+        self.client.emit("session_request", {"session_id": self.session})
+
+    def says(self, text: str, expect: str, timeout: float = 60) -> str:
+        self.client.emit("user_uttered", {"message": text, "session_id": self.session,
+                                          "customData": self.metadata})
+        texts: List[str] = []
+        deadline = time.monotonic() + timeout
+        while not any(expect in t for t in texts):
+            texts.append(self.received.get(timeout=max(0.1, deadline - time.monotonic())))
+        return "\n".join(texts)
+
+
 def test_rasa_killed_comes_back_and_the_conversation_continues(runner):
     talk = Talk(runner, "kill-rasa")
+    widget = Widget(runner.rasa_url, "lin_xiaoyu")
+    assert "哪一笔订单" in widget.says("我的快递到哪了", "哪一笔订单")
     sender = f"kill-rasa-form-{uuid.uuid4().hex[:8]}"
     metadata = {"buyer_token": sign("lin_xiaoyu", BUYER_SECRET, utcnow())}
     webhook = f"{runner.rasa_url}/webhooks/rest/webhook"
@@ -232,6 +268,11 @@ def test_rasa_killed_comes_back_and_the_conversation_continues(runner):
     assert back <= BACK_WITHIN
     reply = say("3027461958302746518")
     assert "773029384756102" in reply and "中通快递" in reply  # where it was
+    try:  # the widget reconnected by itself and its conversation goes on too
+        wait_for(lambda: widget.connects >= 2 and widget.confirmed.is_set(), "the widget's reconnection", 30)
+        assert "773029384756102" in widget.says("3027461958302746518", "773029384756102")
+    finally:
+        widget.client.disconnect()
     for sender_id in talk.answered + talk.fallback:
         assert runner.cases(sender_id) == ["quality_issue"], sender_id
 
