@@ -341,7 +341,7 @@ class Stack:
             ]
             if extra:
                 lines.append("environment=" + ",".join(
-                    f'{key}="{_supervisor_value(value)}"' for key, value in sorted(extra.items())))
+                    f'{key}="{_supervisor_value(value, quoted=True)}"' for key, value in sorted(extra.items())))
             if server.user:
                 lines.append(f"user={server.user}")
             sections.append("\n".join(lines))
@@ -355,10 +355,10 @@ class Stack:
         return result.stdout
 
 
-def _supervisor_value(value: str) -> str:
-    """A value as supervisord's config reads it: ``%`` doubled (its expansions), and
-    no quote or backslash that would end a quoted environment value."""
-    if any(c in value for c in '"\\\n'):
+def _supervisor_value(value: str, quoted: bool = False) -> str:
+    """A value as supervisord's config reads it: ``%`` doubled (its expansions), on one
+    line; ``quoted`` (an environment value in double quotes): no quote or backslash."""
+    if "\n" in value or (quoted and any(c in value for c in '"\\')):
         raise StackError(f"cannot hand {value!r} to supervisord")
     return value.replace("%", "%%")
 

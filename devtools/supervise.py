@@ -50,7 +50,7 @@ PROGRAM_DEFAULTS: Dict[str, str | int] = {
 LOG_MAXBYTES = "10MB"  # supervisord's own log
 LOG_BACKUPS = 5
 HEALTH_INTERVAL = 5.0  # s between two health checks of a server
-HEALTH_GRACE = 45.0  # s of failed checks in a row before a running server is restarted
+HEALTH_GRACE = 60.0  # s of failed checks in a row before a running server is restarted
 
 
 def config_text(stack: Stack, run_dir: Path, restart: Optional[Dict[str, str | int]] = None) -> str:
@@ -115,7 +115,7 @@ class Supervised:
         # like any server, with the stack's environment (so the servers inherit it)
         self.control = Stack(stack.log_dir, stack.secrets, say=stack.say, timeout=stack.timeout)
         programs = list(stack.servers.values())
-        self.control.add("supervisor", [SUPERVISORD, "-n", "-c", self.config], ready=self._all_running,
+        self.control.add("supervisor", [SUPERVISORD, "-n", "-c", self.config], ready=self._answers,
                          env=stack.env).stop_timeout = sum(s.stop_timeout for s in programs) + 15
 
     @property
@@ -132,7 +132,7 @@ class Supervised:
         self.config.write_text(config_text(self.stack, self.run_dir, self.restart), encoding="utf-8")
         self.control.start()
         for name, server in self.stack.servers.items():
-            self.control.wait_for(name, server.ready)
+            self.control.wait_for(name, lambda server=server: self._ready_or_fail(server))
         self._healthy_pid = {name: self.pid(name) for name in self.stack.servers}  # all answered
         self._watching.set()
         self._watcher = threading.Thread(target=self._watch_health, name="health", daemon=True)
@@ -178,12 +178,22 @@ class Supervised:
             proxy.stopProcess(name, True)
         proxy.startProcess(name, False)
 
-    def _all_running(self) -> bool:
+    def _ready_or_fail(self, server: Server) -> bool:
+        """``server``'s readiness check; a StackError with its log once supervisord gave it up."""
+        if server.ready():
+            return True
+        if any(s.name == server.name for s in self.dead()):
+            raise StackError(f"{server.name} keeps exiting (supervisord gave up on it); "
+                             f"the end of {server.log}:\n{server.tail()}")
+        return False
+
+    def _answers(self) -> bool:
+        """supervisord is up: its socket answers."""
         try:
-            states = {i["name"]: i["statename"] for i in self.infos()}
+            self.infos()
+            return True
         except OSError:  # the socket is not there yet
             return False
-        return all(states.get(name) == "RUNNING" for name in self.stack.servers)
 
     def _watch_health(self) -> None:
         """Restart a server that answered its check since its start and then stopped

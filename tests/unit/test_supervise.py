@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from devtools.stack import Secrets, Stack, free_port, http_ok
+from devtools.stack import Secrets, Stack, StackError, free_port, http_ok
 from devtools.supervise import Supervised, config_text
 
 SECRETS = Secrets(rasa_token="rt", agent_token="at", buyer_secret="bs")
@@ -98,5 +98,17 @@ def test_a_frozen_server_is_restarted_by_the_health_watch(tmp_path: Path, ports)
         os.kill(frozen, signal.SIGSTOP)
         wait(lambda: supervised.pid("one") not in (0, frozen) and http_ok(f"http://127.0.0.1:{ports[0]}/"), 30)
         assert supervised.restarted_by_health == ["one"]
+    finally:
+        supervised.stop()
+
+
+def test_a_server_that_keeps_exiting_fails_the_start_with_its_log(tmp_path: Path) -> None:
+    stack = Stack(tmp_path / "log", SECRETS, timeout=60)
+    stack.add("broken", [sys.executable, "-c", "import sys; print('no config here', flush=True); sys.exit(3)"],
+              ready=lambda: False)
+    supervised = Supervised(stack, tmp_path / "run", restart={"startretries": 1})
+    try:
+        with pytest.raises(StackError, match=r"broken keeps exiting[\s\S]*no config here"):
+            supervised.start()
     finally:
         supervised.stop()
