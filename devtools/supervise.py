@@ -24,6 +24,7 @@ works too.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
@@ -132,7 +133,7 @@ class Supervised:
         self.config.write_text(config_text(self.stack, self.run_dir, self.restart), encoding="utf-8")
         self.control.start()
         for name, server in self.stack.servers.items():
-            self.control.wait_for(name, lambda server=server: self._ready_or_fail(server))
+            self.control.wait_for(name, functools.partial(self._ready_or_fail, server))
         self._healthy_pid = {name: self.pid(name) for name in self.stack.servers}  # all answered
         self._watching.set()
         self._watcher = threading.Thread(target=self._watch_health, name="health", daemon=True)
