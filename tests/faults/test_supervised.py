@@ -16,6 +16,8 @@ with the fallback meanwhile. Ctrl-C (SIGINT) stops the runner cleanly at the end
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import os
 import queue
 import signal
@@ -50,6 +52,7 @@ STARTUP = 300.0  # s: the runner's banner (loading the model on a busy 2-core ma
 QUALITY = "收到的东西坏了，有破损"  # chen_hao has one recent order: a case in one turn
 FALLBACK = project_files.response_text("utter_fallback_unanswered")
 FIGURES: Dict[str, Dict[str, float]] = {}
+FIGURES_BURST: List[str] = []
 
 
 @dataclass
@@ -130,11 +133,11 @@ def runner(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
         text = output.read_text(errors="replace")
         assert "==> stopped" in text, text[-3000:]
         assert not any(port_in_use(p) for p in ports.all()), "a server outlived make run's Ctrl-C"
-        if FIGURES:
+        if FIGURES or FIGURES_BURST:
             lines = [f"    {name:<8} back in {f['back_s']:.1f} s; turns meanwhile: {int(f['turns'])}, "
                      f"fallback {int(f['fallback'])}, refused (the dead server itself) {int(f['refused'])}"
                      for name, f in FIGURES.items()]
-            report = "kill test under make run's supervisor:\n" + "\n".join(lines)
+            report = "kill test under make run's supervisor:\n" + "\n".join(lines + FIGURES_BURST)
             (PROJECT_ROOT / "reports").mkdir(exist_ok=True)
             (PROJECT_ROOT / "reports" / "supervised.txt").write_text(report + "\n", encoding="utf-8")
             terminal = request.config.pluginmanager.get_plugin("terminalreporter")
@@ -287,3 +290,26 @@ def test_the_web_service_killed_comes_back_while_customers_are_answered(runner):
         assert runner.cases(sender) == ["quality_issue"], sender
     page = requests.get(f"http://127.0.0.1:{runner.ports.web}/", timeout=10)
     assert page.ok and "演示店铺" in page.text  # the shop page again
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench", PROJECT_ROOT / "scripts" / "bench.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench", bench)  # its dataclasses look their module up
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def test_a_burst_of_new_customers_gets_answers_or_an_honest_wait_never_a_broken_promise(runner):
+    """BURST (500) first messages at once over REST to make run's Rasa: each is answered,
+    told when to ask again or asked politely to come back; none is promised a late
+    answer REST cannot deliver, none fails."""
+    bench = load_bench()
+    n = int(os.environ.get("BURST", "500"))
+    counts, times = asyncio.run(bench.burst(runner.rasa_url, n, BUYER_SECRET))
+    line = bench.burst_line(n, counts, times)
+    FIGURES_BURST.append(line)
+    assert counts["broken_promises"] == 0 and counts["errors"] == 0, line
+    assert counts["answered"] > 0, line
+    assert sum(counts.values()) == n
