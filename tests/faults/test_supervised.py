@@ -130,9 +130,6 @@ def runner(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        text = output.read_text(errors="replace")
-        assert "==> stopped" in text, text[-3000:]
-        assert not any(port_in_use(p) for p in ports.all()), "a server outlived make run's Ctrl-C"
         if FIGURES or FIGURES_BURST:
             lines = [f"    {name:<8} back in {f['back_s']:.1f} s; turns meanwhile: {int(f['turns'])}, "
                      f"fallback {int(f['fallback'])}, refused (the dead server itself) {int(f['refused'])}"
@@ -143,6 +140,9 @@ def runner(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
             terminal = request.config.pluginmanager.get_plugin("terminalreporter")
             if terminal is not None:  # past pytest's capture, into make test's output
                 terminal.write_line("\n" + report)
+        text = output.read_text(errors="replace")
+        assert "==> stopped" in text, text[-3000:]
+        assert not any(port_in_use(p) for p in ports.all()), "a server outlived make run's Ctrl-C"
 
 
 @dataclass
