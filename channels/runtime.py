@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 # Admission control's default limit: the in-flight turns one Rasa server takes before a
 # new conversation is asked to come back (MAX_CONCURRENT_TURNS; docs/performance.md has
 # the measurement it comes from).
-MAX_CONCURRENT_TURNS = 40
+MAX_CONCURRENT_TURNS = 150
 
 
 @dataclass(frozen=True)

@@ -234,7 +234,7 @@ class Widget:
         self.client.on("connect", self._connected)
         self.client.on("session_confirm", lambda _data: self.confirmed.set())
         self.client.on("bot_uttered", lambda data: self.received.put(data.get("text", "")))
-        self.client.connect(url, socketio_path="/socket.io", transports=["websocket"])
+        self.client.connect(url, socketio_path="/socket.io", transports=["polling"])  # the sync client has no websocket here
         assert self.confirmed.wait(30)
 
     def _connected(self) -> None:
