@@ -138,8 +138,10 @@ def runner(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
             (PROJECT_ROOT / "reports").mkdir(exist_ok=True)
             (PROJECT_ROOT / "reports" / "supervised.txt").write_text(report + "\n", encoding="utf-8")
             terminal = request.config.pluginmanager.get_plugin("terminalreporter")
-            if terminal is not None:  # past pytest's capture, into make test's output
-                terminal.write_line("\n" + report)
+            capture = request.config.pluginmanager.get_plugin("capturemanager")
+            if terminal is not None and capture is not None:  # past pytest's capture, into make test's output
+                with capture.global_and_fixture_disabled():
+                    terminal.write_line("\n" + report)
         text = output.read_text(errors="replace")
         assert "==> stopped" in text, text[-3000:]
         assert not any(port_in_use(p) for p in ports.all()), "a server outlived make run's Ctrl-C"
