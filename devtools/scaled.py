@@ -363,6 +363,8 @@ class ScaledStack:
         self.say(f"==> starting nginx on :{self.ports.nginx} (round-robin REST, sticky socket.io)")
         nginx = [nginx_binary(), "-p", str(self.workdir), "-c", str(nginx_conf),
                  "-e", str(self.log_dir / "nginx-error.log")]
+        for log in ("nginx-access.log", "nginx-error.log"):  # before `nginx -t` makes them 0644
+            settings.private_file(self.log_dir / log)
         test = subprocess.run([nginx[0], "-t", "-q", *nginx[1:]], capture_output=True, text=True)
         if test.returncode != 0:
             raise StackError(f"nginx rejected {nginx_conf}:\n{test.stderr}")
