@@ -5,6 +5,12 @@ development checkout (files under ``var/``). Development secrets are made on
 first use, owner-only (0600), and shared by every process of the checkout:
 ``make run``, the scaled stack, the tests' stack, the bench and the CLI all read
 them through ``dev_secret``.
+
+Everything the project writes at run time is owner-only whatever the umask:
+folders 0700 (``private_dir``: ``var_dir()`` itself, the logs), files 0600
+(``private_file``: secrets, logs, generated configs; ``private_sqlite``: an SQLite
+database, whose -wal and -shm files SQLite gives the same mode). The servers the
+project starts run with ``UMASK`` as well.
 """
 
 from __future__ import annotations
@@ -31,9 +37,59 @@ SECRETS = {
 }
 
 
+# owner-only: what the project writes at run time (the servers it starts get UMASK too)
+UMASK = 0o077
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder only its owner may list or write: made 0700 (with its parents)
+    if missing, an existing one that others may read or write made 0700. One that others
+    may only pass through (0711: the scaled stack's PostgreSQL user reaches its data
+    under var/ so) is left as it is."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    if path.stat().st_mode & 0o066:
+        path.chmod(PRIVATE_DIR)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """``path`` as a file only its owner may read or write (0600), made empty if missing."""
+    path = Path(path)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE))
+    if (path.stat().st_mode & 0o777) != PRIVATE_FILE:
+        path.chmod(PRIVATE_FILE)
+    return path
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL (``sqlite:///var/shop.db``), or ``None`` (in memory, or not SQLite)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):].split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+def private_sqlite(url: str) -> None:
+    """Make an SQLite database owner-only before anything opens it: the file is created
+    0600 (or made so) and so are its -wal and -shm files if present; its folder is
+    created 0700 if missing (an existing one is left as it is)."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    if not path.parent.exists():
+        private_dir(path.parent)
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if name == path or name.exists():
+            private_file(name)
+
+
 def var_dir() -> Path:
-    """The checkout's runtime data (databases, secrets, logs): ``AFTERSALES_VAR`` or ``var/``."""
-    return Path(os.environ.get("AFTERSALES_VAR", PROJECT_ROOT / "var"))
+    """The checkout's runtime data (databases, secrets, logs): ``AFTERSALES_VAR`` or ``var/``,
+    an owner-only folder (0700, made if missing)."""
+    return private_dir(Path(os.environ.get("AFTERSALES_VAR", PROJECT_ROOT / "var")))
 
 
 def host() -> str:
@@ -68,14 +124,16 @@ def dev_secret(name: str, create: bool = True) -> str:
     env = SECRETS[name]
     if os.environ.get(env):
         return os.environ[env]
-    path = var_dir() / name
+    path = Path(os.environ.get("AFTERSALES_VAR", PROJECT_ROOT / "var")) / name
     if not path.exists():
         if not create:
             return ""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        var_dir()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))  # hex: never starts with "-", safe as a CLI argument
+    elif path.stat().st_mode & 0o077:
+        path.chmod(PRIVATE_FILE)  # made by an older checkout, or copied in
     return path.read_text().strip()
 
 
@@ -93,7 +151,9 @@ def agent_token() -> str:
 
 def database_url() -> str:
     """``SHOP_DATABASE_URL``, else the embedded SQLite shop in ``var/``."""
-    return os.environ.get("SHOP_DATABASE_URL", f"sqlite:///{var_dir() / 'shop.db'}")
+    if os.environ.get("SHOP_DATABASE_URL"):
+        return os.environ["SHOP_DATABASE_URL"]
+    return f"sqlite:///{var_dir() / 'shop.db'}"
 
 
 def sqlite_busy_timeout() -> float:

@@ -3,8 +3,12 @@
 ``TurnGuard.wrap`` sits between a channel and Rasa's ``agent.handle_message``:
 
 - the text is read as text (``channels.sanitise``), never as ``/intent{...}``;
-- a turn that takes longer than the deadline gets a polite "still working" reply and
-  finishes in the background (socket.io delivers the late answer to the session's room);
+- admission control: past the server's concurrency limit a new conversation is told
+  politely when to come back (``BUSY``), while conversations under way are served;
+- a turn that takes longer than the deadline finishes in the background; over socket.io
+  the customer gets a polite "still working" reply and the late answer follows in the
+  session's room. Over REST nothing can follow a reply: the guard waits up to the longer
+  REST deadline and then says truthfully when to ask again (``ASK_AGAIN``);
 - a turn that produced no bot message, or during which a custom action failed
   (Rasa 3.6 swallows the error: the answer is missing or partial), gets a polite
   fallback, unless the conversation is paused on purpose (a human took over); the
@@ -83,9 +87,10 @@ class TurnGuard:
     ``channels.runtime.attach`` sets ``runtime`` when the server starts.
     """
 
-    def __init__(self, channel: str, late_output: LateOutput) -> None:
+    def __init__(self, channel: str, late_output: LateOutput, late_delivery: bool = True) -> None:
         self.channel = channel
         self.late_output = late_output  # where a late (replayed) answer goes, if anywhere
+        self.late_delivery = late_delivery  # whether a reply may follow the turn's (not REST)
         self.runtime: Optional[FaultRuntime] = None
 
     def wrap(self, on_new_message: Handler) -> Handler:
@@ -97,13 +102,25 @@ class TurnGuard:
                 return
             output = CountingOutput(message.output_channel)
             message.output_channel = output
+            admission = runtime.admission
+            if not await runtime.admit(message.sender_id):
+                await runtime.say(faults.BUSY, message.sender_id, output.inner,
+                                  wait_minutes=admission.wait_minutes())
+                return
+            started = admission.started()
             turn = asyncio.ensure_future(self._turn(runtime, on_new_message, message, output))
-            done, _ = await asyncio.wait({turn}, timeout=runtime.settings.turn_deadline)
+            turn.add_done_callback(lambda _task: admission.finished(started))
+            deadline = runtime.settings.turn_deadline if self.late_delivery else runtime.settings.rest_deadline
+            done, _ = await asyncio.wait({turn}, timeout=deadline)
             if turn not in done:
                 logger.warning("turn %s of %s is slower than %.1f s: it finishes in the background",
-                               message.message_id, message.sender_id, runtime.settings.turn_deadline)
+                               message.message_id, message.sender_id, deadline)
                 runtime.keep(turn)
-                await runtime.say(faults.STILL_WORKING, message.sender_id, output.inner)
+                if self.late_delivery:
+                    await runtime.say(faults.STILL_WORKING, message.sender_id, output.inner)
+                else:
+                    await runtime.say(faults.ASK_AGAIN, message.sender_id, output.inner,
+                                      wait_minutes=admission.wait_minutes())
 
         return guarded
 

@@ -27,7 +27,7 @@ class GuardedRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # a REST client has gone once its request is answered: no late delivery
-        guard = TurnGuard(self.name(), late_output=lambda: None)
+        guard = TurnGuard(self.name(), late_output=lambda: None, late_delivery=False)
         blueprint = super().blueprint(guard.wrap(on_new_message))
         attach(guard, blueprint)
         return blueprint

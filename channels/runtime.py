@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import socket
+import time
 import uuid
+from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Set
+from typing import Any, Callable, Deque, Dict, Optional, Set
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint, Sanic
@@ -32,15 +35,23 @@ from rasa_adapter.compat import ActionFailureHandler, tracker_store_engine
 logger = logging.getLogger(__name__)
 
 
+# Admission control's default limit: the in-flight turns one Rasa server takes before a
+# new conversation is asked to come back (MAX_CONCURRENT_TURNS; docs/performance.md has
+# the measurement it comes from).
+MAX_CONCURRENT_TURNS = 150
+
+
 @dataclass(frozen=True)
 class FaultSettings:
     """From the environment (see docs/faults.md)."""
 
-    turn_deadline: float = 8.0  # TURN_DEADLINE_SECONDS
+    turn_deadline: float = 8.0  # TURN_DEADLINE_SECONDS (socket.io: then "still working")
     journal_url: Optional[str] = None  # PENDING_TURNS_URL; default: the tracker store's database
     max_attempts: int = MAX_ATTEMPTS  # PENDING_TURNS_MAX_ATTEMPTS
     retry_seconds: float = RETRY_SECONDS  # PENDING_TURNS_RETRY_SECONDS (doubles)
     poll_seconds: float = 2.0  # PENDING_TURNS_POLL_SECONDS
+    rest_deadline: float = 25.0  # REST_DEADLINE_SECONDS (REST: then "ask again in N minutes")
+    max_concurrent_turns: int = MAX_CONCURRENT_TURNS  # MAX_CONCURRENT_TURNS; 0: no limit
 
     @classmethod
     def from_env(cls) -> FaultSettings:
@@ -51,28 +62,97 @@ class FaultSettings:
             max_attempts=int(env.get("PENDING_TURNS_MAX_ATTEMPTS", cls.max_attempts)),
             retry_seconds=float(env.get("PENDING_TURNS_RETRY_SECONDS", cls.retry_seconds)),
             poll_seconds=float(env.get("PENDING_TURNS_POLL_SECONDS", cls.poll_seconds)),
+            rest_deadline=float(env.get("REST_DEADLINE_SECONDS", cls.rest_deadline)),
+            max_concurrent_turns=int(env.get("MAX_CONCURRENT_TURNS", cls.max_concurrent_turns)),
         )
 
 
+class Admission:
+    """Admission control: how many turns are in flight on this server, and whether a
+    conversation is under way.
+
+    Below ``limit`` every turn is taken. At or past it, a turn of a conversation under
+    way (seen by this server within ``memory`` seconds, or with a tracker in the store)
+    is still taken, and a new conversation is turned away with a wait estimated from
+    the measured turn time: ``wait_seconds``.
+    """
+
+    def __init__(self, limit: int, memory: float = 3600.0, remember: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.memory = memory
+        self.remember = remember
+        self.clock = clock
+        self.in_flight = 0
+        self.turn_seconds = 2.0  # moving average of a turn's time, measured as they finish
+        self.known: OrderedDict[str, float] = OrderedDict()  # sender → when last admitted
+        self.turned_away: Deque[float] = deque()  # when, over the last minute
+
+    def full(self) -> bool:
+        return self.limit > 0 and self.in_flight >= self.limit
+
+    def under_way(self, sender_id: str) -> bool:
+        seen = self.known.get(sender_id)
+        return seen is not None and self.clock() - seen < self.memory
+
+    def admit(self, sender_id: str) -> None:
+        self.known[sender_id] = self.clock()
+        self.known.move_to_end(sender_id)
+        while len(self.known) > self.remember:
+            self.known.popitem(last=False)
+
+    def turn_away(self) -> None:
+        now = self.clock()
+        self.turned_away.append(now)
+        while self.turned_away and self.turned_away[0] < now - 60:
+            self.turned_away.popleft()
+
+    def started(self) -> float:
+        self.in_flight += 1
+        return self.clock()
+
+    def finished(self, started: float) -> None:
+        self.in_flight -= 1
+        self.turn_seconds = 0.9 * self.turn_seconds + 0.1 * max(0.0, self.clock() - started)
+
+    def wait_seconds(self) -> float:
+        """When a customer turned away now may expect to be served: the turns in flight
+        and those turned away in the last minute (who will come back), at the measured
+        rate of ``limit`` turns per turn time."""
+        backlog = self.in_flight + len(self.turned_away)
+        return backlog * self.turn_seconds / max(self.limit, 1)
+
+    def wait_minutes(self) -> int:
+        """``wait_seconds`` in whole minutes, as the customer is told: at least 1, at most 30."""
+        return max(1, min(30, math.ceil(self.wait_seconds() / 60)))
+
+
 def journal_engine(agent: Any, settings: FaultSettings) -> Engine:
-    """The tracker store's database (shared by all instances), unless configured."""
+    """The tracker store's database (shared by all instances), unless configured.
+    An SQLite one is made owner-only (0600): Rasa creates the tracker store's file
+    with the process's umask."""
     if settings.journal_url:
+        settings_module.private_sqlite(settings.journal_url)
         return create_engine(settings.journal_url, future=True)
     engine = tracker_store_engine(getattr(agent, "tracker_store", None))
     if engine is not None:
+        if engine.url.get_backend_name() == "sqlite" and engine.url.database:
+            settings_module.private_sqlite(f"sqlite:///{engine.url.database}")
         return engine
     fallback = settings_module.var_dir() / "pending_turns.db"
-    fallback.parent.mkdir(parents=True, exist_ok=True)
     logger.warning("no SQL tracker store: the pending-turn journal is %s", fallback)
+    settings_module.private_sqlite(f"sqlite:///{fallback}")
     return create_engine(f"sqlite:///{fallback}", future=True)
 
 
-async def render(agent: Any, response: str, sender_id: str, channel: str) -> Optional[Dict[str, Any]]:
-    """A domain response as a bot message, through the agent's NLG."""
+async def render(agent: Any, response: str, sender_id: str, channel: str,
+                 **facts: Any) -> Optional[Dict[str, Any]]:
+    """A domain response as a bot message, through the agent's NLG (``facts`` fill its
+    {variables})."""
     from rasa.shared.core.trackers import DialogueStateTracker
 
     tracker = DialogueStateTracker(sender_id, agent.domain.slots if agent.domain else [])
-    draft = await agent.nlg.generate(response, tracker, channel)
+    draft = await agent.nlg.generate(response, tracker, channel, **facts)
     if draft:
         draft["utter_action"] = response
     return draft
@@ -89,6 +169,7 @@ class FaultRuntime:
         self.background: Set[asyncio.Task] = set()
         self.worker_task: Optional[asyncio.Task] = None
         self.failure_handler = ActionFailureHandler()
+        self.admission = Admission(settings.max_concurrent_turns)
 
     @property
     def agent(self) -> Any:
@@ -114,13 +195,37 @@ class FaultRuntime:
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
-    async def say(self, response: str, sender_id: str, output: OutputChannel) -> None:
+    async def admit(self, sender_id: str) -> bool:
+        """Whether this turn is taken now (admission control, ``Admission``)."""
+        admission = self.admission
+        if not admission.full() or admission.under_way(sender_id) or await self.has_tracker(sender_id):
+            admission.admit(sender_id)
+            return True
+        admission.turn_away()
+        logger.warning("%d turns in flight (limit %d): new conversation %s asked to come back in %d min",
+                       admission.in_flight, admission.limit, sender_id, admission.wait_minutes())
+        return False
+
+    async def has_tracker(self, sender_id: str) -> bool:
+        """Whether the conversation has events in the tracker store (a conversation this
+        server has not seen, under way on another instance or before a restart)."""
+        agent = self.agent
+        if agent is None:
+            return False
+        try:
+            tracker = await agent.tracker_store.retrieve(sender_id)
+        except Exception:
+            logger.exception("could not read the tracker of %s", sender_id)
+            return False
+        return tracker is not None and any(True for _ in tracker.events)
+
+    async def say(self, response: str, sender_id: str, output: OutputChannel, **facts: Any) -> None:
         """Send a domain response (the guard's own replies); errors are logged."""
         agent = self.agent
         if agent is None:
             return
         try:
-            draft = await render(agent, response, sender_id, output.name())
+            draft = await render(agent, response, sender_id, output.name(), **facts)
             if draft:
                 await output.send_response(sender_id, draft)
         except Exception:

@@ -1,10 +1,13 @@
 """`make run` (scripts/run.sh): the action server, Rasa and the web service on this
-checkout's data, until Ctrl-C.
+checkout's data, under supervisord, until Ctrl-C.
 
 Ports: $ACTION_PORT (5055), $RASA_PORT (5005), $WEB_PORT (8080), bound on
 settings.host() (loopback unless AFTERSALES_HOST). The shop is var/shop.db (`make db`),
-the conversations var/tracker.db (endpoints.yml); the development secrets are made
-once in var/ (bot.settings). Logs: var/log/{actions,rasa,web}.log.
+the conversations var/tracker.db (endpoints.yml; in ``AFTERSALES_VAR`` when that is
+set); the development secrets are made once in var/ (bot.settings). The servers run
+under supervisord (devtools/supervise.py; config var/run/supervisord.conf): a server
+that dies is restarted while the others keep serving. Logs, rotated:
+var/log/{actions,rasa,web,supervisord}.log.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from devtools.stack import (
     project_endpoints,
     serve,
 )
+from devtools.supervise import SUPERVISORD, Supervised
 
 
 def banner(stack: Assistant) -> str:
@@ -44,6 +48,7 @@ def banner(stack: Assistant) -> str:
     {curl} '{{"sender": "demo-1", "message": "5678"}}'
   As a logged-in sample buyer, add "metadata": {{"buyer_token": "<output of {python} -m bot token chen_hao>"}}
   Cases: {python} -m bot cases    Give a conversation back from a human: {python} -m bot release SENDER
+  Supervisor (restarts a server that dies): {python} -m devtools.supervise status
 
 Ctrl-C stops all three servers."""
 
@@ -58,15 +63,18 @@ def main() -> int:
         print(f"error: port {', '.join(map(str, busy))} already in use (another 'make run'?). Stop it first.",
               file=sys.stderr)
         return 1
+    if not SUPERVISORD.exists():
+        print(f"error: no {SUPERVISORD} (PyPI supervisor): run `make setup`", file=sys.stderr)
+        return 1
     var = settings.var_dir()
     try:
-        stack = Assistant(var / "run", ports, Secrets.from_settings(), endpoints=project_endpoints(),
+        stack = Assistant(var / "run", ports, Secrets.from_settings(), endpoints=project_endpoints(var),
                           demo_login=os.environ.get("DEMO_LOGIN", "1") == "1",  # signs in any sample buyer
                           log_dir=var / "log", say=lambda line: print(line, flush=True))
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    return serve(stack, lambda: banner(stack), starting=(
+    return serve(Supervised(stack, var / "run"), lambda: banner(stack), starting=(
         f"==> starting the action server on :{ports.actions}, Rasa on :{ports.rasa} (loading the model) "
         f"and the web service on :{ports.web}"))
 

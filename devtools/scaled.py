@@ -44,6 +44,7 @@ from devtools.stack import (
     port_in_use,
     serve,
 )
+from devtools.supervise import Supervised
 
 DEPLOY = PROJECT_ROOT / "deploy"
 DEBIAN_PACKAGES = ("postgresql", "redis-server", "nginx")
@@ -151,13 +152,18 @@ class ScaledStack:
     """Every server of the scaled-out assistant, in ``workdir`` (data, configs, logs in log/)."""
 
     def __init__(self, workdir: Path, ports: Ports, secrets: Secrets, policy: Optional[Path] = None,
-                 say: Callable[[str], None] = print) -> None:
+                 say: Callable[[str], None] = print, supervise: bool = False) -> None:
         self.workdir = workdir
         self.ports = ports
         self.secrets = secrets
         self.policy = policy  # SHOP_POLICY for the action server and web service
         self.say = say
         self.servers = Stack(workdir / "log", secrets, say=say)
+        # with ``supervise`` (make run-scaled) the assistant's servers (action server, Rasa
+        # instances, nginx, web) run under supervisord (devtools/supervise.py), started once
+        # PostgreSQL and Redis are up and the shop is made; those two stay in ``servers``
+        self.supervise = supervise
+        self.supervised: Optional[Supervised] = None
 
     # -- where things are
 
@@ -205,9 +211,14 @@ class ScaledStack:
         if busy:
             raise StackError(f"port(s) {busy} already in use (another run-scaled?); stop it first")
         ensure_packages(self.say)
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.workdir.chmod(0o711)  # PostgreSQL's user must reach its data directory
-        self.log_dir.mkdir(exist_ok=True)
+        if os.geteuid() == 0:  # ... through var/ too: pass through only (0711), no listing
+            var = settings.var_dir().resolve()
+            for parent in self.workdir.resolve().parents:
+                if parent == var or var in parent.parents:
+                    parent.chmod((parent.stat().st_mode & 0o700) | 0o011)
+        settings.private_dir(self.log_dir)
         self.start_postgres()
         self.start_redis()
         # every server of the assistant, and the one-off commands, use the shop in PostgreSQL
@@ -220,12 +231,14 @@ class ScaledStack:
         self.start_assistant()
 
     def stop(self) -> None:
-        """Stop every server: the web service, nginx, Rasa and the action server together,
-        then Redis, then PostgreSQL."""
+        """Stop every server: the web service, nginx, Rasa and the action server together
+        (under supervision: one after the other, in that order), then Redis, then PostgreSQL."""
+        if self.supervised is not None:
+            self.supervised.stop()
         self.servers.stop()
 
     def dead(self) -> List[Any]:
-        return self.servers.dead()
+        return [*self.servers.dead(), *(self.supervised.dead() if self.supervised is not None else [])]
 
     def start_postgres(self) -> None:
         bindir = postgres_bindir()
@@ -338,24 +351,34 @@ class ScaledStack:
 
     def start_assistant(self) -> None:
         endpoints, nginx_conf = self.write_configs()
+        stack = self.servers
+        if self.supervise:  # the same environment (the shop in PostgreSQL), supervisord's programs
+            stack = Stack(self.log_dir, self.secrets, env=self.servers.env, say=self.say)
+            self.supervised = Supervised(stack, self.workdir / "run")
         self.say(f"==> starting the action server on :{self.ports.actions}")
-        add_action_server(self.servers, self.ports.actions).tier = ASSISTANT_TIER
+        add_action_server(stack, self.ports.actions).tier = ASSISTANT_TIER
         for i, port in enumerate(self.ports.rasa, start=1):
             self.say(f"==> starting Rasa instance {i} on :{port} (same model; log: {self.log_dir}/rasa-{i}.log)")
-            add_rasa(self.servers, port, endpoints, name=f"rasa-{i}").tier = ASSISTANT_TIER
+            add_rasa(stack, port, endpoints, name=f"rasa-{i}").tier = ASSISTANT_TIER
         self.say(f"==> starting nginx on :{self.ports.nginx} (round-robin REST, sticky socket.io)")
         nginx = [nginx_binary(), "-p", str(self.workdir), "-c", str(nginx_conf),
                  "-e", str(self.log_dir / "nginx-error.log")]
+        for log in ("nginx-access.log", "nginx-error.log"):  # before `nginx -t` makes them 0644
+            settings.private_file(self.log_dir / log)
         test = subprocess.run([nginx[0], "-t", "-q", *nginx[1:]], capture_output=True, text=True)
         if test.returncode != 0:
             raise StackError(f"nginx rejected {nginx_conf}:\n{test.stderr}")
-        self.servers.add("nginx", nginx, ready=answers(f"{self.public_url}/"), tier=ASSISTANT_TIER,
-                         stop_signal=signal.SIGQUIT)
+        stack.add("nginx", nginx, ready=answers(f"{self.public_url}/"), tier=ASSISTANT_TIER,
+                  stop_signal=signal.SIGQUIT)
         self.say(f"==> starting the shop page and agent console on :{self.ports.web} (Rasa via nginx)")
-        add_web(self.servers, self.ports.web, self.public_url,
+        add_web(stack, self.ports.web, self.public_url,
                 public_rasa_url=f"http://localhost:{self.ports.nginx}",
                 demo_login=os.environ.get("DEMO_LOGIN", "1") == "1").tier = ASSISTANT_TIER
         self.say("==> loading the model in both Rasa instances")
+        if self.supervised is not None:
+            self.say(f"    under supervisord ({self.workdir}/run/supervisord.conf)")
+            self.supervised.start()
+            return
         self.servers.start("actions", *(f"rasa-{i}" for i in range(1, len(self.ports.rasa) + 1)), "nginx", "web")
 
 
@@ -368,6 +391,7 @@ def main() -> int:
         ports=Ports.defaults(),
         secrets=Secrets.from_settings(),
         policy=Path(os.environ["SHOP_POLICY"]) if os.environ.get("SHOP_POLICY") else None,
+        supervise=True,  # a server that dies is restarted while the others serve
     )
     python = os.path.relpath(sys.executable, PROJECT_ROOT)
 

@@ -22,6 +22,7 @@ scripts/bench.py and the tests' fixtures (tests/helpers/).
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -176,6 +177,7 @@ class Server:
     tier: int
     stop_signal: int
     user: Optional[str] = None
+    stop_timeout: float = STOP_TIMEOUT  # after its stop signal, SIGKILL
     proc: Optional[subprocess.Popen] = None
     wanted: bool = False  # started and not deliberately stopped or killed since
 
@@ -231,14 +233,17 @@ class Stack:
             self.wait_for(server.name, server.ready)
 
     def spawn(self, server: Server) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        # a fresh log on the first start, appended to on a restart
-        with server.log.open("ab" if server.proc is not None else "wb") as log:
+        settings.private_dir(self.log_dir)
+        # a fresh log on the first start, appended to on a restart; owner-only (0600)
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if server.proc is not None else os.O_TRUNC)
+        with os.fdopen(os.open(server.log, flags, settings.PRIVATE_FILE), "wb") as log:
+            settings.private_file(server.log)
             server.proc = subprocess.Popen(
                 server.command, cwd=PROJECT_ROOT, env=server.env, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # a Ctrl-C reaches the caller only, who stops them in order
                 user=server.user, group=server.user, extra_groups=[] if server.user else None,
+                umask=settings.UMASK,  # what a server creates (databases, logs) is owner-only
             )
         server.wanted = True
 
@@ -300,10 +305,47 @@ class Stack:
             for server in group:
                 assert server.proc is not None
                 try:
-                    server.proc.wait(timeout=STOP_TIMEOUT)
+                    server.proc.wait(timeout=server.stop_timeout)
                 except subprocess.TimeoutExpired:
                     server.proc.kill()
                     server.proc.wait()
+
+    def supervisor_programs(self, restart: Optional[Mapping[str, Union[str, int]]] = None) -> str:
+        """The servers as supervisord ``[program:NAME]`` sections (devtools/supervise.py):
+        the same command, working directory, log file, stop signal and user; priorities
+        in the stack's stop order (supervisord stops the highest priority first: the
+        highest tier, then the later added), the umask 077. The environment holds only
+        what a server has beyond the stack's own environment, which supervisord itself
+        is started with (so the secrets are not written to the file). ``restart``:
+        supervisord's settings for restarts, stops and log rotation
+        (``supervise.PROGRAM_DEFAULTS``)."""
+        sections = []
+        order = sorted(self.servers.values(), key=lambda s: s.tier)  # stable: add order within a tier
+        for priority, server in enumerate(order, start=1):
+            extra = {k: v for k, v in server.env.items() if self.env.get(k) != v}
+            lines = [
+                f"[program:{server.name}]",
+                f"command={_supervisor_value(' '.join(shlex.quote(c) for c in server.command))}",
+                f"directory={_supervisor_value(str(PROJECT_ROOT))}",
+                f"priority={priority * 100}",
+                "autostart=true",
+                "autorestart=true",
+                f"stopsignal={signal.Signals(server.stop_signal).name[3:]}",
+                f"stopwaitsecs={int(server.stop_timeout)}",
+                "stopasgroup=true",
+                "killasgroup=true",
+                f"umask={settings.UMASK:03o}",
+                f"stdout_logfile={_supervisor_value(str(server.log))}",
+                "redirect_stderr=true",
+                *(f"{key}={value}" for key, value in (restart or {}).items()),
+            ]
+            if extra:
+                lines.append("environment=" + ",".join(
+                    f'{key}="{_supervisor_value(value, quoted=True)}"' for key, value in sorted(extra.items())))
+            if server.user:
+                lines.append(f"user={server.user}")
+            sections.append("\n".join(lines))
+        return "\n\n".join(sections) + "\n"
 
     def run(self, command: Sequence[str]) -> str:
         """A one-off command (``python -m bot init-db``) with the servers' environment: its output."""
@@ -311,6 +353,14 @@ class Stack:
         if result.returncode != 0:
             raise StackError(f"{' '.join(command[:4])} failed:\n{result.stdout[-2000:]}{result.stderr[-3000:]}")
         return result.stdout
+
+
+def _supervisor_value(value: str, quoted: bool = False) -> str:
+    """A value as supervisord's config reads it: ``%`` doubled (its expansions), on one
+    line; ``quoted`` (an environment value in double quotes): no quote or backslash."""
+    if "\n" in value or (quoted and any(c in value for c in '"\\')):
+        raise StackError(f"cannot hand {value!r} to supervisord")
+    return value.replace("%", "%%")
 
 
 # -- the assistant's servers -------------------------------------------------------------------
@@ -330,11 +380,11 @@ def project_endpoints(directory: Optional[Path] = None) -> Dict[str, Any]:
 
 def write_endpoints(path: Path, endpoints: Mapping[str, Any], action_url: str) -> Path:
     """``endpoints`` with the action endpoint set to ``action_url``, written to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    settings.private_dir(path.parent)
     text = yaml.safe_dump({**endpoints, "action_endpoint": {"url": f"{action_url}/webhook"}},
                           allow_unicode=True, sort_keys=False)
+    settings.private_file(path)  # it may hold a database password
     path.write_text(f"# written by devtools/stack.py for this stack's servers\n{text}", encoding="utf-8")
-    path.chmod(0o600)  # it may hold a database password
     return path
 
 
@@ -362,7 +412,7 @@ def add_web(stack: Stack, port: int, rasa_url: str, public_rasa_url: Optional[st
     extra = {"WEB_PORT": str(port), "RASA_URL": rasa_url, "DEMO_LOGIN": "1" if demo_login else "0"}
     if public_rasa_url:
         extra["RASA_PUBLIC_URL"] = public_rasa_url  # where the widget in the browser reaches Rasa
-    return stack.add("web", [sys.executable, "-m", "web"], ready=f"{local_url(port)}/", extra_env=extra)
+    return stack.add("web", [sys.executable, "-m", "web"], ready=f"{local_url(port)}/health", extra_env=extra)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,15 @@ last line of output is the summary:
 
   .venv/bin/python scripts/bench.py [--customers 240] [--turns 10] [--concurrency 20] [--no-train]
 BENCH_TRAIN=0 skips the timed training (the figure then comes from the last run that trained).
+
+Burst mode (``--burst N``, `make bench BURST=N`): N customers send their first message at
+the same moment over REST (to its own servers, or ``--url`` of running ones, e.g. `make
+run`'s). Each reply is classified: answered; told to wait (the REST deadline passed: the
+reply says when to ask again); refused politely (admission control: come back in N
+minutes); broken promise (a "still working" over REST, which can never be followed by
+the answer: must be 0); fallback; error (no 200, no reply, a timeout, a refused
+connection). Last line:
+  burst: n=N answered=… told_to_wait=… refused_politely=… broken_promises=… fallback=… errors=… p50=…ms max=…ms
 """
 
 from __future__ import annotations
@@ -158,6 +167,106 @@ async def warm_up(url: str, secret: str) -> List[Result]:
         await customer(http, f"{url}/webhooks/rest/webhook", f"warmup-{os.getpid()}", scripts(),
                        sum(len(s.turns) for s in scripts()), results, secret)
     return results
+
+
+# -- burst: N first messages at once ----------------------------------------------------
+
+BURST_KINDS = ("answered", "told_to_wait", "refused_politely", "broken_promises", "fallback", "errors")
+
+
+def guard_replies() -> Dict[str, str]:
+    """The start of each of the guard's own replies (up to its first {variable}) → its kind."""
+    from bot.playbook import faults
+    from rasa_adapter.project_files import response_text
+
+    kinds = {faults.ASK_AGAIN: "told_to_wait", faults.BUSY: "refused_politely",
+             faults.STILL_WORKING: "broken_promises", faults.FALLBACK: "fallback"}
+    return {response_text(name).split("{", 1)[0]: kind for name, kind in kinds.items()}
+
+
+def classify(status: Optional[int], body: object, replies: Dict[str, str]) -> str:
+    if status != 200 or not isinstance(body, list) or not body:
+        return "errors"
+    texts = [m.get("text") for m in body if isinstance(m, dict)]
+    if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
+        return "errors"
+    for start, kind in replies.items():
+        if any(str(t).startswith(start) for t in texts):
+            return kind
+    return "answered"
+
+
+async def burst(url: str, n: int, secret: str, timeout: float = 90.0) -> Tuple[Dict[str, int], List[float]]:
+    """``n`` customers' first messages (the scripts' first turns), all sent at once: how
+    many replies of each kind, and each reply's time (ms)."""
+    replies = guard_replies()
+    counts = {kind: 0 for kind in BURST_KINDS}
+    times: List[float] = []
+    now = utcnow()
+    run = f"burst-{os.getpid()}-{int(time.time())}"
+    start = asyncio.Event()
+
+    async def one(http: aiohttp.ClientSession, number: int) -> None:
+        script = scripts_for(number)[0]
+        metadata = {"buyer_token": sign(script.buyer, secret, now)} if script.buyer else {}
+        payload = {"sender": f"{run}-{number}", "message": script.turns[0].say, "metadata": metadata}
+        await start.wait()
+        started = time.perf_counter()
+        status: Optional[int] = None
+        body: object = None
+        try:
+            async with http.post(f"{url}/webhooks/rest/webhook", json=payload) as response:
+                status = response.status
+                body = await response.json(content_type=None) if status == 200 else None
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            pass
+        times.append((time.perf_counter() - started) * 1000)
+        counts[classify(status, body, replies)] += 1
+
+    connector = aiohttp.TCPConnector(limit=0)  # every customer at once
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)) as http:
+        tasks = [asyncio.ensure_future(one(http, number)) for number in range(n)]
+        await asyncio.sleep(0.2)
+        start.set()
+        await asyncio.gather(*tasks)
+    return counts, times
+
+
+def burst_line(n: int, counts: Dict[str, int], times: List[float]) -> str:
+    return (f"burst: n={n} " + " ".join(f"{kind}={counts[kind]}" for kind in BURST_KINDS)
+            + f" p50={percentile(times, 50):.0f}ms max={max(times, default=0):.0f}ms")
+
+
+def run_burst(n: int, url: Optional[str], keep: bool) -> int:
+    """The burst against ``url``, or against servers of its own (as the load run)."""
+    secrets = Secrets.from_settings()
+    if url:
+        counts, times = asyncio.run(burst(url.rstrip("/"), n, secrets.buyer_secret))
+        print(burst_line(n, counts, times))
+        return 0
+    tmp = Path(tempfile.mkdtemp(prefix="bench-burst-"))
+    try:
+        shop = make_shop(tmp)
+        print("==> starting the action server and the Rasa server", flush=True)
+        with Assistant(tmp, Ports.free(), secrets, endpoints=project_endpoints(tmp), env=shop.env(),
+                       web=False) as servers:
+            servers.init_db()
+            servers.start()
+            print("==> warming up: every conversation once", flush=True)
+            asyncio.run(warm_up(servers.rasa_url, secrets.buyer_secret))
+            limit = os.environ.get("MAX_CONCURRENT_TURNS", "the default")
+            print(f"==> {n} first messages at once over REST (MAX_CONCURRENT_TURNS: {limit})", flush=True)
+            counts, times = asyncio.run(burst(servers.rasa_url, n, secrets.buyer_secret))
+            if keep:
+                print(f"    server logs: {', '.join(str(s.log) for s in servers.servers.values())}")
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(burst_line(n, counts, times))
+    return 0 if counts["errors"] == 0 and counts["broken_promises"] == 0 else 1
 
 
 # -- memory, training, the machine ------------------------------------------------------
@@ -457,7 +566,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--profile", type=Path, default=None,
                         help="sample both servers with py-spy during the load; collapsed stacks into this directory")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (server logs)")
+    parser.add_argument("--burst", type=int, default=0, metavar="N",
+                        help="burst mode: N first messages at the same moment (see above)")
+    parser.add_argument("--url", default=None, help="burst mode: the Rasa server to send to (default: its own)")
     args = parser.parse_args(argv)
+    if args.burst:
+        return run_burst(args.burst, args.url, args.keep)
     if min(args.customers, args.turns, args.concurrency) < 1:
         parser.error("customers, turns and concurrency must be at least 1")
 

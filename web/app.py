@@ -7,6 +7,8 @@
   GET  /agent/orders    the orders, for the console's picker
 both behind ``Authorization: Bearer $AGENT_TOKEN``.
   POST /api/session     {"buyer": "chen_hao"}: the demo shop's login, a signed buyer token
+  GET  /health          {"status": "ok"} without a token: a cheap check for the supervisor,
+                        nginx and the probes (no database, no Rasa call)
 """
 
 from __future__ import annotations
@@ -207,6 +209,10 @@ def make_app(settings: Settings) -> web.Application:
                             headers={"Content-Security-Policy": "default-src 'self'; connect-src *; "
                                      "style-src 'self' 'unsafe-inline'; font-src 'self' data:; img-src 'self' data:"})
 
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app.router.add_get("/health", health)
     app.router.add_get("/", page)
     app.router.add_get("/agent", page)
     app.router.add_post("/agent/suggest", suggest)

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot.settings import sqlite_busy_timeout
+from bot.settings import private_sqlite, sqlite_busy_timeout
 from bot.shop.schema import AccessCheck, Base, Buyer, Item, Order, Shipment, Variant
 
 
@@ -120,9 +120,11 @@ def make_engine(url: str) -> Engine:
 
     A SQLite file keeps a few open connections (SQLAlchemy 1.4 would open one
     per session) and writes ahead (WAL, synced at checkpoints): a commit
-    survives a killed process, and readers do not wait for a writer.
+    survives a killed process, and readers do not wait for a writer. Its file
+    is owner-only (0600) whatever the umask (``settings.private_sqlite``).
     """
     if url.startswith("sqlite"):
+        private_sqlite(url)
         in_memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
         pooling = {} if in_memory else {"poolclass": QueuePool, "pool_size": 4, "max_overflow": 8}
         engine = create_engine(

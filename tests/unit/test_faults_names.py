@@ -8,7 +8,8 @@ from rasa_adapter.project_files import responses
 
 
 def test_every_fault_reply_is_a_domain_response():
-    names = {faults.SERVICE_UNAVAILABLE, faults.ORDER_LOOKUP_FAILED, faults.FALLBACK, faults.STILL_WORKING}
+    names = {faults.SERVICE_UNAVAILABLE, faults.ORDER_LOOKUP_FAILED, faults.FALLBACK, faults.STILL_WORKING,
+             faults.ASK_AGAIN, faults.BUSY}
     assert names <= set(responses())
 
 
@@ -18,7 +19,7 @@ def test_no_module_spells_a_fault_reply_name_itself():
         str(path.relative_to(PROJECT_ROOT))
         for folder in ("actions", "channels")
         for path in Path(PROJECT_ROOT / folder).glob("*.py")
-        for name in faults.JOURNALED | {faults.FALLBACK, faults.STILL_WORKING}
+        for name in faults.JOURNALED | {faults.FALLBACK, faults.STILL_WORKING, faults.ASK_AGAIN, faults.BUSY}
         if f'"{name}"' in path.read_text(encoding="utf-8")
     ]
     assert spelled == []

@@ -26,18 +26,21 @@ from bot.playbook import faults
 from bot.settings import PROJECT_ROOT
 from channels.guard import TurnGuard
 from channels.journal import MAX_ATTEMPTS, RETRY_SECONDS
-from channels.runtime import FaultRuntime, FaultSettings
+from channels.runtime import MAX_CONCURRENT_TURNS, Admission, FaultRuntime, FaultSettings
 from rasa_adapter import compat
 from rasa_adapter.project_files import response_text
 
 DEADLINE = 0.5
+REST_DEADLINE = 1.0  # the slow turn (3 x DEADLINE) is slower than this too
+LIMIT = 2  # admission control: turns in flight
 ANSWER = {"text": "收到，请上传照片", "utter_action": "utter_quality_issue"}
 
 
 # -- settings --------------------------------------------------------------------
 
 SETTINGS_ENV = ("TURN_DEADLINE_SECONDS", "PENDING_TURNS_URL", "PENDING_TURNS_MAX_ATTEMPTS",
-                "PENDING_TURNS_RETRY_SECONDS", "PENDING_TURNS_POLL_SECONDS")
+                "PENDING_TURNS_RETRY_SECONDS", "PENDING_TURNS_POLL_SECONDS", "REST_DEADLINE_SECONDS",
+                "MAX_CONCURRENT_TURNS")
 
 
 @pytest.fixture
@@ -52,6 +55,14 @@ def test_fault_settings_default_to_the_journals_defaults(clean_env):
     assert settings == FaultSettings(turn_deadline=8.0, journal_url=None, max_attempts=MAX_ATTEMPTS,
                                      retry_seconds=RETRY_SECONDS, poll_seconds=2.0)
     assert (settings.max_attempts, settings.retry_seconds) == (8, 5.0)  # as docs/faults.md says
+    assert (settings.rest_deadline, settings.max_concurrent_turns) == (25.0, MAX_CONCURRENT_TURNS)
+
+
+def test_the_rest_deadline_and_the_concurrency_limit_from_the_environment(clean_env):
+    clean_env.setenv("REST_DEADLINE_SECONDS", "12")
+    clean_env.setenv("MAX_CONCURRENT_TURNS", "0")
+    settings = FaultSettings.from_env()
+    assert (settings.rest_deadline, settings.max_concurrent_turns) == (12.0, 0)
 
 
 def test_fault_settings_from_the_environment(clean_env):
@@ -87,7 +98,7 @@ async def runtime(domain: Domain, tmp_path: Path) -> AsyncIterator[FaultRuntime]
     agent = Agent(domain=domain)
     app: Any = SimpleNamespace(ctx=SimpleNamespace(agent=agent))
     settings = FaultSettings(turn_deadline=DEADLINE, journal_url=f"sqlite:///{tmp_path / 'journal.db'}",
-                             poll_seconds=60)
+                             poll_seconds=60, rest_deadline=REST_DEADLINE, max_concurrent_turns=LIMIT)
     runtime = FaultRuntime(app, settings)
     await runtime.start()
     yield runtime
@@ -113,8 +124,8 @@ class Customer:
         return [m.get("text", "") for m in self.output.messages]
 
 
-def guard_with(runtime: FaultRuntime) -> TurnGuard:
-    guard = TurnGuard("rest", late_output=lambda: None)
+def guard_with(runtime: FaultRuntime, channel: str = "rest") -> TurnGuard:
+    guard = TurnGuard(channel, late_output=lambda: None, late_delivery=channel != "rest")
     guard.runtime = runtime  # as channels.runtime.attach does when the server starts
     return guard
 
@@ -189,8 +200,8 @@ async def test_a_failed_action_counts_only_for_its_own_turn(runtime):
     assert [(t["message_id"], t["reason"]) for t in journaled(runtime)] == [("m2", "action_failed")]
 
 
-async def test_a_slow_turn_gets_a_still_working_reply_and_finishes_in_the_background(runtime):
-    customer = Customer(guard_with(runtime), answers_slowly)
+async def test_a_slow_socketio_turn_gets_a_still_working_reply_and_finishes_in_the_background(runtime):
+    customer = Customer(guard_with(runtime, "socketio"), answers_slowly)
     assert await customer.says("我的快递到哪了") == [response_text(faults.STILL_WORKING)]
     assert len(runtime.background) == 1
     await asyncio.gather(*runtime.background)
@@ -226,3 +237,84 @@ async def test_before_the_server_started_turns_go_to_rasa_as_they_are():
     guard = TurnGuard("rest", late_output=lambda: None)
     assert await Customer(guard, rasa).says("／greet") == []  # no runtime: no fallback either
     assert seen == ["greet"]  # but the text is still read as text
+
+
+# -- REST: no promise it cannot keep ------------------------------------------------
+
+
+async def test_over_rest_a_slow_turn_is_waited_for_longer_than_the_socketio_deadline(runtime):
+    async def answers_after_two_deadlines(message: UserMessage) -> None:
+        await asyncio.sleep(DEADLINE * 1.5)  # past the socket.io deadline, within REST's
+        await answers(message)
+
+    assert await Customer(guard_with(runtime), answers_after_two_deadlines).says("我的快递到哪了") == [ANSWER["text"]]
+
+
+async def test_over_rest_a_turn_past_the_rest_deadline_says_when_to_ask_again_never_still_working(runtime):
+    customer = Customer(guard_with(runtime), answers_slowly)
+    got = await customer.says("我的快递到哪了")
+    assert got == [response_text(faults.ASK_AGAIN).replace("{wait_minutes}", "1")]
+    assert response_text(faults.STILL_WORKING) not in got
+    await asyncio.gather(*runtime.background)  # it finishes in the background (the tracker has it)
+    assert journaled(runtime) == []
+
+
+# -- admission control ---------------------------------------------------------------
+
+
+async def test_past_the_limit_a_new_conversation_is_asked_to_come_back_one_under_way_is_served(runtime):
+    guard = guard_with(runtime, "socketio")
+    regular = Customer(guard, answers, "regular")
+    assert await regular.says("你好", "r1") == [ANSWER["text"]]  # under way from now on
+
+    release = asyncio.Event()
+
+    async def answers_when_released(message: UserMessage) -> None:
+        await release.wait()
+        await answers(message)
+
+    busy = [Customer(guard, answers_when_released, f"busy{i}") for i in range(LIMIT)]
+    pending = [asyncio.ensure_future(c.says("我的快递到哪了", f"b{i}")) for i, c in enumerate(busy)]
+    await asyncio.sleep(0.05)
+    assert runtime.admission.in_flight == LIMIT
+
+    newcomer = Customer(guard, answers, "newcomer")
+    busy_text = response_text(faults.BUSY)
+    assert busy_text.startswith("现在咨询的人比较多")
+    [told] = await newcomer.says("在吗", "n1")
+    assert told == busy_text.replace("{wait_minutes}", "1")
+    assert await regular.says("我的快递到哪了", "r2") == [ANSWER["text"]] * 2  # under way: served
+    assert journaled(runtime) == []  # turned away, not taken: nothing to replay
+
+    release.set()
+    await asyncio.gather(*pending, *runtime.background)
+    assert runtime.admission.in_flight == 0
+    assert await newcomer.says("在吗", "n2") == [told, ANSWER["text"]]  # now there is room
+
+
+async def test_a_conversation_with_a_tracker_counts_as_under_way(runtime):
+    runtime.admission.in_flight = LIMIT  # full
+    await runtime.agent.tracker_store.save(DialogueStateTracker.from_events("old", [ConversationPaused()]))
+    assert await runtime.admit("old")
+    assert not await runtime.admit("brand-new")
+
+
+def test_the_wait_told_grows_with_the_backlog_at_the_measured_turn_time():
+    now = [0.0]
+    admission = Admission(limit=10, clock=lambda: now[0])
+    for _ in range(10):
+        started = admission.started()
+        now[0] += 6.0
+        admission.finished(started)
+    assert 2.0 < admission.turn_seconds < 6.0  # moving towards the measured 6 s
+    admission.turn_seconds = 6.0
+    admission.in_flight = 10
+    assert admission.wait_minutes() == 1  # 10 in flight at 10 per 6 s: seconds
+    for _ in range(190):
+        admission.turn_away()
+    assert admission.wait_seconds() == pytest.approx(200 * 6.0 / 10)
+    assert admission.wait_minutes() == 2
+    now[0] += 61  # the turned-away of the last minute only
+    admission.turn_away()
+    assert admission.wait_minutes() == 1
+    assert Admission(limit=1).wait_minutes() >= 1 and not Admission(limit=0).full()

@@ -1,4 +1,4 @@
-"""The web service without Rasa: the demo login (only when DEMO_LOGIN is on) and its pages."""
+"""The web service without Rasa: the demo login (only when DEMO_LOGIN is on), its pages, /health."""
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -34,3 +34,15 @@ async def test_the_demo_login_is_off_unless_asked_for(store, demo_login):
         else:
             assert verify((await session.json())["buyer_token"], SECRET, NOW) == "chen_hao"
             assert "chen_hao" in {b["account"] for b in await buyers.json()}
+
+
+async def test_health_answers_without_a_token_and_touches_nothing(store):
+    def no_rasa(text):
+        raise AssertionError("the health check must not call Rasa")
+
+    app = make_app(Settings(
+        store=None, assistant=None, rank=no_rasa, conversation_order=no_rasa,  # type: ignore[arg-type]
+        agent_token="agent", buyer_secret=SECRET, clock=lambda: NOW))
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get("/health")
+        assert response.status == 200 and await response.json() == {"status": "ok"}
