@@ -159,11 +159,15 @@ class ScaledStack:
         self.policy = policy  # SHOP_POLICY for the action server and web service
         self.say = say
         self.servers = Stack(workdir / "log", secrets, say=say)
-        # with ``supervise`` (make run-scaled) the assistant's servers (action server, Rasa
-        # instances, nginx, web) run under supervisord (devtools/supervise.py), started once
-        # PostgreSQL and Redis are up and the shop is made; those two stay in ``servers``
+        # with ``supervise`` (make run-scaled) every server runs under supervisord
+        # (devtools/supervise.py), in two tiers with a supervisord each: PostgreSQL and
+        # Redis first (``data``), then, once the shop is made, the assistant's servers
+        # (action server, Rasa instances, nginx, web); stopped in the reverse order
         self.supervise = supervise
+        self.data: Optional[Supervised] = None
         self.supervised: Optional[Supervised] = None
+        # where PostgreSQL and Redis are added: ``servers``, or the data tier's own stack
+        self.data_stack = Stack(self.log_dir, secrets, say=say) if supervise else self.servers
 
     # -- where things are
 
@@ -221,6 +225,11 @@ class ScaledStack:
         settings.private_dir(self.log_dir)
         self.start_postgres()
         self.start_redis()
+        if self.supervise:
+            self.data = Supervised(self.data_stack, self.workdir / "run-data")
+            self.say(f"    under supervisord ({self.workdir}/run-data/supervisord.conf)")
+            self.data.start()
+        self.create_databases()
         # every server of the assistant, and the one-off commands, use the shop in PostgreSQL
         self.servers.env["SHOP_DATABASE_URL"] = self.shop_database_url
         if self.policy:
@@ -233,12 +242,14 @@ class ScaledStack:
     def stop(self) -> None:
         """Stop every server: the web service, nginx, Rasa and the action server together
         (under supervision: one after the other, in that order), then Redis, then PostgreSQL."""
-        if self.supervised is not None:
-            self.supervised.stop()
+        for supervised in (self.supervised, self.data):
+            if supervised is not None:
+                supervised.stop()
         self.servers.stop()
 
     def dead(self) -> List[Any]:
-        return [*self.servers.dead(), *(self.supervised.dead() if self.supervised is not None else [])]
+        return [*self.servers.dead(), *(s for sup in (self.supervised, self.data) if sup is not None
+                                        for s in sup.dead())]
 
     def start_postgres(self) -> None:
         bindir = postgres_bindir()
@@ -274,7 +285,7 @@ class ScaledStack:
             if result.returncode != 0:
                 raise StackError(f"initdb failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
         self.say(f"==> starting PostgreSQL on 127.0.0.1:{self.ports.postgres} (log: {self.log_dir}/postgres.log)")
-        self.servers.add(
+        self.data_stack.add(
             "postgres",
             [bindir / "postgres", "-D", self.pg_dir, "-p", str(self.ports.postgres),
              "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.pg_dir}",
@@ -283,8 +294,8 @@ class ScaledStack:
             tier=POSTGRES_TIER, stop_signal=signal.SIGINT,  # SIGINT: PostgreSQL's fast shutdown
             user=user,
         )
-        self.servers.start("postgres")
-        self.create_databases()
+        if not self.supervise:
+            self.servers.start("postgres")
 
     def pg_ready(self) -> bool:
         import psycopg2
@@ -313,11 +324,12 @@ class ScaledStack:
         self.say(f"==> starting Redis (lock store) on 127.0.0.1:{self.ports.redis}")
         redis_dir = self.workdir / "redis"
         redis_dir.mkdir(exist_ok=True)
-        self.servers.add("redis", [shutil.which("redis-server") or "redis-server", "--port", str(self.ports.redis),
+        self.data_stack.add("redis", [shutil.which("redis-server") or "redis-server", "--port", str(self.ports.redis),
                                    "--bind", "127.0.0.1", "--dir", str(redis_dir), "--save", "",
                                    "--appendonly", "no", "--daemonize", "no"],
                          ready=self.redis_ready, tier=REDIS_TIER)
-        self.servers.start("redis")
+        if not self.supervise:
+            self.servers.start("redis")
 
     def redis(self) -> Any:
         import redis
