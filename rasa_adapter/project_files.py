@@ -54,18 +54,6 @@ def response_text(name: str, root: Path = PROJECT_ROOT) -> str:
     return str(responses(root)[name][0]["text"])
 
 
-def dialogue_steps(root: Path = PROJECT_ROOT, *, only_tests: bool = False) -> List[Tuple[dict, List[dict]]]:
-    """(rule or story, its steps) of data/rules.yml and data/stories.yml, or of the
-    conversation tests (tests/test_stories.yml)."""
-    paths = [TEST_STORIES] if only_tests else [RULES, STORIES]
-    found = []
-    for path in paths:
-        data = _load(root / path) if (root / path).exists() else {}
-        for entry in (data.get("rules") or []) + (data.get("stories") or []):
-            found.append((entry, entry.get("steps") or []))
-    return found
-
-
 def rule_responses(root: Path = PROJECT_ROOT) -> Dict[str, str]:
     """intent → the response an unconditioned rule sends for it (chit-chat, FAQ)."""
     found: Dict[str, str] = {}
