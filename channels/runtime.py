@@ -209,15 +209,19 @@ class FaultRuntime:
     async def has_tracker(self, sender_id: str) -> bool:
         """Whether the conversation has events in the tracker store (a conversation this
         server has not seen, under way on another instance or before a restart)."""
+        tracker = await self._stored_tracker(sender_id)
+        return tracker is not None and any(True for _ in tracker.events)
+
+    async def _stored_tracker(self, sender_id: str) -> Any:
+        """The conversation's tracker from the tracker store; None if unknown or unreadable."""
         agent = self.agent
         if agent is None:
-            return False
+            return None
         try:
-            tracker = await agent.tracker_store.retrieve(sender_id)
+            return await agent.tracker_store.retrieve(sender_id)
         except Exception:
             logger.exception("could not read the tracker of %s", sender_id)
-            return False
-        return tracker is not None and any(True for _ in tracker.events)
+            return None
 
     async def say(self, response: str, sender_id: str, output: OutputChannel, **facts: Any) -> None:
         """Send a domain response (the guard's own replies); errors are logged."""
@@ -248,14 +252,7 @@ class FaultRuntime:
 
     async def is_paused(self, sender_id: str) -> bool:
         """Whether a human agent took the conversation over (False if unknown)."""
-        agent = self.agent
-        if agent is None:
-            return False
-        try:
-            tracker = await agent.tracker_store.retrieve(sender_id)
-        except Exception:
-            logger.exception("could not read the tracker of %s", sender_id)
-            return False
+        tracker = await self._stored_tracker(sender_id)
         return bool(tracker is not None and tracker.is_paused())
 
 
