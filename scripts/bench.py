@@ -185,21 +185,31 @@ def guard_replies() -> Dict[str, str]:
 
 
 def classify(status: Optional[int], body: object, replies: Dict[str, str]) -> str:
-    if status != 200 or not isinstance(body, list) or not body:
-        return "errors"
+    return classify_why(status, body, replies)[0]
+
+
+def classify_why(status: Optional[int], body: object, replies: Dict[str, str]) -> Tuple[str, str]:
+    """The kind of a burst reply, and for an error what was wrong with it."""
+    if status != 200:
+        return "errors", f"HTTP {status}" if status else "no response"
+    if not isinstance(body, list) or not body:
+        return "errors", f"empty body {body!r:.60}"
     texts = [m.get("text") for m in body if isinstance(m, dict)]
     if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
-        return "errors"
+        return "errors", f"no text in {body!r:.80}"
     for start, kind in replies.items():
         if any(str(t).startswith(start) for t in texts):
-            return kind
-    return "answered"
+            return kind, ""
+    return "answered", ""
 
 
-async def burst(url: str, n: int, secret: str, timeout: float = 90.0) -> Tuple[Dict[str, int], List[float]]:
+async def burst(url: str, n: int, secret: str, timeout: float = 90.0,
+                why: Optional[Dict[str, int]] = None) -> Tuple[Dict[str, int], List[float]]:
     """``n`` customers' first messages (the scripts' first turns), all sent at once: how
-    many replies of each kind, and each reply's time (ms)."""
+    many replies of each kind, and each reply's time (ms). ``why`` collects the reasons
+    of the errors (reason → count)."""
     replies = guard_replies()
+    why = {} if why is None else why
     counts = {kind: 0 for kind in BURST_KINDS}
     times: List[float] = []
     now = utcnow()
@@ -214,14 +224,19 @@ async def burst(url: str, n: int, secret: str, timeout: float = 90.0) -> Tuple[D
         started = time.perf_counter()
         status: Optional[int] = None
         body: object = None
+        failure = ""
         try:
             async with http.post(f"{url}/webhooks/rest/webhook", json=payload) as response:
                 status = response.status
                 body = await response.json(content_type=None) if status == 200 else None
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-            pass
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
+            failure = f"{type(e).__name__}: {e}"[:100]
         times.append((time.perf_counter() - started) * 1000)
-        counts[classify(status, body, replies)] += 1
+        kind, reason = classify_why(status, body, replies)
+        counts[kind] += 1
+        if kind == "errors":
+            reason = failure or reason
+            why[reason] = why.get(reason, 0) + 1
 
     connector = aiohttp.TCPConnector(limit=0)  # every customer at once
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)) as http:
@@ -237,14 +252,21 @@ def burst_line(n: int, counts: Dict[str, int], times: List[float]) -> str:
             + f" p50={percentile(times, 50):.0f}ms max={max(times, default=0):.0f}ms")
 
 
+def why_lines(why: Dict[str, int]) -> List[str]:
+    """The errors' reasons, most frequent first (empty when there were none)."""
+    return [f"    {count} × {reason}" for reason, count in sorted(why.items(), key=lambda kv: -kv[1])]
+
+
 def run_burst(n: int, url: Optional[str], keep: bool) -> int:
     """The burst against ``url``, or against servers of its own (as the load run)."""
     secrets = Secrets.from_settings()
     if url:
-        counts, times = asyncio.run(burst(url.rstrip("/"), n, secrets.buyer_secret))
-        print(burst_line(n, counts, times))
+        why: Dict[str, int] = {}
+        counts, times = asyncio.run(burst(url.rstrip("/"), n, secrets.buyer_secret, why=why))
+        print("\n".join([burst_line(n, counts, times), *why_lines(why)]))
         return 0
     tmp = Path(tempfile.mkdtemp(prefix="bench-burst-"))
+    why: Dict[str, int] = {}
     try:
         shop = make_shop(tmp)
         print("==> starting the action server and the Rasa server", flush=True)
@@ -256,7 +278,7 @@ def run_burst(n: int, url: Optional[str], keep: bool) -> int:
             asyncio.run(warm_up(servers.rasa_url, secrets.buyer_secret))
             limit = os.environ.get("MAX_CONCURRENT_TURNS", "the default")
             print(f"==> {n} first messages at once over REST (MAX_CONCURRENT_TURNS: {limit})", flush=True)
-            counts, times = asyncio.run(burst(servers.rasa_url, n, secrets.buyer_secret))
+            counts, times = asyncio.run(burst(servers.rasa_url, n, secrets.buyer_secret, why=why))
             if keep:
                 print(f"    server logs: {', '.join(str(s.log) for s in servers.servers.values())}")
     except StackError as exc:
@@ -265,7 +287,7 @@ def run_burst(n: int, url: Optional[str], keep: bool) -> int:
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(burst_line(n, counts, times))
+    print("\n".join([burst_line(n, counts, times), *why_lines(why)]))
     return 0 if counts["errors"] == 0 and counts["broken_promises"] == 0 else 1
 
 

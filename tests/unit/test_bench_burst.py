@@ -41,3 +41,13 @@ def test_the_burst_line_names_every_kind():
     line = bench.burst_line(3, {k: 1 for k in bench.BURST_KINDS}, [100.0, 200.0, 300.0])
     assert line.startswith("burst: n=3 answered=1 told_to_wait=1 refused_politely=1 broken_promises=1")
     assert "errors=1" in line and "p50=200ms" in line
+
+
+def test_an_error_says_why_and_the_reasons_are_listed_most_frequent_first():
+    replies = bench.guard_replies()
+    assert bench.classify_why(502, None, replies) == ("errors", "HTTP 502")
+    assert bench.classify_why(None, None, replies) == ("errors", "no response")
+    assert bench.classify_why(200, [], replies)[1].startswith("empty body")
+    assert bench.classify_why(200, [{"image": "x"}], replies)[1].startswith("no text")
+    assert bench.why_lines({"HTTP 502": 1, "no response": 3}) == ["    3 × no response", "    1 × HTTP 502"]
+    assert bench.why_lines({}) == []
