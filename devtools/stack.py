@@ -395,13 +395,15 @@ def add_action_server(stack: Stack, port: int, name: str = "actions") -> Server:
                      ready=f"{local_url(port)}/health")
 
 
-def add_rasa(stack: Stack, port: int, endpoints: Path, name: str = "rasa", model: Path = MODEL) -> Server:
-    """``rasa run`` with the project's channels, the HTTP API behind the stack's token."""
+def add_rasa(stack: Stack, port: int, endpoints: Path, name: str = "rasa", model: Path = MODEL,
+             credentials: Union[str, Path] = "credentials.yml") -> Server:
+    """``rasa run`` with the project's channels (or ``credentials``), the HTTP API behind
+    the stack's token."""
     if not model.exists():
         raise StackError(f"no trained model at {model}: run `make train` first")
     return stack.add(name, [
         RASA, "run", "--model", model, "--port", str(port), "--interface", settings.host(),
-        "--credentials", "credentials.yml", "--endpoints", endpoints, "--cors", "*",
+        "--credentials", credentials, "--endpoints", endpoints, "--cors", "*",
         "--enable-api", "--auth-token", stack.secrets.rasa_token, "--logging-config-file", "logging.yml",
     ], ready=f"{local_url(port)}/")
 

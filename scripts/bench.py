@@ -1,4 +1,13 @@
-"""`make bench`: a bounded load run against the real servers, on loopback.
+"""`make bench`: bounded load runs against the real servers, on loopback.
+
+Open loop (``--rates R1,R2,...``, what `make bench` runs; devtools/openloop.py):
+customers arrive as a Poisson process at each turn rate in turn, one conversation
+each, thinking between turns; per rate p50/p95/p99, errors and CPU per turn; then
+the same against a plain Rasa server of the same model (Rasa's own REST channel, no
+speedups) as the anchor. Writes reports/bench-open.json; last line:
+  bench: capacity=<turns/s> p95=<ms> cpu_per_turn=<ms> one_customer_p50=<ms> errors=<n> rss=<MB>
+
+Closed loop (`make bench CLOSED=1`):
 
 Starts its own action server and Rasa server (devtools/stack.py: the project's model
 and endpoints.yml, as `make run`) on free ports against a fresh sample database,
@@ -39,7 +48,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,8 +58,17 @@ import aiohttp  # Rasa's own HTTP client library
 
 from bot.access.identity import sign
 from bot.settings import PROJECT_ROOT, utcnow
-from devtools import conversations
-from devtools.conversations import Conversation, Turn
+from devtools.load import (
+    MemorySampler,
+    Result,
+    cpu_seconds,
+    load,
+    load_average,
+    percentile,
+    scripts,
+    scripts_for,
+    warm_up,
+)
 from devtools.stack import (
     MODEL,
     RASA,
@@ -64,109 +81,6 @@ from devtools.stack import (
 )
 
 REPORT = PROJECT_ROOT / "reports" / "bench.md"  # and its figures in bench.json
-
-
-def scripts() -> List[Conversation]:
-    """The conversations the bench repeats."""
-    return [c for c in conversations.load() if c.repeatable]
-
-
-def scripts_for(customer: int) -> List[Conversation]:
-    """Customer ``customer``'s conversations, in order: three in four are
-    logged-in buyers, the others anonymous; each starts at another script."""
-    anonymous = customer % 4 == 3
-    pool = [s for s in scripts() if s.anonymous == anonymous]
-    start = customer // 4 if anonymous else customer - customer // 4
-    return [pool[(start + k) % len(pool)] for k in range(len(pool))]
-
-
-# -- the load ---------------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    script: str
-    buyer: bool
-    ms: float
-    error: Optional[str]
-
-
-def check(reply: object, turn: Turn) -> Optional[str]:
-    """Why a REST reply is not sane, or None."""
-    if not isinstance(reply, list) or not reply:
-        return "no reply"
-    texts = [m.get("text") for m in reply if isinstance(m, dict)]
-    if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
-        return "empty message"
-    joined = "\n".join(str(t) for t in texts)
-    missing = turn.missing(joined)
-    return f"reply lacks {missing}: {joined[:80]!r}" if missing else None
-
-
-async def customer(
-    http: aiohttp.ClientSession, url: str, name: str, script_list: List[Conversation], turns: int,
-    results: List[Result], secret: str, think: float = 0.0,
-) -> None:
-    """One customer: its conversations one after another (each a new chat) until
-    ``turns`` messages are sent or the scripts are done; ``think`` seconds
-    between a reply and the next message."""
-    now = utcnow()
-    sent = 0
-    for k, script in enumerate(script_list):
-        sender = f"{name}-{k}"
-        metadata = {"buyer_token": sign(script.buyer, secret, now)} if script.buyer else {}
-        for turn in script.turns:
-            if sent == turns:
-                return
-            if sent and think:
-                await asyncio.sleep(think)
-            sent += 1
-            started = time.perf_counter()
-            try:
-                async with http.post(url, json={"sender": sender, "message": turn.say,
-                                                "metadata": metadata}) as response:
-                    body = await response.json(content_type=None) if response.status == 200 else None
-                    error = check(body, turn) if response.status == 200 else f"HTTP {response.status}"
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
-                error = f"{type(e).__name__}: {e}"
-            ms = (time.perf_counter() - started) * 1000
-            results.append(Result(script.name, script.buyer is not None, ms, error))
-            if error:
-                break  # the rest of this conversation would make no sense
-
-
-async def load(
-    url: str, customers: int, turns: int, concurrency: int, secret: str, think: float = 0.0
-) -> Tuple[List[Result], float]:
-    """``customers`` customers, ``concurrency`` at a time: the results and the seconds taken."""
-    results: List[Result] = []
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for number in range(customers):
-        queue.put_nowait(number)
-    webhook = f"{url}/webhooks/rest/webhook"
-    run = f"bench-{os.getpid()}-{int(time.time())}"
-
-    async def worker(http: aiohttp.ClientSession) -> None:
-        while not queue.empty():
-            number = queue.get_nowait()
-            mine = scripts_for(number) * (turns // 2 + 1)
-            await customer(http, webhook, f"{run}-{number}", mine, turns, results, secret, think)
-
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
-        return results, time.perf_counter() - started
-
-
-async def warm_up(url: str, secret: str) -> List[Result]:
-    """Every conversation once, one after another (not counted)."""
-    results: List[Result] = []
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
-        await customer(http, f"{url}/webhooks/rest/webhook", f"warmup-{os.getpid()}", scripts(),
-                       sum(len(s.turns) for s in scripts()), results, secret)
-    return results
 
 
 # -- burst: N first messages at once ----------------------------------------------------
@@ -291,63 +205,92 @@ def run_burst(n: int, url: Optional[str], keep: bool) -> int:
     return 0 if counts["errors"] == 0 and counts["broken_promises"] == 0 else 1
 
 
-# -- memory, training, the machine ------------------------------------------------------
+# -- open loop: Poisson arrivals at fixed rates, and plain Rasa as the anchor --------------
+
+OPEN_RATES = "10,25,50,100,150"
 
 
-def process_tree(pid: int) -> List[int]:
-    pids, i = [pid], 0
-    while i < len(pids):
-        try:
-            children = Path(f"/proc/{pids[i]}/task/{pids[i]}/children").read_text().split()
-        except OSError:
-            children = []
-        pids += [int(c) for c in children]
-        i += 1
-    return pids
+def run_open_loop(rates: Sequence[float], seconds: float, think: float, keep: bool) -> int:
+    """The rates against our servers, then against a plain Rasa server of the same model
+    (Rasa's own REST channel, no guard, no speedups; the same action server)."""
+    from devtools import openloop
+    from devtools.stack import add_rasa, free_port, local_url, write_endpoints
 
-
-def status_kb(pid: int, key: str) -> int:
+    secrets = Secrets.from_settings()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-open-"))
+    say = lambda line: print(line, flush=True)  # noqa: E731
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
+        shop = make_shop(tmp)
+        plain_dir = tmp / "plain"
+        plain_dir.mkdir()
+        (plain_dir / "credentials.yml").write_text("rest:\n", encoding="utf-8")
+        with Assistant(tmp, Ports.free(), secrets, endpoints=project_endpoints(tmp), env=shop.env(),
+                       web=False) as servers:
+            plain_port = free_port()
+            add_rasa(servers, plain_port, write_endpoints(plain_dir / "endpoints.yml", project_endpoints(plain_dir),
+                                                          servers.action_url),
+                     name="plain", credentials=plain_dir / "credentials.yml")
+            servers.init_db()
+            say("==> starting the action server and the Rasa server")
+            servers.start("actions", "rasa")
+            running = servers.procs()
+            ours = {"rasa": running["rasa"], "action server": running["actions"]}
+            sampler = MemorySampler(ours)
+            sampler.start()
+            asyncio.run(warm_up(servers.rasa_url, secrets.buyer_secret))
+            alone = asyncio.run(openloop.one_customer(servers.rasa_url, secrets.buyer_secret))
+            say(f"==> one customer alone: p50 {percentile(alone, 50):.0f} ms over {len(alone)} turns")
+            say(f"==> open loop: {seconds:.0f} s of Poisson arrivals per rate, think time mean {think:.1f} s")
+            mine = openloop.sweep(servers.rasa_url, rates, seconds, secrets.buyer_secret, ours, "ours", say=say)
+            sampler.stopped.set()
+            sampler.join()
+            peak_kb = sampler.high_water_kb()
+            servers.stop("rasa")
+            say("==> the same against plain Rasa (its own REST channel, no speedups)")
+            servers.start("plain")
+            plain_url = local_url(plain_port)
+            asyncio.run(warm_up(plain_url, secrets.buyer_secret))
+            plain_alone = asyncio.run(openloop.one_customer(plain_url, secrets.buyer_secret))
+            plain = openloop.sweep(plain_url, rates, seconds, secrets.buyer_secret,
+                                   {"rasa": servers.procs()["plain"], "action server": running["actions"]},
+                                   "plain", say=say)
+            if keep:
+                say(f"    server logs: {', '.join(str(s.log) for s in servers.servers.values())}")
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    best, anchor = openloop.capacity(mine), openloop.capacity(plain)
+    cap = best.rate if best else 0.0
+    ratio = (f"{cap / anchor.rate:.1f}x plain Rasa's capacity ({anchor.rate:.0f}/s)" if anchor
+             else "plain Rasa met the target at no rate")
+    cpu = sum(best.cpu_ms_per_turn().values()) if best else float("nan")
+    cpu_parts = ", ".join(f"{k} {v:.1f}" for k, v in best.cpu_ms_per_turn().items()) if best else "-"
+    rss = sum(peak_kb.values()) / 1024
+    errors = sum(r.errors for r in mine)
+    say(f"capacity     {cap:.0f} turns/s at p95 < {openloop.P95_TARGET_MS:.0f} ms; {ratio}")
+    say(f"CPU per turn {cpu:.1f} ms at capacity ({cpu_parts})")
+    say(f"one customer p50 {percentile(alone, 50):.0f} ms (plain Rasa {percentile(plain_alone, 50):.0f} ms)")
+    say(f"peak RSS     {', '.join(f'{k} {v / 1024:.0f} MB' for k, v in peak_kb.items())}")
+    figures = {
+        "rates": [{"who": who, "rate": r.rate, "achieved": r.achieved, "p50": r.p(50), "p95": r.p(95),
+                   "p99": r.p(99), "errors": r.errors, "cpu_ms_per_turn": r.cpu_ms_per_turn()}
+                  for who, runs in (("ours", mine), ("plain", plain)) for r in runs],
+        "capacity": cap, "plain_capacity": anchor.rate if anchor else 0.0,
+        "one_customer_p50_ms": percentile(alone, 50), "rss_mb": rss,
+        "at": f"{datetime.now().astimezone():%Y-%m-%d %H:%M}",
+    }
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.with_name("bench-open.json").write_text(json.dumps(figures, indent=1))
+    say(f"bench: capacity={cap:.0f} p95={best.p(95) if best else float('nan'):.0f} cpu_per_turn={cpu:.1f} "
+        f"one_customer_p50={percentile(alone, 50):.0f} errors={errors} rss={rss:.0f}")
     return 0
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process tree so far."""
-    total = 0.0
-    for p in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
-class MemorySampler(threading.Thread):
-    """Peak RSS of each server (its process tree): the kernel's high-water mark
-    (VmHWM, which includes loading the model) and the highest sampled VmRSS
-    during the load."""
-
-    def __init__(self, procs: Dict[str, subprocess.Popen]) -> None:
-        super().__init__(daemon=True)
-        self.procs = procs
-        self.load_peak_kb = {name: 0 for name in procs}
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.wait(0.25):
-            for name, proc in self.procs.items():
-                rss = sum(status_kb(p, "VmRSS") for p in process_tree(proc.pid))
-                self.load_peak_kb[name] = max(self.load_peak_kb[name], rss)
-
-    def high_water_kb(self) -> Dict[str, int]:
-        return {name: sum(status_kb(p, "VmHWM") for p in process_tree(proc.pid))
-                for name, proc in self.procs.items()}
+# -- memory, training, the machine ------------------------------------------------------
 
 
 def train_seconds(tmp: Path) -> float:
@@ -416,19 +359,6 @@ class Profiler:
                 (frame, inclusive[frame] * per_turn, samples * per_turn)
                 for frame, samples in sorted(own.items(), key=lambda kv: -kv[1])[:n]]
         return tops
-
-
-def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    rank = max(1, -(-len(ordered) * q // 100))
-    return ordered[int(rank) - 1]
 
 
 # -- the report -------------------------------------------------------------------------
@@ -591,9 +521,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--burst", type=int, default=0, metavar="N",
                         help="burst mode: N first messages at the same moment (see above)")
     parser.add_argument("--url", default=None, help="burst mode: the Rasa server to send to (default: its own)")
+    parser.add_argument("--rates", default=None, metavar="R1,R2,...",
+                        help=f"open loop: Poisson arrivals at these turn rates (make bench: {OPEN_RATES})")
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("SECONDS_PER_RATE", 20)),
+                        help="open loop: arrivals per rate last this long")
+    parser.add_argument("--think", type=float, default=float(os.environ.get("THINK_S", 1.0)),
+                        help="open loop: a customer's mean think time between turns (s)")
     args = parser.parse_args(argv)
     if args.burst:
         return run_burst(args.burst, args.url, args.keep)
+    if args.rates:
+        return run_open_loop([float(r) for r in args.rates.split(",")], args.seconds, args.think, args.keep)
     if min(args.customers, args.turns, args.concurrency) < 1:
         parser.error("customers, turns and concurrency must be at least 1")
 
