@@ -13,13 +13,17 @@ shown. A payload is an ordinary message: whatever it names is checked as if type
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Iterable, List, Optional
 
-from rasa.core.channels.channel import OutputChannel
+from rasa.core.channels.channel import OutputChannel, UserMessage
+
+if TYPE_CHECKING:
+    from channels.guard import TurnGuard
 
 Button = Dict[str, Any]
 # renders the response that presents numbered options over a text-only channel
 OptionsText = Callable[[str, str], Awaitable[Optional[str]]]
+Handler = Callable[[UserMessage], Awaitable[Any]]
 
 # the response that carries the numbered options under a reply (its {options})
 OPTIONS_AS_TEXT = "utter_options_as_text"
@@ -86,3 +90,26 @@ class ButtonsAsText(OutputChannel):
 
     def __getattr__(self, item: str) -> Any:
         return getattr(self.inner, item)
+
+
+def with_buttons_as_text(guard: TurnGuard, handler: Handler) -> Handler:
+    """``handler`` (the guarded turn) for a text-only channel: the message is read
+    as the payload of the button it chooses among those the last reply offered,
+    and the replies' buttons go out as numbered lines. Until the server has
+    started (no runtime yet) messages pass as they are."""
+
+    async def text_only(message: UserMessage) -> None:
+        runtime = guard.runtime
+        if runtime is not None:
+            channel = message.output_channel.name()
+
+            async def options(sender_id: str, listing: str) -> Optional[str]:
+                return await runtime.options_text(sender_id, listing, channel)
+
+            message.output_channel = ButtonsAsText(message.output_channel, options)
+            if message.text and len(message.text) <= MAX_CHOICE_CHARS:
+                offered = await runtime.offered_buttons(message.sender_id)
+                message.text = chosen_payload(message.text, offered) or message.text
+        await handler(message)
+
+    return text_only

@@ -17,7 +17,7 @@ from sanic import Blueprint
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
-from channels.buttons import MAX_CHOICE_CHARS, ButtonsAsText, chosen_payload
+from channels.buttons import with_buttons_as_text
 from channels.guard import TurnGuard
 from channels.runtime import attach
 
@@ -32,23 +32,7 @@ class GuardedRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # a REST client has gone once its request is answered: no late delivery
         guard = TurnGuard(self.name(), late_output=lambda: None, late_delivery=False)
-        guarded = guard.wrap(on_new_message)
-
-        async def buttons_as_text(message: UserMessage) -> None:
-            runtime = guard.runtime
-            if runtime is not None:
-                channel = message.output_channel.name()
-
-                async def options(sender_id: str, listing: str) -> Optional[str]:
-                    return await runtime.options_text(sender_id, listing, channel)
-
-                message.output_channel = ButtonsAsText(message.output_channel, options)
-                if message.text and len(message.text) <= MAX_CHOICE_CHARS:
-                    offered = await runtime.offered_buttons(message.sender_id)
-                    message.text = chosen_payload(message.text, offered) or message.text
-            await guarded(message)
-
-        blueprint = super().blueprint(buttons_as_text)
+        blueprint = super().blueprint(with_buttons_as_text(guard, guard.wrap(on_new_message)))
         attach(guard, blueprint)
         return blueprint
 
