@@ -40,6 +40,8 @@ def test_a_buyer_taps_an_order_and_then_a_rating(web_url, browser):
     assert len(titles) == 4 and titles[-1] == "其他订单"  # her three orders, then 其他订单
     assert not any(re.search(r"\d{16,19}", t) for t in titles)  # no number to copy
     assert re.fullmatch(r"羊毛混纺针织开衫 · \d{1,2}月\d{1,2}日", cardigan.inner_text())
+    REPORTS.mkdir(exist_ok=True)
+    page.locator(".rw-widget-container").screenshot(path=str(REPORTS / "widget_order_buttons.png"))
 
     cardigan.click()
     page.wait_for_selector(f"text={LIN_CARDIGAN_PARCEL}", timeout=30000)
