@@ -65,15 +65,15 @@ def test_a_yes_no_button_and_five_steps_on_their_own_lines(web_url, browser):
     exchange.wait_for(timeout=30000)
     steps = page.locator(".rw-response", has_text="退货还是换货").last
     assert LIN_CAPSULES in page.inner_text(".rw-messages-container")
+    REPORTS.mkdir(exist_ok=True)  # the screenshot first: it shows what a failure below is about
+    steps.scroll_into_view_if_needed()
+    page.locator(".rw-widget-container").screenshot(path=str(REPORTS / "widget_five_steps.png"))
     # innerText follows the layout: each step starts a line of its own
     lines = [line.strip() for line in steps.inner_text().splitlines() if line.strip()]
     numbered = [line for line in lines if re.match(r"\d\. ", line)]
     assert [line[:2] for line in numbered] == ["1.", "2.", "3.", "4.", "5."], lines
     tops = steps.evaluate(STEP_TOPS)
     assert len(tops) == 5 and all(a < b for a, b in zip(tops, tops[1:])), tops
-    REPORTS.mkdir(exist_ok=True)
-    steps.scroll_into_view_if_needed()
-    page.locator(".rw-widget-container").screenshot(path=str(REPORTS / "widget_five_steps.png"))
 
     before = bot_bubbles(page).count()
     exchange.click()
