@@ -17,6 +17,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
 
+from bot.playbook.ratings import parse_rating
 from bot.settings import PROJECT_ROOT
 from channels.buttons import (
     MAX_CHOICE_CHARS,
@@ -28,6 +29,7 @@ from channels.buttons import (
 )
 from channels.guard import TurnGuard
 from channels.runtime import FaultRuntime, FaultSettings
+from rasa_adapter.project_files import responses
 
 ORDERS = [
     {"title": "补水面膜 · 11月19日", "payload": "3027461958302751137"},
@@ -170,3 +172,31 @@ async def test_the_options_read_plainly_when_the_response_cannot_be_rendered():
     output = CollectingOutputChannel()
     await ButtonsAsText(output, unavailable).send_response("c", {"text": "哪一笔？", "buttons": ORDERS})
     assert output.messages[0]["text"] == "哪一笔？\n" + numbered(ORDERS)
+
+
+# -- the domain's buttons ---------------------------------------------------------------
+
+
+def domain_buttons() -> Dict[str, List[Dict[str, Any]]]:
+    return {name: variant["buttons"] for name, variants in responses().items()
+            for variant in variants if variant.get("buttons")}
+
+
+def test_the_questions_with_fixed_answers_have_buttons():
+    assert {"utter_quality_issue", "utter_ask_rating"} <= set(domain_buttons())
+
+
+@pytest.mark.parametrize("name", sorted(domain_buttons()))
+def test_a_domain_buttons_payload_is_what_a_customer_could_type(name):
+    buttons = domain_buttons()[name]
+    titles = [b["title"] for b in buttons]
+    assert len(set(titles)) == len(titles)  # a typed title names one button
+    for button in buttons:
+        payload = button["payload"]
+        assert payload.strip() and not payload.lstrip().startswith(("/", "／"))  # text, never /intent
+        assert chosen_payload(button["title"], buttons) == payload
+
+
+def test_typing_a_score_over_rest_gives_that_score():
+    buttons = domain_buttons()["utter_ask_rating"]
+    assert [parse_rating(chosen_payload(str(n), buttons) or "") for n in range(1, 6)] == [1, 2, 3, 4, 5]
