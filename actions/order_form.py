@@ -21,7 +21,13 @@ from actions.deps import UsesDeps
 from bot.access.ids import find_tracking_number, order_number_problem
 from bot.access.order_access import Lookup, OrderAccess, PassDecision
 from bot.playbook import faults
-from bot.playbook.lookups import lookup_response, order_choice, pick_recent_order
+from bot.playbook.lookups import (
+    lookup_response,
+    order_buttons,
+    other_order_chosen,
+    pick_recent_order,
+)
+from bot.shop.store import OrderFacts
 
 logger = logging.getLogger(__name__)
 
@@ -94,12 +100,16 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
 
         A tracking number or a malformed number is passed on as it was typed so
         ``validate_order_id`` can resolve or explain it; a known buyer with a
-        single recent order gets that order when the form starts.
+        single recent order gets that order when the form starts. 「其他订单」
+        (the last order button) answers the question with no order, so that it
+        is asked again, for a typed number (``ActionAskOrderId``).
         """
         if tracker.get_slot("order_id"):
             return {}
         text = tracker.latest_message.get("text") or ""
         asked = tracker.get_slot(REQUESTED_SLOT) == "order_id"
+        if asked and other_order_chosen(text):
+            return {"order_id": None}
         if find_tracking_number(text) or (asked and order_number_problem(text)):
             return {"order_id": text}
         if asked:
@@ -186,7 +196,8 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
 
 
 class ActionAskOrderId(UsesDeps, Action):
-    """The form's question for the order: a known buyer sees their recent orders."""
+    """The form's question for the order: a known buyer taps one of their recent
+    orders (``order_buttons``); after 「其他订单」, or for anyone else, the number is asked for."""
 
     def name(self) -> str:
         return "action_ask_order_id"
@@ -195,16 +206,17 @@ class ActionAskOrderId(UsesDeps, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
         deps = self.deps
-        try:
-            recent = deps.orders(tracker).recent_orders(deps.policy.recent_order_days)
-        except SQLAlchemyError:
-            logger.exception("order store unavailable while asking for the order")
-            recent = []
-        listing = order_choice(recent, tracker.get_slot("rejected_orders") or [], deps.policy)
-        if listing is None:
+        recent: List[OrderFacts] = []
+        if not other_order_chosen(tracker.latest_message.get("text") or ""):
+            try:
+                recent = deps.orders(tracker).recent_orders(deps.policy.recent_order_days)
+            except SQLAlchemyError:
+                logger.exception("order store unavailable while asking for the order")
+        buttons = order_buttons(recent, tracker.get_slot("rejected_orders") or [], deps.policy)
+        if buttons is None:
             dispatcher.utter_message(response="utter_ask_order_id")
         else:
-            dispatcher.utter_message(response="utter_ask_order_id_choose", orders=listing)
+            dispatcher.utter_message(response="utter_ask_order_id_choose", buttons=buttons)
         return []
 
 

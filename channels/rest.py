@@ -2,6 +2,9 @@
 
 A malformed body gets a 400 before the turn starts; every turn then goes
 through ``channels.guard.TurnGuard``, started with the server by ``channels.runtime``.
+A REST client shows text only: a reply's buttons come as numbered lines under
+its text, and the next message chooses one by its number or title
+(``channels.buttons``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from sanic import Blueprint
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
+from channels.buttons import with_buttons_as_text
 from channels.guard import TurnGuard
 from channels.runtime import attach
 
@@ -28,7 +32,7 @@ class GuardedRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # a REST client has gone once its request is answered: no late delivery
         guard = TurnGuard(self.name(), late_output=lambda: None, late_delivery=False)
-        blueprint = super().blueprint(guard.wrap(on_new_message))
+        blueprint = super().blueprint(with_buttons_as_text(guard, guard.wrap(on_new_message)))
         attach(guard, blueprint)
         return blueprint
 

@@ -4,7 +4,8 @@ One ``FaultRuntime`` per Sanic app (``runtime_of``), started with the server by
 the first channel that ``attach``-es its guard and stopped with it. It reads its
 ``FaultSettings`` from the environment, opens the pending-turn journal in the
 tracker store's database, watches Rasa's log for failed custom actions, runs the
-``ReplayWorker`` and renders the guard's own replies through the agent's NLG.
+``ReplayWorker`` and renders the guard's own replies through the agent's NLG; it
+also reads which buttons a conversation's last reply offered (``channels.buttons``).
 Nothing here runs at import time.
 """
 
@@ -19,7 +20,7 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Any, Callable, Deque, Dict, Optional, Set
+from typing import Any, Callable, Deque, Dict, List, Optional, Set
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic import Blueprint, Sanic
@@ -27,6 +28,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from bot import settings as settings_module
+from channels.buttons import OPTIONS_AS_TEXT, offered_buttons
 from channels.guard import LateOutput, TurnGuard
 from channels.journal import MAX_ATTEMPTS, RETRY_SECONDS, PendingTurnJournal
 from channels.replay import ReplayWorker
@@ -222,6 +224,27 @@ class FaultRuntime:
         except Exception:
             logger.exception("could not read the tracker of %s", sender_id)
             return None
+
+    async def offered_buttons(self, sender_id: str) -> List[Dict[str, Any]]:
+        """The buttons of the conversation's last reply, if the customer has not
+        written since (``channels.buttons.offered_buttons``); none if unreadable."""
+        tracker = await self._stored_tracker(sender_id)
+        if tracker is None:
+            return []
+        return offered_buttons(event.as_dict() for event in reversed(tracker.events))
+
+    async def options_text(self, sender_id: str, listing: str, channel: str) -> Optional[str]:
+        """The numbered options of a reply as the text-only channels show them
+        (``OPTIONS_AS_TEXT``); ``None`` if it cannot be rendered."""
+        agent = self.agent
+        if agent is None:
+            return None
+        try:
+            draft = await render(agent, OPTIONS_AS_TEXT, sender_id, channel, options=listing)
+        except Exception:
+            logger.exception("could not render the options for %s", sender_id)
+            return None
+        return str(draft["text"]) if draft and draft.get("text") else None
 
     async def say(self, response: str, sender_id: str, output: OutputChannel, **facts: Any) -> None:
         """Send a domain response (the guard's own replies); errors are logged."""

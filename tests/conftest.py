@@ -1,7 +1,7 @@
 """Fixtures: each test gets its own seeded shop database and its own tracker.
 
 The servers' session fixtures (``rasa_url``, ``web_url``, ...) are in
-tests/helpers/servers.py; constants and builders in tests/helpers/shop.py.
+tests/helpers/servers.py, the browser's in tests/helpers/browser.py; constants and builders in tests/helpers/shop.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from bot.shop.sample_data import seed
 from bot.shop.store import OrderStore
 from tests.helpers import shop
 
-pytest_plugins = ["tests.helpers.servers"]
+pytest_plugins = ["tests.helpers.servers", "tests.helpers.browser"]
 
 
 @pytest.fixture

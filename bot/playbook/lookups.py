@@ -11,11 +11,15 @@ from typing import Collection, Dict, Iterable, List, Optional, Tuple
 
 from bot.access.order_access import Lookup, order_matching
 from bot.playbook.policy import ShopPolicy
-from bot.playbook.scenarios import Reply, fmt_items, fmt_time, order_facts
+from bot.playbook.scenarios import Reply, fmt_day, order_facts
 from bot.shop.store import OrderFacts
 
-# At most this many recent orders are listed to choose from.
+# At most this many recent orders are offered as buttons to choose from.
 LISTED_ORDERS = 5
+# A product name on an order button is cut to this many characters.
+LABEL_NAME_CHARS = 14
+# The last button under the recent orders: the order is another one (typed).
+OTHER_ORDER = "其他订单"
 
 # Lookups that open an order (found), or go on to the phone check (unproven):
 # nothing is said about them.
@@ -72,16 +76,43 @@ def pick_recent_order(
     return order, Reply(response, order_facts(order, policy))
 
 
-def order_choice(
+def order_buttons(
     recent: List[OrderFacts], rejected: Collection[str], policy: ShopPolicy
-) -> Optional[str]:
-    """The list a verified buyer picks their order from when asked which one
-    (newest first, one per line); ``None`` unless there are two to choose
-    from, once the orders they said were not the one are left out."""
-    choices = [o for o in recent if o.order_id not in rejected]
+) -> Optional[List[Dict[str, str]]]:
+    """The buttons a verified buyer taps to pick their order when asked which one.
+
+    ``recent`` are the buyer's own recent orders as ``OrderAccess.recent_orders``
+    gives them (newest first): at most ``LISTED_ORDERS`` of them, each labelled
+    with its goods and order date (「羊毛混纺针织开衫 · 11月3日」), then 「其他订单」 for
+    one not listed. ``None`` unless there are two to choose from, once the orders
+    they said were not the one are left out.
+
+    A button's payload is the order number, sent as the customer's message: it
+    goes through ``OrderAccess.find`` like a typed number, so a forged payload
+    naming someone else's order opens nothing.
+    """
+    choices = [o for o in recent if o.order_id not in rejected][:LISTED_ORDERS]
     if len(choices) < 2:
         return None
-    return "\n".join(
-        f"{o.order_id}  {fmt_items(o.goods)}  {fmt_time(o.created_at, policy)}"
-        for o in choices[:LISTED_ORDERS]
-    )
+    labels = [order_label(o, policy) for o in choices]
+    buttons = [
+        {"title": f"{label} · 尾号{o.order_id[-4:]}" if labels.count(label) > 1 else label,
+         "payload": o.order_id}
+        for o, label in zip(choices, labels)
+    ]
+    return [*buttons, {"title": OTHER_ORDER, "payload": OTHER_ORDER}]
+
+
+def order_label(order: OrderFacts, policy: ShopPolicy) -> str:
+    """An order as a buyer recognises it on a button: its first goods and its date."""
+    goods = order.goods or order.items
+    name = goods[0].name if goods else ""
+    if len(name) > LABEL_NAME_CHARS:
+        name = name[: LABEL_NAME_CHARS - 1] + "…"
+    more = f" 等{len(goods)}件" if len(goods) > 1 else ""
+    return f"{name}{more} · {fmt_day(order.created_at, policy)}"
+
+
+def other_order_chosen(text: str) -> bool:
+    """Whether the customer chose 「其他订单」 (tapped, or typed as shown)."""
+    return text.strip() == OTHER_ORDER

@@ -9,13 +9,11 @@ import requests
 import yaml
 
 from bot.cli import main as bot_cli
-from bot.settings import PROJECT_ROOT
+from tests.helpers.browser import REPORTS, open_widget, send
 from tests.helpers.servers import AGENT_TOKEN
 
 pytestmark = pytest.mark.e2e
 AUTH = {"Authorization": f"Bearer {AGENT_TOKEN}"}
-CHROMIUM = "/usr/bin/chromium"
-REPORTS = PROJECT_ROOT / "reports"
 
 
 def suggest(web_url, body, headers=AUTH, **kwargs):
@@ -86,29 +84,9 @@ def test_feedback_is_stored_and_exported_for_training(web_url, shop, tmp_path):
 # -- in a real browser ------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
-        yield browser
-        browser.close()
-
-
 def test_the_shop_page_widget_answers_with_the_buyers_order(web_url, browser):
-    page = browser.new_page()
-    page.goto(web_url + "/")
-    page.select_option("#buyer", "chen_hao")  # the demo login: reloads with his token
-    page.wait_for_selector("#buyer >> text=陈浩", state="attached")
-    page.click(".rw-launcher")
-    page.wait_for_selector(".rw-new-message")
-    page.fill(".rw-new-message", "我的快递到哪了")
-    page.press(".rw-new-message", "Enter")
+    page = open_widget(browser, web_url, "chen_hao", "陈浩")
+    send(page, "我的快递到哪了")
     page.wait_for_selector("text=SF1402938475610", timeout=30000)
     messages = page.inner_text(".rw-messages-container")
     assert "1829374650192837465" in messages  # chen_hao's only recent order, picked

@@ -209,6 +209,39 @@ async def test_another_buyers_order_is_not_found(deps, dispatcher, make_tracker)
     assert responses(dispatcher) == ["utter_order_not_found"]
 
 
+async def test_a_tapped_order_button_opens_the_buyers_own_order(deps, dispatcher, make_tracker):
+    from actions.order_form import ActionAskOrderId
+
+    await ActionAskOrderId(deps).run(dispatcher, make_tracker(buyer="lin_xiaoyu"), {})
+    payload = dispatcher.messages[0]["buttons"][1]["payload"]  # 羊毛混纺针织开衫
+    tracker = numbered(make_tracker, payload, buyer="lin_xiaoyu")  # the payload, sent as her message
+    assert await run_form(deps, dispatcher, tracker) == {
+        "order_id": "3027461958302746518",
+        "order_checked_for": pass_of("3027461958302746518", "lin_xiaoyu", "lin_xiaoyu"),
+    }
+
+
+async def test_a_forged_button_payload_opens_nothing(deps, dispatcher, make_tracker):
+    from actions.order_form import ActionAskOrderId
+
+    await ActionAskOrderId(deps).run(dispatcher, make_tracker(buyer="lin_xiaoyu"), {})
+    lins = dispatcher.messages[0]["buttons"][0]["payload"]
+    dispatcher.messages.clear()
+    # wang_fang sends lin_xiaoyu's payload as if she had tapped it
+    assert await run_form(deps, dispatcher, numbered(make_tracker, lins, buyer="wang_fang")) == NOT_FOUND
+    assert responses(dispatcher) == ["utter_order_not_found"]
+    # nothing of the order is said: only the number she sent
+    said = {k: v for k, v in dispatcher.messages[0].items() if v and k not in ("response", "template")}
+    assert said == {"given": lins}
+
+
+async def test_other_order_asks_again_for_a_typed_number(deps, dispatcher, make_tracker):
+    # 「其他订单」 answers the question with no order: the form asks again (not rejected)
+    tracker = asked(make_tracker, "其他订单", buyer="lin_xiaoyu")
+    assert await run_form(deps, dispatcher, tracker) == {"order_id": None}
+    assert dispatcher.messages == []
+
+
 async def test_text_without_a_number_is_left_to_the_dialogue(deps, dispatcher, make_tracker):
     # nothing extracted: Rasa's form rejects and the rules take the message
     assert await run_form(deps, dispatcher, asked(make_tracker, "我不记得了")) == {}

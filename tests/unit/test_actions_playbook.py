@@ -172,15 +172,24 @@ async def test_not_this_one_but_that_one_takes_the_new_number(deps, dispatcher, 
     assert dispatcher.messages == []
 
 
-async def test_a_buyer_with_several_orders_is_shown_them(deps, dispatcher, make_tracker):
+async def test_a_buyer_with_several_orders_taps_one(deps, dispatcher, make_tracker):
     from actions.order_form import ActionAskOrderId
 
     await ActionAskOrderId(deps).run(dispatcher, make_tracker(buyer="lin_xiaoyu"), {})
     assert responses(dispatcher) == ["utter_ask_order_id_choose"]
-    listing = dispatcher.messages[0]["orders"]
-    assert listing.count("\n") == 2  # her three recent orders, newest first
-    assert listing.splitlines()[0].startswith("3027461958302751137")
-    assert "羊毛混纺针织开衫" in listing
+    buttons = dispatcher.messages[0]["buttons"]
+    # her three recent orders, newest first, then 「其他订单」
+    assert [b["payload"] for b in buttons] == [
+        "3027461958302751137", "3027461958302746518", "3027461958302749902", "其他订单"]
+    assert buttons[1]["title"].startswith("羊毛混纺针织开衫 · ")
+
+
+async def test_after_other_order_the_number_is_asked_for(deps, dispatcher, make_tracker):
+    from actions.order_form import ActionAskOrderId
+
+    await ActionAskOrderId(deps).run(dispatcher, make_tracker(text="其他订单", buyer="lin_xiaoyu"), {})
+    assert responses(dispatcher) == ["utter_ask_order_id"]
+    assert "buttons" not in dispatcher.messages[0] or not dispatcher.messages[0]["buttons"]
 
 
 @pytest.mark.parametrize("sender", ["anonymous-visitor", "chen_hao"])
@@ -195,5 +204,5 @@ async def test_another_buyers_orders_are_never_listed(deps, dispatcher, make_tra
     from actions.order_form import ActionAskOrderId
 
     await ActionAskOrderId(deps).run(dispatcher, make_tracker(buyer="wang_fang"), {})
-    listing = dispatcher.messages[0]["orders"]
-    assert all(line.startswith("29384756102938") for line in listing.splitlines())
+    buttons = dispatcher.messages[0]["buttons"]
+    assert {b["payload"] for b in buttons[:-1]} == {o.order_id for o in deps.store.orders_of_buyer("wang_fang")}
