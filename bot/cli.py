@@ -2,7 +2,8 @@
 
   init-db [--reset]      create the sample shop database (var/shop.db)
   orders                 list the orders, to pick one to ask about
-  cases [close ID]       the open cases for the shift hand-over; close one
+  cases [close ID]       the open cases by due time, overdue promises first (--all: resolved
+                         and closed too; --at: as at a time); close one
   release SENDER         give a conversation handed to a human back to the assistant
   suggest MESSAGE        agent assist: suggested replies for a customer message
   token ACCOUNT          a signed buyer token, to chat as that buyer over REST
@@ -20,6 +21,7 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, TextIO
 
@@ -30,7 +32,7 @@ from bot.access.identity import sign
 from bot.playbook.casenotes import CaseNotes
 from bot.playbook.policy import PolicyError, ShopPolicy, load_policy
 from bot.playbook.scenarios import fmt_items, fmt_time
-from bot.shop.cases import CaseLog
+from bot.shop.cases import CaseLog, DueCase
 from bot.shop.feedback import FeedbackLog, mask
 from bot.shop.sample_data import seed
 from bot.shop.schema import Base
@@ -113,20 +115,48 @@ def cases(run: Run) -> int:
                 run.say(f"case {run.args.case_id} closed")
                 return 0
             return fail(f"no open case {run.args.case_id}")
-        open_cases = log.open_cases()
+        now = _shop_time_to_utc(run.args.at, run.policy) if run.args.at else settings.utcnow()
+        listed = log.due(now, include_resolved=run.args.all, include_closed=run.args.all)
+    except ValueError:
+        return fail(f"--at {run.args.at!r}: give the shop's local time as 2026-11-21T14:00", 2)
     except SQLAlchemyError:
         return fail(f"no case log in {run.url} yet: run `python -m bot init-db` first")
-    run.say(f"{len(open_cases)} open case(s)")
-    for case in open_cases:
+    overdue = sum(1 for d in listed if d.overdue)
+    kind = "case(s)" if run.args.all else "open case(s)"
+    run.say(f"{len(listed)} {kind}, {overdue} overdue, at {fmt_time(now, run.policy)}; by due time")
+    for due in listed:
+        case = due.case
         rating = f" 评分{case.rating}" if case.rating else ""
         run.say(
-            f"#{case.id:<4} {fmt_time(case.updated_at, run.policy)}  {case.state.value:<16} "
+            f"#{case.id:<4} {_due_label(due, now, run.policy):<34} {case.state.value:<16} "
             f"{case.intent:<22} order {case.order_id or '-':<20} conversation {case.conversation_id}"
-            f" ({case.handler}){rating}\n"
+            f" ({case.handler}, updated {fmt_time(case.updated_at, run.policy)}){rating}\n"
             f"      备注: {case.note}\n      下一步: {case.next_step}"
             + (f"\n      留言: {case.customer_message}" if case.customer_message else "")
         )
     return 0
+
+
+def _shop_time_to_utc(text: str, policy: ShopPolicy) -> datetime:
+    local = datetime.fromisoformat(text)
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=policy.timezone)
+    return local.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _due_label(due: DueCase, now: datetime, policy: ShopPolicy) -> str:
+    """OVERDUE 5h answer_by 11月21日 14:00 · due ship_by 11月22日 · handle_after_return ..."""
+    promise = due.promise
+    if promise is None:
+        return "-"
+    kind = promise.kind.value
+    if promise.due_at is None:
+        return f"{kind} {promise.days} days after return" if promise.days else f"{kind} pending"
+    when = fmt_time(promise.due_at, policy)
+    if due.overdue:
+        hours = int((now - promise.due_at).total_seconds() // 3600)
+        return f"OVERDUE {hours}h {kind} {when}"
+    return f"due {kind} {when}"
 
 
 def release(run: Run) -> int:
@@ -249,6 +279,9 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("action", nargs="?", choices=["close"], help="close a case")
             p.add_argument("case_id", nargs="?", type=int, help="the case to close")
             p.add_argument("--handler", default=None, help="who closed it (an agent's name)")
+            p.add_argument("--all", action="store_true", help="resolved and closed cases too")
+            p.add_argument("--at", default=None,
+                           help="list as at this shop-local time (2026-11-21T14:00), e.g. tomorrow morning")
         elif name in ("release", "suggest"):
             p.add_argument("conversation" if name == "release" else "message")
             if name == "suggest":

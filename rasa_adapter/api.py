@@ -1,8 +1,9 @@
 """The client of a running Rasa server's HTTP API: the only code outside Rasa that calls it.
 
-``parse_ranking`` (``/model/parse``) for agent assist, ``conversation_slot`` (a
-tracker's slot) and ``release_conversation`` (tracker events that give a paused
-conversation back to the assistant).
+``parse_ranking`` (``/model/parse``) for agent assist, ``conversation_slots`` (a
+tracker's slots), ``release_conversation`` (tracker events that give a paused
+conversation back to the assistant) and ``trigger_intent`` (an external event, such as
+a photo received, said into a conversation).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 
 class RasaUnavailable(RuntimeError):
@@ -39,19 +40,50 @@ def parse_ranking(rasa_url: str, text: str, token: str = "", timeout: float = 10
     return [r for r in ranking if r[0] != "nlu_fallback"] or ranking
 
 
-def conversation_slot(rasa_url: str, conversation_id: str, slot: str, token: str = "",
-                      timeout: float = 10) -> Optional[str]:
-    """A slot of a conversation, from Rasa's tracker API; ``None`` if unset or unknown."""
-    url = f"{rasa_url.rstrip('/')}/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker"
+def _conversation_url(rasa_url: str, conversation_id: str, path: str, token: str, **query: str) -> str:
+    url = f"{rasa_url.rstrip('/')}/conversations/{urllib.parse.quote(conversation_id, safe='')}/{path}"
     if token:
-        url += f"?token={urllib.parse.quote(token)}"
+        query["token"] = token
+    return url + (f"?{urllib.parse.urlencode(query)}" if query else "")
+
+
+def conversation_slots(rasa_url: str, conversation_id: str, token: str = "",
+                       timeout: float = 10) -> Dict[str, Any]:
+    """A conversation's slots, from Rasa's tracker API (empty for an unknown conversation)."""
+    url = _conversation_url(rasa_url, conversation_id, "tracker", token)
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             tracker = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise RasaUnavailable(f"Rasa at {rasa_url} did not answer: {exc}") from exc
-    value = (tracker.get("slots") or {}).get(slot)
+    return dict(tracker.get("slots") or {})
+
+
+def conversation_slot(rasa_url: str, conversation_id: str, slot: str, token: str = "",
+                      timeout: float = 10) -> Optional[str]:
+    """A slot of a conversation, from Rasa's tracker API; ``None`` if unset or unknown."""
+    value = conversation_slots(rasa_url, conversation_id, token, timeout).get(slot)
     return str(value) if value else None
+
+
+def trigger_intent(rasa_url: str, conversation_id: str, intent: str, entities: Dict[str, Any],
+                   token: str = "", timeout: float = 30) -> List[Dict[str, Any]]:
+    """Say an external event into a conversation (``POST .../trigger_intent``): the bot
+    runs the intent's rule and answers on the conversation's latest channel (the
+    widget's socket.io room, whichever Rasa instance it is connected to when Rasa's
+    instances share a lock and tracker store; the answers are returned as well).
+    """
+    url = _conversation_url(rasa_url, conversation_id, "trigger_intent", token, output_channel="latest")
+    request = urllib.request.Request(
+        url, data=json.dumps({"name": intent, "entities": entities}).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise RasaUnavailable(f"Rasa at {rasa_url} did not answer: {exc}") from exc
+    return list(answer.get("messages") or [])
 
 
 # The slot domain.yml uses for a conversation handed to a human (set by action_handoff).
@@ -65,9 +97,7 @@ def release_conversation(rasa_url: str, conversation_id: str, token: str = "", t
     sent to the human were never answered by the assistant, and its next message
     must start a fresh turn.
     """
-    url = f"{rasa_url.rstrip('/')}/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker/events"
-    if token:
-        url += f"?token={urllib.parse.quote(token)}"
+    url = _conversation_url(rasa_url, conversation_id, "tracker/events", token)
     request = urllib.request.Request(
         url,
         data=json.dumps([
