@@ -498,6 +498,7 @@ WARNING = re.compile(r"UserWarning: (.*?)(?:\n\s*More info at [^\n]*)?(?:\x1b\[0
 NOT_USED = re.compile(r"The utterance '(\w+)' is not used in any story or rule\.")
 RASA_ERROR = re.compile(r"^.*\b(ERROR|CRITICAL)\b.*$|^\w*(Exception|Error): .*(?:\n[ \t]+\S.*){0,3}", re.M)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+EXTERNAL_NOT_IN_NLU = re.compile(rf"The intent '{EXTERNAL}\w+' is listed in the domain file, but is not found in the NLU")
 
 
 def rasa_messages(log: str, project: Project) -> Tuple[List[str], int]:
@@ -513,6 +514,8 @@ def rasa_messages(log: str, project: Project) -> Tuple[List[str], int]:
     hidden = 0
     for match in WARNING.finditer(log):
         message = " ".join(re.sub(r"More info at \S+", "", match.group(1)).split())
+        if EXTERNAL_NOT_IN_NLU.search(message):
+            continue  # an external event's intent has no examples by design (EXTERNAL)
         unused = NOT_USED.search(message)
         if unused and (used is None or unused.group(1) in used):
             hidden += 1

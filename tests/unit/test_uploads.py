@@ -1,6 +1,7 @@
 """bot/shop/uploads.py: what a photo must be, what is stored of it, and that it is never lost."""
 
 import io
+import os
 import stat
 from datetime import timedelta
 
@@ -75,9 +76,14 @@ def open_case(store, conversation="conv-1", state=CaseState.WAITING_CUSTOMER):
 def test_an_accepted_photo_is_stored_owner_only_and_survives_a_restart(store, tmp_path):
     folder = tmp_path / "uploads"
     case = open_case(store)
-    record = Uploads(store, folder, per_case=6).attach(case, clean_image(photo(), 5 * MB), NOW)
+    old = os.umask(0)  # owner-only whatever the umask
+    try:
+        record = Uploads(store, folder, per_case=6).attach(case, clean_image(photo(), 5 * MB), NOW)
+    finally:
+        os.umask(old)
     path = folder / record.id[:2] / f"{record.id}.jpeg"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.with_name(f"{record.id}.thumb.jpg").stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700 == stat.S_IMODE(folder.stat().st_mode)
     assert not list(folder.rglob("*.part")) and "photo" not in path.name
     # another process (a restart): the row and the file are there
