@@ -128,7 +128,7 @@ def cases(run: Run) -> int:
         case = due.case
         rating = f" 评分{case.rating}" if case.rating else ""
         run.say(
-            f"#{case.id:<4} {_due_label(due, now, run.policy):<34} {case.state.value:<16} "
+            f"#{case.id:<4} {_due_label(due, now, run.policy):<36} {case.state.value:<16} "
             f"{case.intent:<22} order {case.order_id or '-':<20} conversation {case.conversation_id}"
             f" ({case.handler}, updated {fmt_time(case.updated_at, run.policy)}){rating}\n"
             f"      备注: {case.note}\n      下一步: {case.next_step}"
@@ -151,7 +151,7 @@ def _due_label(due: DueCase, now: datetime, policy: ShopPolicy) -> str:
         return "-"
     kind = promise.kind.value
     if promise.due_at is None:
-        return f"{kind} {promise.days} days after return" if promise.days else f"{kind} pending"
+        return f"{kind} {promise.days}d after return" if promise.days else f"{kind} pending"
     when = fmt_time(promise.due_at, policy)
     if due.overdue:
         hours = int((now - promise.due_at).total_seconds() // 3600)

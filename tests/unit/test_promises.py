@@ -131,7 +131,7 @@ def test_cli_lists_overdue_first_after_a_simulated_day(store, capsys):
     assert "3 open case(s), 1 overdue" in tomorrow
     order = [tomorrow.index(f"#{c.id} ") for c in (courier, soon, nodate)]
     assert order == sorted(order)
-    assert "OVERDUE 4h answer_by" in tomorrow and "handle_after_return 2 days after return" in tomorrow
+    assert "OVERDUE 4h answer_by" in tomorrow and "handle_after_return 2d after return" in tomorrow
     assert main(["--db", url, "cases", "--all", "--at", "2026-11-21T14:00"]) == 0
     assert f"#{done.id} " in capsys.readouterr().out
     assert main(["--db", url, "cases", "--at", "tomorrow"]) == 2
