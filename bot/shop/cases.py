@@ -249,7 +249,7 @@ class CaseLog:
                 Case.conversation_id == conversation_id, Case.state.in_(OPEN_FOR_EVIDENCE),
             ).order_by(Case.updated_at.desc(), Case.id.desc())).scalars()]
         waiting = [c for c in cases if c.state == CaseState.WAITING_CUSTOMER]
-        return (waiting or cases or [None])[0]
+        return (waiting or cases)[0] if cases else None
 
     def move_on(self, case_id: int, state: CaseState, next_step: str, now: datetime) -> Optional[CaseRecord]:
         """A case's new state and next step (its note stays); None if it is closed or unknown."""

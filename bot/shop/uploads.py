@@ -92,11 +92,11 @@ def clean_image(data: bytes, max_bytes: int) -> CleanImage:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data), formats=[KINDS[kind]])
-            if image.width * image.height > MAX_PIXELS:
+            opened = Image.open(io.BytesIO(data), formats=[KINDS[kind]])
+            if opened.width * opened.height > MAX_PIXELS:
                 raise UploadRefused("image_too_big")
-            image.load()
-            image = ImageOps.exif_transpose(image)  # turned as the camera meant, tag dropped
+            opened.load()
+            image = ImageOps.exif_transpose(opened)  # turned as the camera meant, tag dropped
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise UploadRefused("image_too_big") from exc
         except UploadRefused:
