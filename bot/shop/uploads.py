@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from PIL import Image, ImageOps
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.settings import private_dir
@@ -217,10 +217,13 @@ class Uploads:
             _write_durably(files[0], image.data)
             _write_durably(files[1], image.thumbnail)
             with self.store.transaction() as s:
-                row = s.get(Case, case.id)
-                if row is None or row.state not in OPEN_FOR_EVIDENCE:
+                # the case row is written first: its lock (a row lock on PostgreSQL, the
+                # write lock on SQLite) makes two photos for one case take turns, so the
+                # count below sees the other's and two at once never make a seventh
+                touched = s.execute(update(Case).where(
+                    Case.id == case.id, Case.state.in_(OPEN_FOR_EVIDENCE)).values(updated_at=now))
+                if not touched.rowcount:
                     raise UploadRefused("no_open_case")
-                # counted again in the transaction: two photos at once do not make a seventh
                 if self._count(s, case.id) >= self.per_case:
                     raise UploadRefused("too_many_files", per_case=self.per_case)
                 attachment = Attachment(

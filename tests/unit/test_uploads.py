@@ -130,3 +130,24 @@ def test_the_open_case_for_evidence_prefers_the_one_waiting_for_the_customer(sto
     log.close(waiting.id, NOW)
     assert log.open_case_for_evidence("conv-1").intent == "complaint"  # resolved ones take none
     assert log.open_case_for_evidence("conv-2") is None
+
+
+def test_photos_sent_at_once_never_make_a_seventh(store, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    case = open_case(store)
+    uploads = Uploads(store, tmp_path / "up", per_case=6)
+    image = clean_image(photo(), 5 * MB)
+
+    def send(n):
+        try:
+            return uploads.attach(case, image, NOW + timedelta(seconds=n)).id
+        except UploadRefused as refused_:
+            return refused_.code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(send, range(16)))
+    accepted = [r for r in results if r != "too_many_files"]
+    assert len(accepted) == 6 and results.count("too_many_files") == 10
+    assert sorted(a.id for a in uploads.for_case(case.id)) == sorted(accepted)
+    assert len([p for p in (tmp_path / "up").rglob("*") if p.is_file()]) == 12  # each photo and its thumbnail
