@@ -3,7 +3,8 @@
   init-db [--reset]      create the sample shop database (var/shop.db)
   orders                 list the orders, to pick one to ask about
   cases [close ID]       the open cases by due time, overdue promises first (--all: resolved
-                         and closed too; --at: as at a time); close one
+                         and closed too; --at: as at a time); close one; `keep ID KIND`:
+                         a promise kept; `return-arrived ID`: start the handling clock
   release SENDER         give a conversation handed to a human back to the assistant
   suggest MESSAGE        agent assist: suggested replies for a customer message
   token ACCOUNT          a signed buyer token, to chat as that buyer over REST
@@ -32,7 +33,7 @@ from bot.access.identity import sign
 from bot.playbook.casenotes import CaseNotes
 from bot.playbook.policy import PolicyError, ShopPolicy, load_policy
 from bot.playbook.scenarios import fmt_items, fmt_time
-from bot.shop.cases import CaseLog, DueCase
+from bot.shop.cases import CaseLog, DueCase, PromiseKind
 from bot.shop.feedback import FeedbackLog, mask
 from bot.shop.sample_data import seed
 from bot.shop.schema import Base
@@ -108,13 +109,26 @@ def cases(run: Run) -> int:
     store = run.store()
     try:
         log = CaseLog(store)
+        if run.args.action and run.args.case_id is None:
+            return fail(f"which case? `python -m bot cases {run.args.action} ID`", 2)
         if run.args.action == "close":
-            if run.args.case_id is None:
-                return fail("which case? `python -m bot cases close ID`", 2)
             if log.close(run.args.case_id, settings.utcnow(), handler=run.args.handler):
                 run.say(f"case {run.args.case_id} closed")
                 return 0
             return fail(f"no open case {run.args.case_id}")
+        if run.args.action == "keep":
+            if run.args.kind is None:
+                return fail(f"which promise? one of {', '.join(k.value for k in PromiseKind)}", 2)
+            if log.keep(run.args.case_id, PromiseKind(run.args.kind), settings.utcnow()):
+                run.say(f"case {run.args.case_id}: {run.args.kind} kept")
+                return 0
+            return fail(f"case {run.args.case_id} has no open {run.args.kind} promise")
+        if run.args.action == "return-arrived":
+            promise = log.return_arrived(run.args.case_id, settings.utcnow())
+            if promise is None or promise.due_at is None:
+                return fail(f"case {run.args.case_id} has no open handle_after_return promise")
+            run.say(f"case {run.args.case_id}: to be handled by {fmt_time(promise.due_at, run.policy)}")
+            return 0
         now = _shop_time_to_utc(run.args.at, run.policy) if run.args.at else settings.utcnow()
         listed = log.due(now, include_resolved=run.args.all, include_closed=run.args.all)
     except ValueError:
@@ -276,8 +290,11 @@ def parser() -> argparse.ArgumentParser:
         if name == "init-db":
             p.add_argument("--reset", action="store_true", help="delete and re-create it first")
         elif name == "cases":
-            p.add_argument("action", nargs="?", choices=["close"], help="close a case")
-            p.add_argument("case_id", nargs="?", type=int, help="the case to close")
+            p.add_argument("action", nargs="?", choices=["close", "keep", "return-arrived"],
+                           help="close a case; mark its promise kept; its return parcel arrived")
+            p.add_argument("case_id", nargs="?", type=int, help="the case")
+            p.add_argument("kind", nargs="?", choices=[k.value for k in PromiseKind],
+                           help="keep: the promise kept")
             p.add_argument("--handler", default=None, help="who closed it (an agent's name)")
             p.add_argument("--all", action="store_true", help="resolved and closed cases too")
             p.add_argument("--at", default=None,

@@ -135,3 +135,19 @@ def test_cli_lists_overdue_first_after_a_simulated_day(store, capsys):
     assert main(["--db", url, "cases", "--all", "--at", "2026-11-21T14:00"]) == 0
     assert f"#{done.id} " in capsys.readouterr().out
     assert main(["--db", url, "cases", "--at", "tomorrow"]) == 2
+
+
+def test_cli_keeps_a_promise_and_starts_the_handling_clock(store, capsys):
+    log = CaseLog(store)
+    url = str(store.engine.url)
+    snr = case(log, "c-snr", "signed_not_received",
+               promises=[PromiseTerms(PromiseKind.ANSWER_BY, due_at=NOW - DAY)])
+    quality = case(log, "c-q", "quality_issue", promises=[PromiseTerms(PromiseKind.HANDLE_AFTER_RETURN, days=2)])
+    assert main(["--db", url, "cases", "keep", str(snr.id), "answer_by"]) == 0
+    assert main(["--db", url, "cases", "keep", str(snr.id), "answer_by"]) == 1  # kept already
+    assert main(["--db", url, "cases", "keep", str(snr.id)]) == 2
+    assert main(["--db", url, "cases", "return-arrived", str(quality.id)]) == 0
+    assert "to be handled by" in capsys.readouterr().out
+    assert main(["--db", url, "cases", "return-arrived", str(snr.id)]) == 1
+    assert log.promises(snr.id)[0].kept_at is not None
+    assert log.promises(quality.id)[0].due_at is not None
