@@ -242,16 +242,24 @@ class Uploads:
         return record
 
     def for_case(self, case_id: int) -> List[AttachmentRecord]:
-        """A case's photos, oldest first."""
-        with self.store.session() as s:
-            rows = s.execute(select(Attachment).where(Attachment.case_id == case_id)
-                             .order_by(Attachment.created_at, Attachment.id)).scalars()
-            return [_record(r) for r in rows]
+        return attachments_of_case(self.store, case_id)
 
     def for_order(self, order_id: str) -> List[AttachmentRecord]:
-        """Every photo sent about an order, in any of its cases, oldest first."""
-        with self.store.session() as s:
-            rows = s.execute(select(Attachment).where(Attachment.order_id == order_id)
-                             .order_by(Attachment.created_at, Attachment.id)).scalars()
-            return [_record(r) for r in rows]
+        return attachments_of_order(self.store, order_id)
 
+
+def _attachments(store: OrderStore, where) -> List[AttachmentRecord]:
+    with store.session() as s:
+        rows = s.execute(select(Attachment).where(where).order_by(Attachment.created_at, Attachment.id)).scalars()
+        return [_record(r) for r in rows]
+
+
+def attachments_of_case(store: OrderStore, case_id: int) -> List[AttachmentRecord]:
+    """A case's photos, oldest first, each with its id, ``url`` and ``thumbnail_url``
+    (``as_dict()`` for JSON): what the agent's order card shows."""
+    return _attachments(store, Attachment.case_id == case_id)
+
+
+def attachments_of_order(store: OrderStore, order_id: str) -> List[AttachmentRecord]:
+    """Every photo sent about an order, in any of its cases, oldest first (as ``attachments_of_case``)."""
+    return _attachments(store, Attachment.order_id == order_id)

@@ -11,7 +11,7 @@ from PIL import Image
 
 from bot.shop.cases import CaseLog, CaseState
 from bot.shop.store import OrderStore
-from bot.shop.uploads import Uploads
+from bot.shop.uploads import Uploads, attachments_of_case
 from tests.e2e.test_e2e_web import REPORTS, browser  # noqa: F401 - the module's Chromium fixture
 from tests.helpers.images import ELF, GPS_IFD, photo
 
@@ -57,7 +57,7 @@ def test_a_photo_sent_from_the_widget_lands_on_the_case(web_url, shop, browser, 
         case = CaseLog(store).open_case_for_evidence(conversation)
         assert case is not None and case.order_id == ORDER and case.intent == "wrong_item"
         assert case.state == CaseState.WAITING_SHOP and case.next_step.startswith("照片待审核")
-        [attachment] = Uploads(store, shop.uploads, 6).for_case(case.id)
+        [attachment] = attachments_of_case(store, case.id)
         stored = Uploads(store, shop.uploads, 6).path(attachment.id)
         image = Image.open(stored)
         assert image.size == (1600, 1200) and not image.getexif() and not image.getexif().get_ifd(GPS_IFD)

@@ -9,7 +9,14 @@ import pytest
 from PIL import Image
 
 from bot.shop.cases import CaseLog, CaseState
-from bot.shop.uploads import MAX_PIXELS, UploadRefused, Uploads, clean_image, sniff
+from bot.shop.uploads import (
+    MAX_PIXELS,
+    UploadRefused,
+    Uploads,
+    attachments_of_case,
+    clean_image,
+    sniff,
+)
 from tests.helpers.images import ELF, GPS_IFD, photo, png_bomb
 from tests.helpers.shop import NOW
 
@@ -90,6 +97,7 @@ def test_an_accepted_photo_is_stored_owner_only_and_survives_a_restart(store, tm
     again = type(store).from_url(str(store.engine.url))
     uploads = Uploads(again, folder, per_case=6)
     assert [a.id for a in uploads.for_case(case.id)] == [record.id]
+    assert attachments_of_case(again, case.id)[0].as_dict()["url"] == f"/agent/uploads/{record.id}"
     assert [a.as_dict()["thumbnail_url"] for a in uploads.for_order("2938475610293840001")] == [
         f"/agent/uploads/{record.id}/thumb"]
     assert uploads.path(record.id) == path and Image.open(path).size == (640, 480)
