@@ -18,12 +18,14 @@ then, the photo stays stored and the answer says ``"acknowledged": false``.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Dict
 
+import aiohttp
 from aiohttp import BodyPartReader, web
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -55,13 +57,16 @@ class UploadService:
         return CaseLog(self.uploads.store)
 
 
+def answer(body: Dict[str, Any], status: int) -> web.Response:
+    return web.json_response(body, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
 def refusal(exc: UploadRefused) -> web.Response:
-    return web.json_response({"error": exc.message, "code": exc.code}, status=exc.status)
+    return answer({"error": exc.message, "code": exc.code}, exc.status)
 
 
 def unavailable(what: str) -> web.Response:
-    return web.json_response({"error": "系统暂时忙，照片没有保存，请稍后再发一次。", "code": "unavailable",
-                              "detail": what}, status=503)
+    return answer({"error": "系统暂时忙，照片没有保存，请稍后再发一次。", "code": "unavailable", "detail": what}, 503)
 
 
 async def read_form(request: web.Request, max_bytes: int) -> Dict[str, Any]:
@@ -70,22 +75,28 @@ async def read_form(request: web.Request, max_bytes: int) -> Dict[str, Any]:
     if not request.content_type.startswith("multipart/"):
         raise UploadRefused("missing_field")
     # the whole body, read no further than a photo and its two small fields
-    if request.content_length is None or request.content_length > max_bytes + FORM_OVERHEAD:
+    if request.content_length is None:  # a browser's form has a length; no endless body
+        raise UploadRefused("bad_form")
+    if request.content_length > max_bytes + FORM_OVERHEAD:
         raise UploadRefused("too_large", max_megabytes=max_bytes // (1024 * 1024))
     fields: Dict[str, Any] = {}
-    reader = await request.multipart()
-    async for part in reader:
-        if not isinstance(part, BodyPartReader) or part.name not in ("file", "conversation_id", "buyer_token"):
-            continue
-        limit = max_bytes if part.name == "file" else MAX_FIELD
-        data = bytearray()
-        while chunk := await part.read_chunk(64 * 1024):
-            data.extend(chunk)
-            if len(data) > limit:
-                if part.name == "file":
-                    raise UploadRefused("too_large", max_megabytes=max_bytes // (1024 * 1024))
-                raise UploadRefused("missing_field")
-        fields[part.name] = bytes(data) if part.name == "file" else data.decode("utf-8", "replace").strip()
+    try:
+        reader = await request.multipart()
+        async for part in reader:
+            if not isinstance(part, BodyPartReader) or part.name not in ("file", "conversation_id", "buyer_token"):
+                continue
+            limit = max_bytes if part.name == "file" else MAX_FIELD
+            data = bytearray()
+            while chunk := await part.read_chunk(64 * 1024):
+                data.extend(chunk)
+                if len(data) > limit:
+                    if part.name == "file":
+                        raise UploadRefused("too_large", max_megabytes=max_bytes // (1024 * 1024))
+                    raise UploadRefused("bad_form")
+            fields[part.name] = bytes(data) if part.name == "file" else data.decode("utf-8", "replace").strip()
+    except (ValueError, AssertionError, aiohttp.ClientPayloadError, aiohttp.web.HTTPException) as exc:
+        # aiohttp's reader says a broken multipart body (no boundary, cut off) so
+        raise UploadRefused("bad_form") from exc
     if not fields.get("file") or not fields.get("conversation_id"):
         raise UploadRefused("missing_field")
     return fields
@@ -129,8 +140,8 @@ def add_upload_routes(app: web.Application, service: UploadService) -> None:
         except RasaUnavailable as exc:  # the photo is stored: the agent sees it anyway
             logger.warning("photo %s stored, not acknowledged in the conversation: %s", record.id, exc)
             acknowledged = False
-        return web.json_response({"id": record.id, "case_id": record.case_id, "order_id": record.order_id,
-                                  "photo_count": count, "acknowledged": acknowledged}, status=201)
+        return answer({"id": record.id, "case_id": record.case_id, "order_id": record.order_id,
+                       "photo_count": count, "acknowledged": acknowledged}, 201)
 
     async def photo(request: web.Request) -> web.StreamResponse:
         attachment_id = request.match_info["id"]

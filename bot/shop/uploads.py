@@ -41,6 +41,7 @@ THUMB_SIDE = 320
 REFUSALS = {
     # code: (HTTP status, what the customer reads)
     "missing_field": (400, "请选择一张照片再上传。"),
+    "bad_form": (400, "照片没有完整传上来，请重新选择照片再发一次。"),
     "unsupported_type": (415, "只能上传 JPEG、PNG 或 WebP 格式的照片。"),
     "too_large": (413, "照片不能超过 {max_megabytes} MB，请压缩后再发。"),
     "corrupt_image": (422, "这张照片无法打开，可能已经损坏，请重新拍一张再发。"),

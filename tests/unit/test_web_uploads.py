@@ -135,6 +135,30 @@ async def test_bad_files_get_clear_refusals_and_the_server_stays_up(store, folde
     assert len(Uploads(store, folder, 6).for_case(case.id)) == 1
 
 
+MALFORMED = [
+    ("multipart/form-data; boundary=xyz", b"garbage without a boundary"),
+    ("multipart/form-data", b"--xyz\r\n"),  # no boundary named
+    ("multipart/form-data; boundary=xyz", b'--xyz\r\nContent-Disposition: form-data; name="file"\r\n\r\nabc'),
+    ("multipart/mixed; boundary=xyz", b"--xyz\r\n\r\n--xyz--\r\n"),
+]
+
+
+async def test_malformed_forms_get_a_400_not_a_500(store, folder, rasa, policy, case):
+    async with TestClient(TestServer(app_for(store, folder, rasa, policy))) as client:
+        for content_type, body in MALFORMED:
+            response = await client.post("/api/uploads", data=body, headers={"Content-Type": content_type})
+            assert response.status == 400, (content_type, body)
+            assert (await response.json())["code"] in ("bad_form", "missing_field")
+
+        async def endless():  # chunked, no Content-Length
+            yield b"--xyz\r\n"
+
+        response = await client.post("/api/uploads", data=endless(),
+                                     headers={"Content-Type": "multipart/form-data; boundary=xyz"})
+        assert (response.status, (await response.json())["code"]) == (400, "bad_form")
+        assert (await client.post("/api/uploads", data=form(photo()))).status == 201
+
+
 async def test_the_seventh_photo_of_a_case_is_refused(store, folder, rasa, policy, case):
     async with TestClient(TestServer(app_for(store, folder, rasa, policy))) as client:
         for n in range(policy.uploads_per_case):
