@@ -223,6 +223,7 @@ def filled_names(project: Project) -> Set[str]:
     from bot.playbook.scenarios import SCENARIOS, Context, draft
     from bot.shop.cases import CaseLog, CaseState
     from bot.shop.sample_data import seed
+    from bot.shop.schema import Attachment
     from bot.shop.store import OrderStore
 
     names: Set[str] = set()
@@ -245,8 +246,14 @@ def filled_names(project: Project) -> Set[str]:
         names |= set(draft("refund_status", order, now, policy, ctx).facts)
     for hour in (2, 15):
         names |= set(handoff(datetime(2026, 11, 20, hour), policy).facts)
+    # a photo on the case waiting for the customer (the row alone: no file is read)
+    waiting = log.open_case_for_evidence(CaseState.WAITING_CUSTOMER.value)
+    assert waiting is not None
+    with store.transaction() as s:
+        s.add(Attachment(id="0" * 32, case_id=waiting.id, conversation_id=waiting.conversation_id, kind="jpeg",
+                         width=1, height=1, size=1, sha256="", created_at=now))
     notes = CaseNotes.load(project.data_or_code("case_notes.yml"))
-    photo = photos_received(log, notes, store, CaseState.WAITING_CUSTOMER.value, policy.uploads_per_case, now)
+    photo = photos_received(log, notes, store, waiting.conversation_id, policy.uploads_per_case, now)
     names |= set(photo.facts if photo else ())
     for path in [*(project.code / "actions").glob("*.py"), *(project.code / "channels").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

@@ -110,10 +110,11 @@ def add_upload_routes(app: web.Application, service: UploadService) -> None:
             conversation = form["conversation_id"]
             now = service.clock()
             try:
-                case = await loop.run_in_executor(None, service.cases.open_case_for_evidence, conversation)
+                slots = await loop.run_in_executor(None, service.slots, conversation)
+                case = await loop.run_in_executor(
+                    None, service.cases.open_case_for_evidence, conversation, slots.get("order_id"))
                 if case is None:
                     raise UploadRefused("no_open_case")
-                slots = await loop.run_in_executor(None, service.slots, conversation)
                 account = await loop.run_in_executor(
                     None, verified_account, service.uploads.store, form.get("buyer_token"),
                     service.buyer_secret, now)

@@ -7,23 +7,25 @@ from typing import Optional
 
 from bot.playbook.casenotes import CaseNotes
 from bot.playbook.scenarios import Reply
-from bot.shop.cases import CaseLog, CaseRecord, CaseState
+from bot.shop.cases import OPEN_FOR_EVIDENCE, CaseLog, CaseRecord, CaseState
 from bot.shop.store import OrderStore
-from bot.shop.uploads import photo_count
+from bot.shop.uploads import latest_attachment, photo_count
 
 PHOTO_RECEIVED = "utter_photo_received"
 
 
 def photos_received(cases: CaseLog, notes: CaseNotes, store: OrderStore, conversation: str,
                     per_case: int, now: datetime) -> Optional[Reply]:
-    """The acknowledgement of a photo on the conversation's open case, or None without one.
+    """The acknowledgement of the conversation's latest photo, on its case, or None when
+    there is none or its case is closed.
 
     A case that was waiting for the customer moves on to the shop (state and next
     step from ``case_notes.yml``: the photo is reviewed by an agent before anything
     more is promised); its note stays. A case already further along keeps its state.
     """
-    case: Optional[CaseRecord] = cases.open_case_for_evidence(conversation)
-    if case is None:
+    photo = latest_attachment(store, conversation)
+    case: Optional[CaseRecord] = cases.get(photo.case_id) if photo is not None else None
+    if case is None or case.state.value not in OPEN_FOR_EVIDENCE:
         return None
     count = photo_count(store, case.id)
     reply = Reply(PHOTO_RECEIVED, {"photo_count": count, "photos_left": max(per_case - count, 0),

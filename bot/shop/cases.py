@@ -241,15 +241,17 @@ class CaseLog:
                 select(Promise).where(Promise.case_id.in_(ids), Promise.kept_at.is_(None))).scalars()]
         return due_order(cases, promises, now)
 
-    def open_case_for_evidence(self, conversation_id: str) -> Optional[CaseRecord]:
-        """The conversation's case that takes photos: one waiting for the customer first,
-        else the one most recently updated of those still open (``OPEN_FOR_EVIDENCE``)."""
+    def open_case_for_evidence(self, conversation_id: str, order_id: Optional[str] = None) -> Optional[CaseRecord]:
+        """The conversation's case that takes photos (one still open, ``OPEN_FOR_EVIDENCE``):
+        one about ``order_id`` (the order the conversation is about now) first, then one
+        waiting for the customer, then the most recently updated."""
         with self.store.session() as s:
             cases = [_record(c) for c in s.execute(select(Case).where(
                 Case.conversation_id == conversation_id, Case.state.in_(OPEN_FOR_EVIDENCE),
             ).order_by(Case.updated_at.desc(), Case.id.desc())).scalars()]
-        waiting = [c for c in cases if c.state == CaseState.WAITING_CUSTOMER]
-        return (waiting or cases)[0] if cases else None
+        cases.sort(key=lambda c: (order_id is not None and c.order_id != order_id,
+                                  c.state != CaseState.WAITING_CUSTOMER))  # stable: newest first within
+        return cases[0] if cases else None
 
     def move_on(self, case_id: int, state: CaseState, next_step: str, now: datetime) -> Optional[CaseRecord]:
         """A case's new state and next step (its note stays); None if it is closed or unknown."""

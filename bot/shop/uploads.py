@@ -261,6 +261,14 @@ def attachments_of_case(store: OrderStore, case_id: int) -> List[AttachmentRecor
     return _attachments(store, Attachment.case_id == case_id)
 
 
+def latest_attachment(store: OrderStore, conversation_id: str) -> Optional[AttachmentRecord]:
+    """The photo a conversation sent last (the one an acknowledgement is about)."""
+    with store.session() as s:
+        row = s.execute(select(Attachment).where(Attachment.conversation_id == conversation_id)
+                        .order_by(Attachment.created_at.desc(), Attachment.id.desc()).limit(1)).scalar()
+        return _record(row) if row is not None else None
+
+
 def attachments_of_order(store: OrderStore, order_id: str) -> List[AttachmentRecord]:
     """Every photo sent about an order, in any of its cases, oldest first (as ``attachments_of_case``)."""
     return _attachments(store, Attachment.order_id == order_id)

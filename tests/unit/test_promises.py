@@ -151,3 +151,19 @@ def test_cli_keeps_a_promise_and_starts_the_handling_clock(store, capsys):
     assert main(["--db", url, "cases", "return-arrived", str(snr.id)]) == 1
     assert log.promises(snr.id)[0].kept_at is not None
     assert log.promises(quality.id)[0].due_at is not None
+
+
+def test_the_acknowledgement_is_about_the_case_the_photo_joined(deps, tmp_path):
+    log = deps.cases
+    first = case(log, "c1", "wrong_item", state=CaseState.WAITING_CUSTOMER, order_id="2938475610293840001")
+    second = case(log, "c1", "quality_issue", state=CaseState.WAITING_CUSTOMER, order_id="2938475610293835555",
+                  at=NOW - DAY)  # older, but about the order the conversation is on now
+    assert log.open_case_for_evidence("c1").id == first.id
+    assert log.open_case_for_evidence("c1", order_id="2938475610293835555").id == second.id
+    Uploads(deps.store, tmp_path, 6).attach(second, clean_image(photo(), 5 * 1024 * 1024), NOW)
+    reply = photos_received(log, deps.notes, deps.store, "c1", 6, NOW)
+    assert reply.facts["order_id"] == "2938475610293835555" and reply.facts["photo_count"] == 1
+    assert log.get(second.id).state == CaseState.WAITING_SHOP
+    assert log.get(first.id).state == CaseState.WAITING_CUSTOMER
+    log.close(second.id, NOW)
+    assert photos_received(log, deps.notes, deps.store, "c1", 6, NOW) is None  # closed meanwhile
