@@ -15,8 +15,7 @@ from typing import Callable, Optional
 from rasa_sdk import Tracker
 
 from bot import settings
-from bot.access.identity import verify
-from bot.access.order_access import OrderAccess
+from bot.access.order_access import OrderAccess, verified_account
 from bot.playbook.casenotes import CaseNotes
 from bot.playbook.policy import ShopPolicy, load_policy
 from bot.shop.cases import CaseLog
@@ -44,10 +43,7 @@ class Deps:
         """
         metadata = tracker.latest_message.get("metadata") or {}
         token = metadata.get("buyer_token") if isinstance(metadata, dict) else None
-        account = verify(token, self.secret, self.clock())
-        if account and self.store.buyer(account) is not None:
-            return account
-        return None
+        return verified_account(self.store, token, self.secret, self.clock())
 
     def orders(self, tracker: Tracker) -> OrderAccess:
         """What this customer may see of the order store (see ``bot.access.order_access``)."""

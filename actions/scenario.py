@@ -38,7 +38,7 @@ def register_case(
     """
     return log_case(
         deps.cases, deps.notes, conversation=tracker.sender_id, intent=intent, reply=reply,
-        order=order, now=deps.clock(), customer_message=customer_message,
+        order=order, now=deps.clock(), customer_message=customer_message, policy=deps.policy,
     )
 
 

@@ -2,7 +2,9 @@
 
   init-db [--reset]      create the sample shop database (var/shop.db)
   orders                 list the orders, to pick one to ask about
-  cases [close ID]       the open cases for the shift hand-over; close one
+  cases [close ID]       the open cases by due time, overdue promises first (--all: resolved
+                         and closed too; --at: as at a time); close one; `keep ID KIND`:
+                         a promise kept; `return-arrived ID`: start the handling clock
   release SENDER         give a conversation handed to a human back to the assistant
   suggest MESSAGE        agent assist: suggested replies for a customer message
   token ACCOUNT          a signed buyer token, to chat as that buyer over REST
@@ -20,6 +22,7 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, TextIO
 
@@ -30,7 +33,7 @@ from bot.access.identity import sign
 from bot.playbook.casenotes import CaseNotes
 from bot.playbook.policy import PolicyError, ShopPolicy, load_policy
 from bot.playbook.scenarios import fmt_items, fmt_time
-from bot.shop.cases import CaseLog
+from bot.shop.cases import CaseLog, DueCase, PromiseKind
 from bot.shop.feedback import FeedbackLog, mask
 from bot.shop.sample_data import seed
 from bot.shop.schema import Base
@@ -106,27 +109,68 @@ def cases(run: Run) -> int:
     store = run.store()
     try:
         log = CaseLog(store)
+        if run.args.action and run.args.case_id is None:
+            return fail(f"which case? `python -m bot cases {run.args.action} ID`", 2)
         if run.args.action == "close":
-            if run.args.case_id is None:
-                return fail("which case? `python -m bot cases close ID`", 2)
             if log.close(run.args.case_id, settings.utcnow(), handler=run.args.handler):
                 run.say(f"case {run.args.case_id} closed")
                 return 0
             return fail(f"no open case {run.args.case_id}")
-        open_cases = log.open_cases()
+        if run.args.action == "keep":
+            if run.args.kind is None:
+                return fail(f"which promise? one of {', '.join(k.value for k in PromiseKind)}", 2)
+            if log.keep(run.args.case_id, PromiseKind(run.args.kind), settings.utcnow()):
+                run.say(f"case {run.args.case_id}: {run.args.kind} kept")
+                return 0
+            return fail(f"case {run.args.case_id} has no open {run.args.kind} promise")
+        if run.args.action == "return-arrived":
+            promise = log.return_arrived(run.args.case_id, settings.utcnow())
+            if promise is None or promise.due_at is None:
+                return fail(f"case {run.args.case_id} has no open handle_after_return promise")
+            run.say(f"case {run.args.case_id}: to be handled by {fmt_time(promise.due_at, run.policy)}")
+            return 0
+        now = _shop_time_to_utc(run.args.at, run.policy) if run.args.at else settings.utcnow()
+        listed = log.due(now, include_resolved=run.args.all, include_closed=run.args.all)
+    except ValueError:
+        return fail(f"--at {run.args.at!r}: give the shop's local time as 2026-11-21T14:00", 2)
     except SQLAlchemyError:
         return fail(f"no case log in {run.url} yet: run `python -m bot init-db` first")
-    run.say(f"{len(open_cases)} open case(s)")
-    for case in open_cases:
+    overdue = sum(1 for d in listed if d.overdue)
+    kind = "case(s)" if run.args.all else "open case(s)"
+    run.say(f"{len(listed)} {kind}, {overdue} overdue, at {fmt_time(now, run.policy)}; by due time")
+    for due in listed:
+        case = due.case
         rating = f" 评分{case.rating}" if case.rating else ""
         run.say(
-            f"#{case.id:<4} {fmt_time(case.updated_at, run.policy)}  {case.state.value:<16} "
+            f"#{case.id:<4} {_due_label(due, now, run.policy):<36} {case.state.value:<16} "
             f"{case.intent:<22} order {case.order_id or '-':<20} conversation {case.conversation_id}"
-            f" ({case.handler}){rating}\n"
+            f" ({case.handler}, updated {fmt_time(case.updated_at, run.policy)}){rating}\n"
             f"      备注: {case.note}\n      下一步: {case.next_step}"
             + (f"\n      留言: {case.customer_message}" if case.customer_message else "")
         )
     return 0
+
+
+def _shop_time_to_utc(text: str, policy: ShopPolicy) -> datetime:
+    local = datetime.fromisoformat(text)
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=policy.timezone)
+    return local.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _due_label(due: DueCase, now: datetime, policy: ShopPolicy) -> str:
+    """OVERDUE 5h answer_by 11月21日 14:00 · due ship_by 11月22日 · handle_after_return ..."""
+    promise = due.promise
+    if promise is None:
+        return "-"
+    kind = promise.kind.value
+    if promise.due_at is None:
+        return f"{kind} {promise.days}d after return" if promise.days else f"{kind} pending"
+    when = fmt_time(promise.due_at, policy)
+    if due.overdue:
+        hours = int((now - promise.due_at).total_seconds() // 3600)
+        return f"OVERDUE {hours}h {kind} {when}"
+    return f"due {kind} {when}"
 
 
 def release(run: Run) -> int:
@@ -246,9 +290,15 @@ def parser() -> argparse.ArgumentParser:
         if name == "init-db":
             p.add_argument("--reset", action="store_true", help="delete and re-create it first")
         elif name == "cases":
-            p.add_argument("action", nargs="?", choices=["close"], help="close a case")
-            p.add_argument("case_id", nargs="?", type=int, help="the case to close")
+            p.add_argument("action", nargs="?", choices=["close", "keep", "return-arrived"],
+                           help="close a case; mark its promise kept; its return parcel arrived")
+            p.add_argument("case_id", nargs="?", type=int, help="the case")
+            p.add_argument("kind", nargs="?", choices=[k.value for k in PromiseKind],
+                           help="keep: the promise kept")
             p.add_argument("--handler", default=None, help="who closed it (an agent's name)")
+            p.add_argument("--all", action="store_true", help="resolved and closed cases too")
+            p.add_argument("--at", default=None,
+                           help="list as at this shop-local time (2026-11-21T14:00), e.g. tomorrow morning")
         elif name in ("release", "suggest"):
             p.add_argument("conversation" if name == "release" else "message")
             if name == "suggest":

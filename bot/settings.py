@@ -92,6 +92,16 @@ def var_dir() -> Path:
     return private_dir(Path(os.environ.get("AFTERSALES_VAR", PROJECT_ROOT / "var")))
 
 
+def uploads_dir() -> Path:
+    """The customers' photos (``AFTERSALES_UPLOADS``, else ``uploads/`` in ``var_dir()``), 0700.
+
+    On the scaled stack every web instance must see the same folder (a shared volume):
+    the database row says a file exists, the folder holds it (docs/scaling.md)."""
+    if os.environ.get("AFTERSALES_UPLOADS"):
+        return private_dir(Path(os.environ["AFTERSALES_UPLOADS"]))
+    return private_dir(var_dir() / "uploads")
+
+
 def host() -> str:
     """The interface every server binds to (``AFTERSALES_HOST``, default loopback)."""
     return os.environ.get("AFTERSALES_HOST", DEFAULT_HOST)

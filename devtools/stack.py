@@ -144,13 +144,18 @@ def server_env(secrets: Secrets, extra: Optional[Mapping[str, str]] = None) -> D
 
 @dataclass(frozen=True)
 class Shop:
-    """A sample shop of its own: the database URL and the policy file the servers use."""
+    """A sample shop of its own: the database URL, the policy file and the customers' photos
+    folder the servers use."""
 
     db: str
     policy: Path
+    uploads: Optional[Path] = None
 
     def env(self) -> Dict[str, str]:
-        return {"SHOP_DATABASE_URL": self.db, "SHOP_POLICY": str(self.policy)}
+        env = {"SHOP_DATABASE_URL": self.db, "SHOP_POLICY": str(self.policy)}
+        if self.uploads is not None:
+            env["AFTERSALES_UPLOADS"] = str(self.uploads)
+        return env
 
 
 def make_shop(directory: Path) -> Shop:
@@ -161,7 +166,7 @@ def make_shop(directory: Path) -> Shop:
     policy["shifts"] = [{"name": "全天班", "start": "00:00", "end": "24:00"}]
     path = directory / "shop.yml"
     path.write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
-    return Shop(db=f"sqlite:///{directory / 'shop.db'}", policy=path)
+    return Shop(db=f"sqlite:///{directory / 'shop.db'}", policy=path, uploads=directory / "uploads")
 
 
 # -- a stack of servers ---------------------------------------------------------------------

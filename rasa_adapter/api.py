@@ -1,8 +1,9 @@
 """The client of a running Rasa server's HTTP API: the only code outside Rasa that calls it.
 
-``parse_ranking`` (``/model/parse``) for agent assist, ``conversation_slot`` (a
-tracker's slot) and ``release_conversation`` (tracker events that give a paused
-conversation back to the assistant).
+``parse_ranking`` (``/model/parse``) for agent assist, ``conversation_slots`` (a
+tracker's slots), ``release_conversation`` (tracker events that give a paused
+conversation back to the assistant) and ``trigger_intent`` (an external event, such as
+a photo received, said into a conversation).
 """
 
 from __future__ import annotations
@@ -11,11 +12,24 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 
 class RasaUnavailable(RuntimeError):
     """The Rasa server did not answer."""
+
+
+def _call(rasa_url: str, url: str, body: Any = None, timeout: float = 10) -> Any:
+    """The JSON answer of a GET (no ``body``) or a JSON POST; ``RasaUnavailable`` if none."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+            return json.loads(raw) if raw.strip() else None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise RasaUnavailable(f"Rasa at {rasa_url} did not answer: {exc}") from exc
 
 
 def parse_ranking(rasa_url: str, text: str, token: str = "", timeout: float = 10) -> List[Tuple[str, float]]:
@@ -23,15 +37,7 @@ def parse_ranking(rasa_url: str, text: str, token: str = "", timeout: float = 10
     url = f"{rasa_url.rstrip('/')}/model/parse"
     if token:
         url += f"?token={urllib.parse.quote(token)}"
-    request = urllib.request.Request(
-        url, data=json.dumps({"text": text}).encode(), method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            parsed = json.loads(response.read())
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise RasaUnavailable(f"Rasa at {rasa_url} did not answer: {exc}") from exc
+    parsed = _call(rasa_url, url, {"text": text}, timeout)
     ranking = [(r["name"], float(r["confidence"])) for r in parsed.get("intent_ranking") or []]
     if not ranking and parsed.get("intent"):
         ranking = [(parsed["intent"]["name"], float(parsed["intent"].get("confidence", 0)))]
@@ -39,19 +45,37 @@ def parse_ranking(rasa_url: str, text: str, token: str = "", timeout: float = 10
     return [r for r in ranking if r[0] != "nlu_fallback"] or ranking
 
 
+def _conversation_url(rasa_url: str, conversation_id: str, path: str, token: str, **query: str) -> str:
+    url = f"{rasa_url.rstrip('/')}/conversations/{urllib.parse.quote(conversation_id, safe='')}/{path}"
+    if token:
+        query["token"] = token
+    return url + (f"?{urllib.parse.urlencode(query)}" if query else "")
+
+
+def conversation_slots(rasa_url: str, conversation_id: str, token: str = "",
+                       timeout: float = 10) -> Dict[str, Any]:
+    """A conversation's slots, from Rasa's tracker API (empty for an unknown conversation)."""
+    tracker = _call(rasa_url, _conversation_url(rasa_url, conversation_id, "tracker", token), timeout=timeout)
+    return dict(tracker.get("slots") or {})
+
+
 def conversation_slot(rasa_url: str, conversation_id: str, slot: str, token: str = "",
                       timeout: float = 10) -> Optional[str]:
     """A slot of a conversation, from Rasa's tracker API; ``None`` if unset or unknown."""
-    url = f"{rasa_url.rstrip('/')}/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker"
-    if token:
-        url += f"?token={urllib.parse.quote(token)}"
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            tracker = json.loads(response.read())
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise RasaUnavailable(f"Rasa at {rasa_url} did not answer: {exc}") from exc
-    value = (tracker.get("slots") or {}).get(slot)
+    value = conversation_slots(rasa_url, conversation_id, token, timeout).get(slot)
     return str(value) if value else None
+
+
+def trigger_intent(rasa_url: str, conversation_id: str, intent: str, entities: Dict[str, Any],
+                   token: str = "", timeout: float = 30) -> List[Dict[str, Any]]:
+    """Say an external event into a conversation (``POST .../trigger_intent``): the bot
+    runs the intent's rule and answers on the conversation's latest channel (for the
+    widget, its socket.io room on the Rasa instance that runs the event; with several
+    instances see docs/scaling.md). The answers are returned as well.
+    """
+    url = _conversation_url(rasa_url, conversation_id, "trigger_intent", token, output_channel="latest")
+    answer = _call(rasa_url, url, {"name": intent, "entities": entities}, timeout)
+    return list((answer or {}).get("messages") or [])
 
 
 # The slot domain.yml uses for a conversation handed to a human (set by action_handoff).
@@ -65,21 +89,8 @@ def release_conversation(rasa_url: str, conversation_id: str, token: str = "", t
     sent to the human were never answered by the assistant, and its next message
     must start a fresh turn.
     """
-    url = f"{rasa_url.rstrip('/')}/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker/events"
-    if token:
-        url += f"?token={urllib.parse.quote(token)}"
-    request = urllib.request.Request(
-        url,
-        data=json.dumps([
-            {"event": "resume"},
-            {"event": "slot", "name": HANDOFF_SLOT, "value": None},
-            {"event": "action", "name": "action_listen"},
-        ]).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout):
-            pass
-    except (urllib.error.URLError, OSError) as exc:
-        raise RasaUnavailable(f"Rasa at {rasa_url} did not answer: {exc}") from exc
+    _call(rasa_url, _conversation_url(rasa_url, conversation_id, "tracker/events", token), [
+        {"event": "resume"},
+        {"event": "slot", "name": HANDOFF_SLOT, "value": None},
+        {"event": "action", "name": "action_listen"},
+    ], timeout)

@@ -58,6 +58,9 @@ MIN_OTHER_EXAMPLES = 30
 USED_BY_RASA = {"utter_default"}
 # intents a human agent needs no checklist for (agent assist answers them itself)
 NO_CHECKLIST = {"inform", "rate", "correct_order", "greet", "thank", "goodbye", "affirm", "deny"}
+# Rasa's prefix for the intents of external events (said by code through trigger_intent,
+# never typed): no training or held-out examples, no checklist
+EXTERNAL = "EXTERNAL_"
 # names agent_checklists.yml may have beside the domain's intents
 CHECKLIST_EXTRA = {"nlu_fallback"}
 
@@ -211,12 +214,16 @@ def dialogue_problems(project: Project, dom: dict, intents: Set[str]) -> List[st
 
 
 def filled_names(project: Project) -> Set[str]:
-    """Facts the code fills: drafted over the sample shop, plus names passed in actions/ and channels/."""
+    """Facts the code fills: drafted over the sample shop (and a photo's acknowledgement), plus
+    names passed in actions/ and channels/."""
+    from bot.playbook.casenotes import CaseNotes
+    from bot.playbook.evidence import photos_received
     from bot.playbook.handoff import handoff
     from bot.playbook.policy import load_policy
     from bot.playbook.scenarios import SCENARIOS, Context, draft
     from bot.shop.cases import CaseLog, CaseState
     from bot.shop.sample_data import seed
+    from bot.shop.schema import Attachment
     from bot.shop.store import OrderStore
 
     names: Set[str] = set()
@@ -239,6 +246,15 @@ def filled_names(project: Project) -> Set[str]:
         names |= set(draft("refund_status", order, now, policy, ctx).facts)
     for hour in (2, 15):
         names |= set(handoff(datetime(2026, 11, 20, hour), policy).facts)
+    # a photo on the case waiting for the customer (the row alone: no file is read)
+    waiting = log.open_case_for_evidence(CaseState.WAITING_CUSTOMER.value)
+    assert waiting is not None
+    with store.transaction() as s:
+        s.add(Attachment(id="0" * 32, case_id=waiting.id, conversation_id=waiting.conversation_id, kind="jpeg",
+                         width=1, height=1, size=1, sha256="", created_at=now))
+    notes = CaseNotes.load(project.data_or_code("case_notes.yml"))
+    photo = photos_received(log, notes, store, waiting.conversation_id, policy.uploads_per_case, now)
+    names |= set(photo.facts if photo else ())
     for path in [*(project.code / "actions").glob("*.py"), *(project.code / "channels").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.keyword) and node.arg:
@@ -364,7 +380,7 @@ def checklist_problems(project: Project, intents: List[str], where: Dict[str, Wh
     end = len(text.splitlines()) + 1
     problems = []
     for intent in intents:
-        if intent not in keys and intent not in NO_CHECKLIST:
+        if intent not in keys and intent not in NO_CHECKLIST and not intent.startswith(EXTERNAL):
             file, line = where[f"intent:{intent}"]
             problems.append(f"{CHECKLISTS}:{end}: intent {intent} ({file}:{line}) has no checklist: add "
                             f"`{intent}: [what a human agent must do]`")
@@ -431,7 +447,7 @@ def check(root: Path = CODE_ROOT, code: Path = CODE_ROOT) -> Tuple[List[str], st
                               f"{likely(block.name, intents)}")
     errors += dialogue_problems(project, dom, set(intents))
 
-    for intent in intents:
+    for intent in [i for i in intents if not i.startswith(EXTERNAL)]:
         file, line = where[f"intent:{intent}"]
         minimum = MIN_CONTRACT_EXAMPLES if intent in CONTRACT_INTENTS else MIN_OTHER_EXAMPLES
         count = len(train.get(intent, []))
@@ -489,6 +505,7 @@ WARNING = re.compile(r"UserWarning: (.*?)(?:\n\s*More info at [^\n]*)?(?:\x1b\[0
 NOT_USED = re.compile(r"The utterance '(\w+)' is not used in any story or rule\.")
 RASA_ERROR = re.compile(r"^.*\b(ERROR|CRITICAL)\b.*$|^\w*(Exception|Error): .*(?:\n[ \t]+\S.*){0,3}", re.M)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+EXTERNAL_NOT_IN_NLU = re.compile(rf"The intent '{EXTERNAL}\w+' is listed in the domain file, but is not found in the NLU")
 
 
 def rasa_messages(log: str, project: Project) -> Tuple[List[str], int]:
@@ -504,6 +521,8 @@ def rasa_messages(log: str, project: Project) -> Tuple[List[str], int]:
     hidden = 0
     for match in WARNING.finditer(log):
         message = " ".join(re.sub(r"More info at \S+", "", match.group(1)).split())
+        if EXTERNAL_NOT_IN_NLU.search(message):
+            continue  # an external event's intent has no examples by design (EXTERNAL)
         unused = NOT_USED.search(message)
         if unused and (used is None or unused.group(1) in used):
             hidden += 1

@@ -7,6 +7,7 @@
   GET  /agent/orders    the orders, for the console's picker
 both behind ``Authorization: Bearer $AGENT_TOKEN``.
   POST /api/session     {"buyer": "chen_hao"}: the demo shop's login, a signed buyer token
+  POST /api/uploads     a customer's photo for their open case (web/uploads.py)
   GET  /health          {"status": "ok"} without a token: a cheap check for the supervisor,
                         nginx and the probes (no database, no Rasa call)
 """
@@ -30,6 +31,7 @@ from bot.playbook.scenarios import fmt_items, fmt_time
 from bot.shop.feedback import FeedbackLog
 from bot.shop.store import OrderStore
 from rasa_adapter.api import RasaUnavailable
+from web.uploads import UploadService, add_upload_routes
 
 STATIC = Path(__file__).with_name("static")
 MAX_MESSAGE = 2000
@@ -56,6 +58,8 @@ class Settings:
     demo_login: bool = False
     # the shop's name on its pages (shop.yml shop.name)
     shop_name: str = "店铺"
+    # photos from the shop page (POST /api/uploads) and for agents (web/uploads.py)
+    uploads: Optional[UploadService] = None
 
 
 ERRORS = {
@@ -220,6 +224,8 @@ def make_app(settings: Settings) -> web.Application:
     app.router.add_get("/agent/orders", orders)
     app.router.add_post("/api/session", session)
     app.router.add_get("/api/buyers", buyers)
+    if settings.uploads is not None:
+        add_upload_routes(app, settings.uploads)
     app.router.add_static("/static/", STATIC)
     if settings.webchat_dir and settings.webchat_dir.exists():
         app.router.add_static("/webchat/", settings.webchat_dir)

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Iterable, List, Optional
 
-from bot.access.identity import order_pass, pass_valid
+from bot.access.identity import order_pass, pass_valid, verify
 from bot.access.ids import (
     NumberProblem,
     find_order_id,
@@ -35,6 +35,7 @@ from bot.access.ids import (
     normalise_digits,
     order_number_problem,
 )
+from bot.shop.cases import CaseRecord
 from bot.shop.store import OrderFacts, OrderStore
 
 ANONYMOUS = "anonymous"
@@ -63,6 +64,18 @@ class PassDecision(Enum):
     KEEP = "keep"  # this customer holds the pass for it
     FORGET = "forget"  # found for someone else here: drop the order and its pass
     LOOK_UP = "look_up"  # no pass yet, or the number was typed again: check it afresh
+
+
+def verified_account(store: OrderStore, token: object, secret: str, now: datetime) -> Optional[str]:
+    """The buyer a valid, unexpired signed ``buyer_token`` names, if the shop knows them.
+
+    Anything unsigned, forged or expired is anonymous (None): the channels' message
+    metadata and the web service's uploads both go through here.
+    """
+    account = verify(token, secret, now)
+    if account and store.buyer(account) is not None:
+        return account
+    return None
 
 
 class OrderAccess:
@@ -127,6 +140,21 @@ class OrderAccess:
         if order is None or (self.account is not None and order.buyer_account != self.account):
             return None
         return order
+
+    def may_add_to(self, case: CaseRecord, order_id: Optional[str], token: object) -> bool:
+        """Whether this customer may add evidence (a photo) to ``case``.
+
+        The case must be this conversation's. A case about an order also needs the
+        conversation's pass for that order issued to this customer (``order_id`` and
+        ``token`` are the conversation's slots), and the order must be theirs
+        (``get``): a buyer's photo never lands on another buyer's order, nor an
+        anonymous visitor's on a logged-in buyer's conversation.
+        """
+        if case.conversation_id != self.conversation:
+            return False
+        if case.order_id is None:
+            return case.buyer_account is None or case.buyer_account == self.account
+        return case.order_id == order_id and self.get(order_id, token) is not None
 
     def find(self, text: str) -> Lookup:
         """The order named in ``text`` (an order or tracking number)."""

@@ -5,13 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import yaml
 from sqlalchemy.orm import Session
 
+from bot.playbook.policy import (
+    ShopPolicy,
+    courier_answer_deadline,
+    handling_days_promised,
+    ship_deadline,
+)
 from bot.playbook.scenarios import Reply
-from bot.shop.cases import CaseLog, CaseRecord, CaseState
+from bot.shop.cases import CaseLog, CaseRecord, CaseState, PromiseKind, PromiseTerms
 from bot.shop.store import OrderFacts
 
 
@@ -20,6 +26,22 @@ class CaseNote:
     state: CaseState
     next_step: str
     note: str
+    promise: Optional[PromiseKind] = None  # what the reply promised (case_notes.yml ``promise``)
+
+
+def promise_terms(kind: Optional[PromiseKind], order: Optional[OrderFacts], now: datetime,
+                  policy: ShopPolicy) -> Tuple[PromiseTerms, ...]:
+    """The promise a reply made, with its due time by the shop's rules (none without ``kind``)."""
+    if kind is None:
+        return ()
+    if kind == PromiseKind.ANSWER_BY:
+        return (PromiseTerms(kind, due_at=courier_answer_deadline(now, policy)),)
+    if kind == PromiseKind.SHIP_BY:
+        due = ship_deadline(order.paid_at, order.ship_by, policy) if order is not None else None
+        return (PromiseTerms(kind, due_at=due),)
+    if kind == PromiseKind.HANDLE_AFTER_RETURN:  # the clock starts when the return arrives
+        return (PromiseTerms(kind, days=handling_days_promised(policy)),)
+    return (PromiseTerms(kind),)  # an approval: pending until a supervisor decides
 
 
 class CaseNotes:
@@ -35,6 +57,8 @@ class CaseNotes:
                 raise ValueError(f"{path}: {response} lacks {', '.join(sorted(missing))}")
             if entry["state"] not in {s.value for s in CaseState}:
                 raise ValueError(f"{path}: {response}.state: unknown state {entry['state']!r}")
+            if entry.get("promise") not in {None, *(k.value for k in PromiseKind)}:
+                raise ValueError(f"{path}: {response}.promise: unknown promise {entry['promise']!r}")
         return cls(raw)
 
     def covers(self, response: str) -> bool:
@@ -53,6 +77,7 @@ class CaseNotes:
             state=CaseState(entry["state"]),
             next_step=entry["next_step"].format(**facts),
             note=entry["note"].format(**facts),
+            promise=PromiseKind(entry["promise"]) if entry.get("promise") else None,
         )
 
 
@@ -66,9 +91,11 @@ def log_case(
     order: Optional[OrderFacts],
     now: datetime,
     customer_message: Optional[str] = None,
+    policy: Optional[ShopPolicy] = None,
     session: Optional[Session] = None,
 ) -> CaseRecord:
-    """Log the case ``reply`` answers, with its note (in ``session``'s transaction if given).
+    """Log the case ``reply`` answers, with its note (in ``session``'s transaction if given)
+    and, given the ``policy``, the promise the reply made (``promise_terms``).
 
     Raises ``SQLAlchemyError`` when the database is unavailable; nothing is
     half-written then.
@@ -84,5 +111,6 @@ def log_case(
         order_id=order.order_id if order else None,
         buyer_account=order.buyer_account if order else None,
         customer_message=customer_message,
+        promises=promise_terms(note.promise, order, now, policy) if policy is not None else (),
         session=session,
     )

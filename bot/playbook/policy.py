@@ -49,6 +49,8 @@ class ShopPolicy:
     exclusions: str
     missing_report_hours: int
     compensation_cap: Decimal
+    upload_max_bytes: int  # a customer's photo, after reading (uploads.max_megabytes)
+    uploads_per_case: int  # photos one case takes at most
     shifts: Tuple[Shift, ...]
 
 
@@ -115,6 +117,8 @@ def policy_from_mapping(raw: Any, source: str = "shop.yml") -> ShopPolicy:
         exclusions=get("returns.exclusions", str),
         missing_report_hours=get("missing_items.report_within_hours", int),
         compensation_cap=Decimal(str(cap)),
+        upload_max_bytes=get("uploads.max_megabytes", int) * 1024 * 1024,
+        uploads_per_case=get("uploads.per_case", int),
         shifts=_shifts(get("shifts", list), source),
     )
 
@@ -181,6 +185,12 @@ def ship_deadline(
 
 def courier_answer_deadline(now: datetime, policy: ShopPolicy) -> datetime:
     return now + timedelta(hours=policy.courier_answer_hours)
+
+
+def handling_days_promised(policy: ShopPolicy) -> int:
+    """The days the shop promises to handle a return in, once it arrives: the longest of
+    ``returns.handling_days`` (2 of 「1-2」)."""
+    return max(int(d) for d in re.findall(r"\d+", policy.handling_days) or ["0"])
 
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import enum
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime
-from typing import List, Optional
+from datetime import datetime, timedelta
+from typing import Dict, List, Optional, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.shop.schema import Case
+from bot.shop.schema import Case, Promise
 from bot.shop.store import OrderStore
 
 
@@ -22,6 +22,52 @@ class CaseState(str, enum.Enum):
     NEEDS_APPROVAL = "needs_approval"  # a supervisor must approve (reissue, price difference)
     ESCALATED = "escalated"  # handed to a human agent or a supervisor
     CLOSED = "closed"
+
+
+# the states of a case that still takes the customer's evidence (photos)
+OPEN_FOR_EVIDENCE = (CaseState.WAITING_CUSTOMER.value, CaseState.WAITING_SHOP.value,
+                     CaseState.NEEDS_APPROVAL.value, CaseState.ESCALATED.value)
+
+
+class PromiseKind(str, enum.Enum):
+    """What the shop promised on a case."""
+
+    ANSWER_BY = "answer_by"  # an answer to the customer (the courier's check) by a time
+    SHIP_BY = "ship_by"  # the order ships by a time
+    HANDLE_AFTER_RETURN = "handle_after_return"  # handled within N days of the return arriving
+    APPROVAL = "approval"  # a supervisor's decision is pending
+
+
+@dataclass(frozen=True)
+class PromiseTerms:
+    """A promise about to be made: its kind and due time, or the days its clock will run."""
+
+    kind: PromiseKind
+    due_at: Optional[datetime] = None
+    days: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class PromiseRecord:
+    id: int
+    case_id: int
+    kind: PromiseKind
+    due_at: Optional[datetime]
+    days: Optional[int]
+    made_at: datetime
+    kept_at: Optional[datetime]
+
+    def overdue(self, now: datetime) -> bool:
+        return self.kept_at is None and self.due_at is not None and self.due_at < now
+
+
+@dataclass(frozen=True)
+class DueCase:
+    """A case in the due list: its earliest promise not yet kept (if any)."""
+
+    case: CaseRecord
+    promise: Optional[PromiseRecord]
+    overdue: bool
 
 
 @dataclass(frozen=True)
@@ -39,6 +85,32 @@ class CaseRecord:
     rating: Optional[int]
     created_at: datetime
     updated_at: datetime
+
+
+def _promise(row: Promise) -> PromiseRecord:
+    return PromiseRecord(id=row.id, case_id=row.case_id, kind=PromiseKind(row.kind), due_at=row.due_at,
+                         days=row.days, made_at=row.made_at, kept_at=row.kept_at)
+
+
+def due_order(cases: Sequence[CaseRecord], promises: Sequence[PromiseRecord], now: datetime) -> List[DueCase]:
+    """``cases`` by due time: broken promises first (the longest overdue on top), then the
+    promises still running (the soonest first), then the cases with no due time (the
+    oldest update first). A case is placed by its earliest promise not yet kept."""
+    earliest: Dict[int, PromiseRecord] = {}
+    for p in promises:
+        if p.kept_at is not None:
+            continue
+        have = earliest.get(p.case_id)
+        if have is None or (p.due_at is not None and (have.due_at is None or p.due_at < have.due_at)):
+            earliest[p.case_id] = p
+    listed = [DueCase(c, earliest.get(c.id), bool(earliest.get(c.id) and earliest[c.id].overdue(now)))
+              for c in cases]
+
+    def key(d: DueCase):
+        due = d.promise.due_at if d.promise is not None else None
+        return (0 if d.overdue else 1 if due is not None else 2, due or d.case.updated_at, d.case.id)
+
+    return sorted(listed, key=key)
 
 
 def _record(case: Case) -> CaseRecord:
@@ -78,11 +150,13 @@ class CaseLog:
         buyer_account: Optional[str] = None,
         handler: str = "assistant",
         customer_message: Optional[str] = None,
+        promises: Sequence[PromiseTerms] = (),
         session: Optional[Session] = None,
     ) -> CaseRecord:
         """Open a case, or update the open one for the same conversation, order and intent.
 
         Saying the same thing twice updates one case; it never opens a second.
+        ``promises`` are recorded on it (``promise``): a promise already open stands.
         With ``session`` the case is written in the caller's transaction (committed
         or rolled back together with the caller's other writes).
         """
@@ -107,6 +181,87 @@ class CaseLog:
             case.updated_at = now
             if customer_message is not None:
                 case.customer_message = customer_message
+            s.flush()
+            for terms in promises:
+                self.promise(case.id, terms, now, session=s)
+            return _record(case)
+
+    def promise(self, case_id: int, terms: PromiseTerms, now: datetime,
+                session: Optional[Session] = None) -> PromiseRecord:
+        """Record a promise on a case. One of the same kind not yet kept stands as it is:
+        asking again never moves a date the customer was given."""
+        with (nullcontext(session) if session is not None else self.store.transaction()) as s:
+            row = s.execute(select(Promise).where(
+                Promise.case_id == case_id, Promise.kind == terms.kind.value, Promise.kept_at.is_(None),
+            )).scalar()
+            if row is None:
+                row = Promise(case_id=case_id, kind=terms.kind.value, due_at=terms.due_at,
+                              days=terms.days, made_at=now)
+                s.add(row)
+                s.flush()
+            return _promise(row)
+
+    def keep(self, case_id: int, kind: PromiseKind, now: datetime) -> bool:
+        """Mark the case's open promise of ``kind`` kept; False if there is none."""
+        with self.store.transaction() as s:
+            row = s.execute(select(Promise).where(
+                Promise.case_id == case_id, Promise.kind == kind.value, Promise.kept_at.is_(None),
+            )).scalar()
+            if row is None:
+                return False
+            row.kept_at = now
+            return True
+
+    def return_arrived(self, case_id: int, now: datetime) -> Optional[PromiseRecord]:
+        """The return parcel arrived: the handle-within-N-days promise gets its due time."""
+        with self.store.transaction() as s:
+            row = s.execute(select(Promise).where(
+                Promise.case_id == case_id, Promise.kind == PromiseKind.HANDLE_AFTER_RETURN.value,
+                Promise.kept_at.is_(None),
+            )).scalar()
+            if row is None:
+                return None
+            row.due_at = now + timedelta(days=row.days or 0)
+            return _promise(row)
+
+    def promises(self, case_id: int) -> List[PromiseRecord]:
+        with self.store.session() as s:
+            rows = s.execute(select(Promise).where(Promise.case_id == case_id).order_by(Promise.id)).scalars()
+            return [_promise(r) for r in rows]
+
+    def due(self, now: datetime, include_resolved: bool = False, include_closed: bool = False) -> List[DueCase]:
+        """The cases by due time (``due_order``); resolved and closed ones only if asked."""
+        hidden = [] if include_closed else [CaseState.CLOSED.value]
+        if not include_resolved:
+            hidden.append(CaseState.RESOLVED.value)
+        with self.store.session() as s:
+            cases = [_record(c) for c in s.execute(select(Case).where(Case.state.not_in(hidden))).scalars()]
+            ids = [c.id for c in cases]
+            promises = [_promise(p) for p in s.execute(
+                select(Promise).where(Promise.case_id.in_(ids), Promise.kept_at.is_(None))).scalars()]
+        return due_order(cases, promises, now)
+
+    def open_case_for_evidence(self, conversation_id: str, order_id: Optional[str] = None) -> Optional[CaseRecord]:
+        """The conversation's case that takes photos (one still open, ``OPEN_FOR_EVIDENCE``):
+        one about ``order_id`` (the order the conversation is about now) first, then one
+        waiting for the customer, then the most recently updated."""
+        with self.store.session() as s:
+            cases = [_record(c) for c in s.execute(select(Case).where(
+                Case.conversation_id == conversation_id, Case.state.in_(OPEN_FOR_EVIDENCE),
+            ).order_by(Case.updated_at.desc(), Case.id.desc())).scalars()]
+        cases.sort(key=lambda c: (order_id is not None and c.order_id != order_id,
+                                  c.state != CaseState.WAITING_CUSTOMER))  # stable: newest first within
+        return cases[0] if cases else None
+
+    def move_on(self, case_id: int, state: CaseState, next_step: str, now: datetime) -> Optional[CaseRecord]:
+        """A case's new state and next step (its note stays); None if it is closed or unknown."""
+        with self.store.transaction() as s:
+            case = s.get(Case, case_id)
+            if case is None or case.state == CaseState.CLOSED.value:
+                return None
+            case.state = state.value
+            case.next_step = next_step
+            case.updated_at = now
             s.flush()
             return _record(case)
 

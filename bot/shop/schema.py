@@ -158,6 +158,41 @@ class Case(Base):
     closed_at = Column(DateTime)
 
 
+class Attachment(Base):
+    """A customer's photo on a case: re-encoded, stored under the uploads folder by its id."""
+
+    __tablename__ = "attachments"
+
+    id = Column(String(32), primary_key=True)  # random hex; also the file's name
+    case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, index=True)
+    conversation_id = Column(String(128), nullable=False)
+    order_id = Column(String(19))
+    kind = Column(String(8), nullable=False)  # jpeg / png / webp: the stored file's format
+    width = Column(Integer, nullable=False)
+    height = Column(Integer, nullable=False)
+    size = Column(Integer, nullable=False)  # bytes of the stored (re-encoded) file
+    sha256 = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+
+
+class Promise(Base):
+    """Something the shop promised on a case, with its due time: data the shop can track.
+
+    ``due_at`` is empty while the clock has not started (handle within ``days`` of the
+    return arriving, before it arrives); ``kept_at`` is set when it is kept.
+    """
+
+    __tablename__ = "promises"
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, index=True)
+    kind = Column(String(24), nullable=False)  # see bot.shop.cases.PromiseKind
+    due_at = Column(DateTime, index=True)
+    days = Column(Integer)  # handle_after_return: days counted from the return's arrival
+    made_at = Column(DateTime, nullable=False)
+    kept_at = Column(DateTime)
+
+
 class AccessCheck(Base):
     """One phone-number check of an anonymous customer asking about an order.
 

@@ -61,6 +61,7 @@ def test_every_intent_has_a_checklist():
     checklists = yaml.safe_load((PROJECT_ROOT / "agent_checklists.yml").read_text(encoding="utf-8"))
     intents = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))["intents"]
     missing = {i for i in intents if i not in checklists} - {"inform", "rate", "correct_order", "greet", "thank", "goodbye", "affirm", "deny"}
+    missing = {i for i in missing if not i.startswith("EXTERNAL_")}  # events said by code, never typed
     assert missing == set()
 
 

@@ -46,8 +46,10 @@ def test_every_draft_names_a_response_whose_variables_it_fills(store, policy, no
             assert not missing, (scenario, order.order_id, reply.response, missing)
     # The sample shop at NOW reaches every branch but those that need a later
     # clock, logged cases, or a new address (each tested on its own below), and
-    # the hand-over notes (tests/test_actions_playbook.py).
+    # the hand-over notes (tests/test_actions_playbook.py), and a photo's
+    # acknowledgement (tests/unit/test_promises.py).
     assert set(notes.templates) - seen == {
+        "utter_photo_received",
         "utter_handoff_now",
         "utter_message_taken",
         "utter_ask_other_order",

@@ -1,0 +1,38 @@
+"""A photo from the shop page arrived (the web service triggers ``EXTERNAL_photo_received``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.deps import UsesDeps
+from actions.scenario import database_unavailable
+from bot.playbook.evidence import photos_received
+
+logger = logging.getLogger(__name__)
+
+
+class ActionPhotoReceived(UsesDeps, Action):
+    """Acknowledge the photo in the conversation and move its case on."""
+
+    def name(self) -> str:
+        return "action_photo_received"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        deps = self.deps
+        try:
+            reply = photos_received(deps.cases, deps.notes, deps.store, tracker.sender_id,
+                                    deps.policy.uploads_per_case, deps.clock())
+        except SQLAlchemyError:
+            return database_unavailable(dispatcher, "acknowledge a photo", tracker.sender_id)
+        if reply is None:  # the case was closed between the upload and now: nothing to say
+            logger.warning("a photo arrived for %s without an open case", tracker.sender_id)
+            return []
+        dispatcher.utter_message(response=reply.response, **reply.facts)
+        return []

@@ -1,0 +1,36 @@
+"""The customer's evidence arriving on their case: what the bot says, where the case goes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from bot.playbook.casenotes import CaseNotes
+from bot.playbook.scenarios import Reply
+from bot.shop.cases import OPEN_FOR_EVIDENCE, CaseLog, CaseRecord, CaseState
+from bot.shop.store import OrderStore
+from bot.shop.uploads import latest_attachment, photo_count
+
+PHOTO_RECEIVED = "utter_photo_received"
+
+
+def photos_received(cases: CaseLog, notes: CaseNotes, store: OrderStore, conversation: str,
+                    per_case: int, now: datetime) -> Optional[Reply]:
+    """The acknowledgement of the conversation's latest photo, on its case, or None when
+    there is none or its case is closed.
+
+    A case that was waiting for the customer moves on to the shop (state and next
+    step from ``case_notes.yml``: the photo is reviewed by an agent before anything
+    more is promised); its note stays. A case already further along keeps its state.
+    """
+    photo = latest_attachment(store, conversation)
+    case: Optional[CaseRecord] = cases.get(photo.case_id) if photo is not None else None
+    if case is None or case.state.value not in OPEN_FOR_EVIDENCE:
+        return None
+    count = photo_count(store, case.id)
+    reply = Reply(PHOTO_RECEIVED, {"photo_count": count, "photos_left": max(per_case - count, 0),
+                                   "order_id": case.order_id or ""})
+    if case.state == CaseState.WAITING_CUSTOMER:
+        note = notes.for_reply(reply)
+        cases.move_on(case.id, note.state, note.next_step, now)
+    return reply
