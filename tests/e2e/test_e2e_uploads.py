@@ -12,14 +12,14 @@ from PIL import Image
 from bot.shop.cases import CaseLog, CaseState
 from bot.shop.store import OrderStore
 from bot.shop.uploads import Uploads, attachments_of_case
-from tests.e2e.test_e2e_web import REPORTS, browser  # noqa: F401 - the module's Chromium fixture
+from tests.helpers.browser import REPORTS
 from tests.helpers.images import ELF, GPS_IFD, photo
 
 pytestmark = pytest.mark.e2e
 ORDER = "1829374650192837465"  # chen_hao's only recent order: picked without asking
 
 
-def test_a_photo_sent_from_the_widget_lands_on_the_case(web_url, shop, browser, tmp_path):  # noqa: F811
+def test_a_photo_sent_from_the_widget_lands_on_the_case(web_url, shop, browser, tmp_path):
     picture = tmp_path / "IMG_0001.jpg"
     picture.write_bytes(photo(size=(1600, 1200)))
     assert Image.open(picture).getexif().get_ifd(GPS_IFD)  # a phone photo with its position
