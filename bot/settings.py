@@ -28,6 +28,9 @@ DEFAULT_HOST = "127.0.0.1"
 RASA_PORT = 5005
 ACTION_PORT = 5055
 WEB_PORT = 8080
+# The Rasa server's listen backlog (Rasa reads SANIC_BACKLOG; its default, 100, makes the
+# kernel drop or cookie-answer connections when hundreds of customers arrive at once).
+LISTEN_BACKLOG = 1024
 
 # name of a development secret → the environment variable that overrides it
 SECRETS = {

@@ -126,7 +126,7 @@ class Secrets:
 def server_env(secrets: Secrets, extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     """The environment of the servers: this one, the project on PYTHONPATH, no telemetry,
     the interface to bind (AFTERSALES_HOST for ours, SANIC_HOST for rasa_sdk's action
-    server), the secrets, and ``extra``."""
+    server), Rasa's listen backlog (SANIC_BACKLOG), the secrets, and ``extra``."""
     host = settings.host()
     env = {
         "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -136,6 +136,7 @@ def server_env(secrets: Secrets, extra: Optional[Mapping[str, str]] = None) -> D
         "RASA_TELEMETRY_ENABLED": "false",
         "AFTERSALES_HOST": host,
         "SANIC_HOST": host,
+        "SANIC_BACKLOG": os.environ.get("SANIC_BACKLOG", str(settings.LISTEN_BACKLOG)),
         **secrets.env(),
     }
     env.update(extra or {})

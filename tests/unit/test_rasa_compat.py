@@ -302,3 +302,29 @@ def test_rasa_3_6_redis_lock_store_has_what_the_atomic_lock_store_builds_on():
     for name in ("from_dict", "dumps", "issue_ticket", "remove_expired_tickets",
                  "remove_ticket_for", "is_someone_waiting"):
         assert callable(getattr(TicketLock, name, None)), f"TicketLock.{name} is gone"
+
+
+# -- the listen backlog ------------------------------------------------------------
+
+
+def test_rasa_takes_its_listen_backlog_from_sanic_backlog():
+    """Our servers' environment sets SANIC_BACKLOG (devtools/stack.py server_env); Rasa 3.6
+    passes it to Sanic's app.run, default 100."""
+    import inspect
+
+    import rasa.constants
+    import rasa.core.run
+
+    assert rasa.constants.ENV_SANIC_BACKLOG == "SANIC_BACKLOG"
+    assert "backlog=int(os.environ.get(ENV_SANIC_BACKLOG" in inspect.getsource(rasa.core.run.serve_application)
+
+
+def test_the_servers_get_a_backlog_for_a_burst(monkeypatch):
+    from bot import settings
+    from devtools.stack import Secrets, server_env
+
+    monkeypatch.delenv("SANIC_BACKLOG", raising=False)
+    secrets = Secrets("t", "a", "b")
+    assert int(server_env(secrets)["SANIC_BACKLOG"]) == settings.LISTEN_BACKLOG >= 500
+    monkeypatch.setenv("SANIC_BACKLOG", "64")
+    assert server_env(secrets)["SANIC_BACKLOG"] == "64"
