@@ -21,6 +21,7 @@ from bot.playbook.policy import (
     return_window,
     who_pays_return_shipping,
 )
+from bot.playbook.render import resolve, resolved
 from bot.playbook.scenarios import SCENARIOS, Context, Reply, draft, order_facts
 from bot.shop.store import OrderFacts, OrderState
 
@@ -99,14 +100,14 @@ class AgentAssist:
             reply = Reply("utter_ask_order_id")
             checklist.insert(0, "先问客户订单号（或快递单号）")
         elif intent in SCENARIOS and order is not None:
-            reply = draft(intent, order, now, self.policy, Context(text=text))
+            reply = resolved(draft(intent, order, now, self.policy, Context(text=text)), self.responses)
             verdicts = self.verdicts(intent, order, now)
             if self.notes.covers(reply.response):
                 note = self.notes.for_reply(reply)
                 case_note = {"state": note.state.value, "next_step": note.next_step, "note": note.note}
                 verdicts["needs_supervisor_approval"] = note.state.value == "needs_approval"
         elif intent in HANDOFF_INTENTS:
-            facts = order_facts(order, self.policy) if order else {}
+            facts = resolve(order_facts(order, self.policy, now), self.responses) if order else {}
             reply = Reply(HANDOFF_INTENTS[intent], {**facts, "shift": "人工"})
         else:
             reply = Reply(self.rule_responses.get(intent, "utter_ask_rephrase"))
@@ -114,7 +115,7 @@ class AgentAssist:
             intent=intent,
             confidence=round(float(confidence), 4),
             response=reply.response,
-            reply=self.fill(reply.response, reply.facts),
+            reply="\n".join(self.fill(bubble, reply.facts) for bubble in reply.bubbles),
             checklist=checklist,
             verdicts=verdicts,
             case_note=case_note,

@@ -1,5 +1,7 @@
 """Each action with its own tracker and its own temporary shop database."""
 
+import dataclasses
+
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine
@@ -20,7 +22,7 @@ from tests.helpers.shop import DOMAIN, NOW, SECRET, responses, slot_values
     "action, order_id, response, fact, value",
     [
         (ActionTrackParcel, "3027461958302746518", "utter_track_in_transit", "tracking_number", "773029384756102"),
-        (ActionSignedNotReceived, "2938475610293840001", "utter_snr_signed_other", "signed_by", "小区门卫"),
+        (ActionSignedNotReceived, "2938475610293840001", "utter_snr_signed", "signer", "签收人：小区门卫"),
         (ActionWrongItem, "3027461958302749902", "utter_wrong_item", "items", "左旋肉碱胶囊（60粒）×2"),
         (ActionQualityIssue, "7700112233445566778", "utter_quality_issue", "return_receiver", "小鹿优选售后组"),
         (ActionRefundAfterShipping, "2938475610293847561", "utter_refund_refuse_delivery", "courier", "顺丰速运"),
@@ -35,11 +37,61 @@ async def test_each_scenario_answers_with_the_orders_facts(
     assert dispatcher.messages[0][fact] == value
     case = deps.cases.open_cases()[-1]
     assert (case.order_id, case.intent) == (order_id, action.scenario)
-    if case.state == CaseState.RESOLVED:  # answered: ask for a rating of this case
-        assert responses(dispatcher)[1:] == ["utter_ask_rating"]
+    bubbles = [r for r in responses(dispatcher) if r != "utter_ask_rating"]
+    assert all(m.get(fact) == value for m in dispatcher.messages if m["response"] in bubbles)
+    if case.state == CaseState.RESOLVED:  # resolved for the customer: ask for a rating
+        assert responses(dispatcher)[len(bubbles):] == ["utter_ask_rating"]
         assert slot_values(events) == {"rating_case": case.id}
     else:
-        assert responses(dispatcher)[1:] == [] and events == []
+        assert responses(dispatcher) == bubbles and events == []
+
+
+async def test_a_rating_is_asked_once_per_conversation_and_never_after_a_refusal(
+    deps, make_tracker
+):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    first = CollectingDispatcher()
+    await ActionTrackParcel(deps).run(first, make_tracker(slots={"order_id": "3027461958302746518"}), {})
+    assert responses(first)[-1] == "utter_ask_rating"
+    asked = {"event": "bot", "text": "这次服务您满意吗？", "metadata": {"utter_action": "utter_ask_rating"}}
+    again = CollectingDispatcher()
+    tracker = make_tracker(slots={"order_id": "3027461958302746518"}, events=[asked])
+    await ActionTrackParcel(deps).run(again, tracker, {})
+    assert "utter_ask_rating" not in responses(again)
+    closed = CollectingDispatcher()  # the window closed: a refusal, resolved but not for the customer
+    await ActionRefundAfterShipping(deps).run(closed, make_tracker(slots={"order_id": "2938475610293835555"}), {})
+    assert responses(closed) == ["utter_refund_window_closed"]
+
+
+async def test_a_claimed_note_is_on_the_order_before_the_reply(deps, dispatcher, make_tracker):
+    """「已在订单上备注」: the note is in the store, visible to agents (W15)."""
+    from actions.logistics import ActionUrgeShipment
+
+    await ActionUrgeShipment(deps).run(dispatcher, make_tracker(slots={"order_id": "3027461958302751137"}), {})
+    assert responses(dispatcher) == ["utter_urge_not_shipped"]
+    notes = deps.store.get_order("3027461958302751137").notes
+    assert [n.kind for n in notes] == ["urgent"] and "催发货" in notes[0].text
+
+
+async def test_asking_twice_keeps_the_first_deadline(deps, make_tracker):
+    """Signed but not received, asked again a day later: the same answer_by (W14)."""
+    from datetime import timedelta
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    slots = {"order_id": "2938475610293840001"}
+    first = CollectingDispatcher()
+    await ActionSignedNotReceived(deps).run(first, make_tracker(slots=slots), {})
+    later = dataclasses.replace(deps, clock=lambda: NOW + timedelta(hours=20))
+    second = CollectingDispatcher()
+    await ActionSignedNotReceived(later).run(second, make_tracker(slots=slots), {})
+    assert first.messages[0]["answer_by"] == second.messages[0]["answer_by"] == "11月21日下午6点前"
+    assert len(deps.store.get_order("2938475610293840001").notes) == 1  # one promise, kept
+    overdue = dataclasses.replace(deps, clock=lambda: NOW + timedelta(days=2))
+    third = CollectingDispatcher()
+    await ActionSignedNotReceived(overdue).run(third, make_tracker(slots=slots), {})
+    assert responses(third) == ["utter_snr_promise_overdue"]
 
 
 async def test_scenario_action_names(deps):

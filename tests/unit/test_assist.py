@@ -22,7 +22,7 @@ def test_the_top_three_hypotheses_each_get_a_filled_draft(assistant, store):
     suggestions = assistant.suggest(RANKING, order, NOW, "显示签收了但我没收到")
     assert [s.intent for s in suggestions] == ["signed_not_received", "track_parcel", "wrong_item"]
     first = suggestions[0]
-    assert first.confidence == 0.91 and first.response == "utter_snr_signed_other"
+    assert first.confidence == 0.91 and first.response == "utter_snr_signed"
     assert "小区门卫" in first.reply and "申通快递" in first.reply and "{" not in first.reply
     assert "联系快递核实签收人" in first.checklist
     assert first.case_note["state"] == "waiting_shop" and "小区门卫" in first.case_note["note"]
