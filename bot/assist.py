@@ -18,6 +18,7 @@ from bot.playbook.casenotes import CaseNotes
 from bot.playbook.policy import (
     ShopPolicy,
     missing_item_report_open,
+    policy_facts,
     return_window,
     who_pays_return_shipping,
 )
@@ -93,7 +94,7 @@ class AgentAssist:
     def _one(
         self, intent: str, confidence: float, order: Optional[OrderFacts], now: datetime, text: str
     ) -> Suggestion:
-        checklist = list(self.checklists.get(intent, []))
+        checklist = [item.format_map(policy_facts(self.policy)) for item in self.checklists.get(intent, [])]
         verdicts: Dict[str, Any] = {}
         case_note = None
         if intent in SCENARIOS and order is None:

@@ -248,6 +248,20 @@ def unopened_only(product_name: str, policy: ShopPolicy) -> bool:
     return product_name in policy.unopened_only
 
 
+def policy_facts(policy: ShopPolicy) -> Dict[str, Any]:
+    """The numbers of shop.yml that agent-facing texts (checklists) may name."""
+    return {
+        "stale_hours": policy.tracking_stale_hours,
+        "report_hours": policy.missing_report_hours,
+        "window_days": policy.return_window_days,
+        "handling_days": policy.handling_days,
+        "claim_days": policy.quality_claim_days,
+        "fee_cap": f"¥{policy.return_fee_cap:.2f}",
+        "discount_cap": f"¥{policy.compensation_cap:.2f}",
+        "answer_hours": policy.courier_answer_hours,
+    }
+
+
 def compensation_needs_approval(amount: Decimal, policy: ShopPolicy) -> bool:
     """A discount above the cap (the shipping fee) needs a supervisor's approval."""
     return amount > policy.compensation_cap
