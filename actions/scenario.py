@@ -101,7 +101,7 @@ def answer(
     database is unavailable: the customer never gets an answer whose case is lost."""
     reply = resolved(reply, deps.responses)
     try:
-        case = register_case(deps, tracker, intent, reply, order)
+        case = register_case(deps, tracker, reply.case_intent or intent, reply, order)
     except SQLAlchemyError:
         database_unavailable(dispatcher, "log the case", tracker.sender_id)
         return None
@@ -147,10 +147,11 @@ class ScenarioAction(UsesDeps, Action, ABC):
         return [] if events is None else events + self.after(order)
 
     def context(self, deps: Deps, tracker: Tracker, order: OrderFacts) -> Context:
-        """What the scenario needs beyond the order: the message and its entities."""
+        """What the scenario needs beyond the order: the message, its entities, the order's cases."""
         return Context(
             text=tracker.latest_message.get("text") or "",
             entities={e: list(tracker.get_latest_entity_values(e)) for e in CONTEXT_ENTITIES},
+            cases=deps.cases.cases_for_order(order.order_id),
         )
 
     def after(self, order: OrderFacts) -> EventList:

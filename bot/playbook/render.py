@@ -45,7 +45,7 @@ def _value(value: Any, responses: Responses) -> Any:
 def resolved(reply: Reply, responses: Responses) -> Reply:
     """``reply`` with its phrases filled: what the actions send and the case notes read."""
     return Reply(reply.response, resolve(reply.facts, responses), reply.more, reply.promised,
-                 reply.order_note)
+                 reply.order_note, reply.case_intent)
 
 
 def bubbles(reply: Reply, responses: Responses) -> List[str]:

@@ -63,6 +63,7 @@ class Reply:
     more: Tuple[str, ...] = ()
     promised: Optional[datetime] = None  # a deadline the reply gives the customer (naive UTC)
     order_note: Optional[OrderNoteSpec] = None
+    case_intent: Optional[str] = None  # the case it belongs to, when not the scenario's own
 
     @property
     def bubbles(self) -> Tuple[str, ...]:
@@ -208,9 +209,10 @@ def _reply(name: str, order: OrderFacts, policy: ShopPolicy, *more: str, **extra
     promised = extra.pop("promised", None)
     note = extra.pop("order_note", None)
     now = extra.pop("now", None)
+    case_intent = extra.pop("case_intent", None)
     facts = order_facts(order, policy, now)
     facts.update(extra)
-    return Reply(name, facts, tuple(more), promised, note)
+    return Reply(name, facts, tuple(more), promised, note, case_intent)
 
 
 def _returning(name: str, order: OrderFacts, policy: ShopPolicy, now: datetime, *more: str, **extra: Any) -> Reply:
@@ -371,6 +373,8 @@ def refund_after_shipping(
         return _reply("utter_refund_refuse_delivery", order, policy, now=now)
     if state != OrderState.SIGNED:
         return _back_at_shop(order, now, policy)
+    if _in_quality_case(ctx):
+        return _quality_choice(order, now, policy, ctx)
     is_open, closes, days_left = return_window(_signed_at(order), now, policy)
     if not is_open:
         return _reply("utter_refund_window_closed", order, policy, now=now,
@@ -380,6 +384,24 @@ def refund_after_shipping(
         *_unopened_bubble(order, policy),
         days_left=days_left, window_last_day=_last_day(closes), **_unopened_facts(order, policy),
     )
+
+
+def _in_quality_case(ctx: Context) -> bool:
+    """The order's newest case is a quality problem waiting for the customer's choice."""
+    newest = ctx.cases[0] if ctx.cases else None
+    return newest is not None and newest.intent == "quality_issue" and newest.state == CaseState.WAITING_CUSTOMER
+
+
+# 「换货」 inside a quality case: an exchange; anything else (「退货」「退款」) a return
+EXCHANGE_WORD = re.compile(r"换")
+
+
+def _quality_choice(order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context) -> Reply:
+    """「退货」or「换货」 answered inside a quality case stays a quality case (W13): the
+    shop's shipping rule for quality problems, never the no-reason return's."""
+    choice = "exchange" if EXCHANGE_WORD.search(ctx.text) else "return"
+    return _returning("utter_quality_choice", order, policy, now,
+                      choice=Phrase(f"utter_phrase_choice_{choice}"), case_intent="quality_issue")
 
 
 def _unopened_goods(order: OrderFacts, policy: ShopPolicy) -> List[str]:
@@ -439,6 +461,8 @@ def return_or_exchange(
         return _reply("utter_refund_refuse_delivery", order, policy, now=now)
     if order.state != OrderState.SIGNED:
         return _back_at_shop(order, now, policy)
+    if _in_quality_case(ctx):
+        return _quality_choice(order, now, policy, ctx)
     is_open, closes, days_left = return_window(_signed_at(order), now, policy)
     window = dict(window_days=policy.return_window_days, window_last_day=_last_day(closes))
     if not is_open:

@@ -225,3 +225,20 @@ async def test_another_buyers_orders_are_never_listed(deps, dispatcher, make_tra
     await ActionAskOrderId(deps).run(dispatcher, make_tracker(buyer="wang_fang"), {})
     listing = dispatcher.messages[0]["orders"]
     assert all(line.startswith("29384756102938") for line in listing.splitlines())
+
+
+async def test_return_or_exchange_answered_inside_a_quality_case_stays_a_quality_case(deps, make_tracker):
+    """W13: the quality reply asks 退货还是换货; 「换货」 keeps the quality case and its rules."""
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.goods import ActionQualityIssue
+
+    slots = {"order_id": "2938475610293840001"}
+    await ActionQualityIssue(deps).run(CollectingDispatcher(), make_tracker(slots=slots, text="衣服开线了"), {})
+    answer = CollectingDispatcher()
+    tracker = make_tracker(slots=slots, text="换货", intent="return_or_exchange")
+    await ActionReturnOrExchange(deps).run(answer, tracker, {})
+    assert responses(answer) == ["utter_quality_choice", "utter_return_address"]
+    assert answer.messages[0]["choice"] == "换一件新的"
+    assert answer.messages[0]["fee_quality"].startswith("运费由我们承担")
+    assert {c.intent for c in deps.cases.open_cases()} == {"quality_issue"}

@@ -99,17 +99,24 @@ def promise_editions(order: OrderFacts, now: datetime) -> List[OrderFacts]:
     return [order, promised(due), promised(passed)]
 
 
-def case_editions(order: OrderFacts, now: datetime) -> List[Tuple[CaseRecord, ...]]:
-    """No case, and one open case per (what it is about × state) for refund_status."""
+def case_editions(order: OrderFacts, now: datetime, scenario: str) -> List[Tuple[CaseRecord, ...]]:
+    """No case, and the open cases that change the answer: for refund_status one per
+    (what it is about × state); for a return, a quality case waiting for the choice."""
     found: List[Tuple[CaseRecord, ...]] = [()]
-    for intent in ("quality_issue", "urge_shipment", "missing_item", "price_drop_refund"):
-        for state in CaseState:
-            found.append((CaseRecord(
-                id=7, conversation_id="c", order_id=order.order_id, buyer_account=order.buyer_account,
-                intent=intent, state=state, next_step="", note="", customer_message=None,
-                handler="assistant", rating=None, created_at=now - timedelta(hours=2),
-                updated_at=now - timedelta(hours=1),
-            ),))
+    if scenario in ("return_or_exchange", "refund_after_shipping"):
+        kinds = [("quality_issue", CaseState.WAITING_CUSTOMER)]
+    elif scenario == "refund_status":
+        kinds = [(i, s) for i in ("quality_issue", "urge_shipment", "missing_item", "price_drop_refund")
+                 for s in CaseState]
+    else:
+        kinds = []
+    for intent, state in kinds:
+        found.append((CaseRecord(
+            id=7, conversation_id="c", order_id=order.order_id, buyer_account=order.buyer_account,
+            intent=intent, state=state, next_step="", note="", customer_message=None,
+            handler="assistant", rating=None, created_at=now - timedelta(hours=2),
+            updated_at=now - timedelta(hours=1),
+        ),))
     return found
 
 
@@ -139,7 +146,7 @@ def combinations(store, policy) -> Iterator[Tuple[str, OrderFacts, datetime, Con
                     for scenario in SCENARIOS:
                         texts = TEXTS if scenario in ("return_or_exchange", "missing_item") else ("",)
                         aspects = ((), ("颜色",)) if scenario == "wrong_item" else ((),)
-                        cases = case_editions(order, now) if scenario == "refund_status" else [()]
+                        cases = case_editions(order, now, scenario)
                         stocks = stock_editions(store, order) if scenario == "return_or_exchange" else [{}]
                         for text in texts:
                             for aspect in aspects:
@@ -188,7 +195,7 @@ ZONE_UTC = __import__("zoneinfo").ZoneInfo("UTC")
 
 # Checked by hand when the sample shop or the scenarios change: the number of
 # (scenario, order, time, promise, message, case) combinations drafted below.
-EXPECTED_COMBINATIONS = 29848
+EXPECTED_COMBINATIONS = 37310
 
 
 def test_every_reply_for_every_order_state_edge_and_boundary(store, policy, notes, capsys):
