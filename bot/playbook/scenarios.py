@@ -88,6 +88,8 @@ CONTEXT_ENTITIES = ("aspect",)
 # A short count inside a bottle (「粒数不够」「少了几粒」) is a product defect, not a
 # shortage in the parcel: the quality path answers it (000 产品问题 3).
 SHORT_COUNT = re.compile(r"粒|颗数")
+# Damage done by the courier (「箱子压烂了」「快递把外包装摔破了」), not a product defect.
+COURIER_DAMAGE = re.compile(r"压(?:烂|坏|扁|变形)|外箱|外包装|箱子.{0,4}(?:破|烂|坏)|快递.{0,6}(?:摔|压|弄)")
 
 
 # -- formatting ------------------------------------------------------------------
@@ -358,6 +360,9 @@ def quality_issue(
     if not quality_claim_open(_signed_at(order), now, policy):
         return _reply("utter_quality_claim_late", order, policy, now=now,
                       claim_days=policy.quality_claim_days)
+    if COURIER_DAMAGE.search(ctx.text) and policy.courier_damage_after_signing == "buyer":
+        # the box crushed on the way, noticed after signing: the signer's (001)
+        return _reply("utter_quality_courier_damage_signed", order, policy, now=now)
     return _returning("utter_quality_issue", order, policy, now, "utter_quality_steps")
 
 

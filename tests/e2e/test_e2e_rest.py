@@ -123,6 +123,19 @@ def test_the_case_log_records_a_scenario_once_for_the_next_shift(rasa_url, shop,
     assert f"#{cases[0].id}" in listing and "疑似发错货" in listing and "面单照片" in listing
 
 
+def test_asking_twice_keeps_the_first_deadline_and_the_promise_is_on_the_order(rasa_url, shop, capsys):
+    """W14, W15: the promised answer time is a note on the order, and it does not move."""
+    import re
+
+    first = Customer(rasa_url).proves("订单7700112233445566778显示签收了但我没收到", "2222")
+    again = Customer(rasa_url).proves("订单7700112233445566778显示签收了但我没收到", "2222")
+    deadline = re.compile(r"我们会在 (\d+月\d+日\S+前)给您答复")
+    assert deadline.search(first) and deadline.search(first).group(1) == deadline.search(again).group(1)
+    assert bot_cli(["--db", shop.db, "orders"]) == 0
+    listing = capsys.readouterr().out
+    assert listing.count("客户称未收到") == 1 and "答复期限" in listing
+
+
 def test_a_human_takes_over_and_gives_the_conversation_back(rasa_url, monkeypatch):
     customer = Customer(rasa_url)
     assert "转接人工客服" in customer.says("转人工")

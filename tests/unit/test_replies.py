@@ -321,3 +321,25 @@ def test_wrong_item_names_the_aspect_the_customer_mentioned(store, policy):
     order = store.get_order("2938475610293840001")
     reply = draft("wrong_item", order, NOW, policy, Context(entities={"aspect": ["颜色"]}))
     assert reply.response == "utter_wrong_item_aspect" and reply.facts["aspect"] == "颜色"
+
+
+def test_courier_damage_after_signing_follows_shop_yml(store, policy):
+    """W8: a box crushed on the way and noticed after signing is the signer's (001), unless
+    shop.yml says the shop still covers it; a product defect stays a quality case."""
+    from dataclasses import replace
+
+    order = store.get_order("2938475610293840001")
+    crushed = Context(text="快递的箱子压烂了")
+    assert draft("quality_issue", order, NOW, policy, crushed).response == "utter_quality_courier_damage_signed"
+    covering = replace(policy, courier_damage_after_signing="shop")
+    assert draft("quality_issue", order, NOW, covering, crushed).response == "utter_quality_issue"
+    assert draft("quality_issue", order, NOW, policy, Context(text="开线了")).response == "utter_quality_issue"
+    late = draft("quality_issue", store.get_order("1829374650190011223"), NOW, policy)  # signed 72 days ago
+    assert late.response == "utter_quality_claim_late"
+
+
+def test_a_short_capsule_count_is_a_quality_problem_not_a_shortage(store, policy):
+    """W9: 粒数不够 is a product defect: no parcel weight check, no shortage window."""
+    order = store.get_order("3027461958302749902")
+    reply = draft("missing_item", order, NOW, policy, Context(text="胶囊粒数不够，少了几粒"))
+    assert reply.response == "utter_quality_issue"
