@@ -22,6 +22,7 @@ from bot.access.ids import find_tracking_number, order_number_problem
 from bot.access.order_access import Lookup, OrderAccess, PassDecision
 from bot.playbook import faults
 from bot.playbook.lookups import lookup_response, order_choice, pick_recent_order
+from bot.playbook.render import resolved
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
         if picked is None:
             return {}
         order, reply = picked
-        dispatcher.utter_message(response=reply.response, **reply.facts)
+        dispatcher.utter_message(response=reply.response, **resolved(reply, deps.responses).facts)
         return {"order_id": order.order_id}
 
     async def validate_order_id(

@@ -3,7 +3,6 @@
 import dataclasses
 
 import pytest
-from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine
 
 from actions.deps import Deps
@@ -15,7 +14,7 @@ from bot.access.identity import order_pass
 from bot.access.order_access import ANONYMOUS, MAX_FAILED_CHECKS
 from bot.shop.cases import CaseState
 from bot.shop.store import OrderStore
-from tests.helpers.shop import DOMAIN, NOW, SECRET, responses, slot_values
+from tests.helpers.shop import DOMAIN, NOW, SECRET, WireDispatcher, responses, slot_values
 
 
 @pytest.mark.parametrize(
@@ -49,17 +48,17 @@ async def test_each_scenario_answers_with_the_orders_facts(
 async def test_a_rating_is_asked_once_per_conversation_and_never_after_a_refusal(
     deps, make_tracker
 ):
-    from rasa_sdk.executor import CollectingDispatcher
+    from tests.helpers.shop import WireDispatcher
 
-    first = CollectingDispatcher()
+    first = WireDispatcher()
     await ActionTrackParcel(deps).run(first, make_tracker(slots={"order_id": "3027461958302746518"}), {})
     assert responses(first)[-1] == "utter_ask_rating"
     asked = {"event": "bot", "text": "这次服务您满意吗？", "metadata": {"utter_action": "utter_ask_rating"}}
-    again = CollectingDispatcher()
+    again = WireDispatcher()
     tracker = make_tracker(slots={"order_id": "3027461958302746518"}, events=[asked])
     await ActionTrackParcel(deps).run(again, tracker, {})
     assert "utter_ask_rating" not in responses(again)
-    closed = CollectingDispatcher()  # the window closed: a refusal, resolved but not for the customer
+    closed = WireDispatcher()  # the window closed: a refusal, resolved but not for the customer
     await ActionRefundAfterShipping(deps).run(closed, make_tracker(slots={"order_id": "2938475610293835555"}), {})
     assert responses(closed) == ["utter_refund_window_closed"]
 
@@ -78,18 +77,18 @@ async def test_asking_twice_keeps_the_first_deadline(deps, make_tracker):
     """Signed but not received, asked again a day later: the same answer_by (W14)."""
     from datetime import timedelta
 
-    from rasa_sdk.executor import CollectingDispatcher
+    from tests.helpers.shop import WireDispatcher
 
     slots = {"order_id": "2938475610293840001"}
-    first = CollectingDispatcher()
+    first = WireDispatcher()
     await ActionSignedNotReceived(deps).run(first, make_tracker(slots=slots), {})
     later = dataclasses.replace(deps, clock=lambda: NOW + timedelta(hours=20))
-    second = CollectingDispatcher()
+    second = WireDispatcher()
     await ActionSignedNotReceived(later).run(second, make_tracker(slots=slots), {})
     assert first.messages[0]["answer_by"] == second.messages[0]["answer_by"] == "11月21日下午6点前"
     assert len(deps.store.get_order("2938475610293840001").notes) == 1  # one promise, kept
     overdue = dataclasses.replace(deps, clock=lambda: NOW + timedelta(days=2))
-    third = CollectingDispatcher()
+    third = WireDispatcher()
     await ActionSignedNotReceived(overdue).run(third, make_tracker(slots=slots), {})
     assert responses(third) == ["utter_snr_promise_overdue"]
 
@@ -178,7 +177,7 @@ async def test_a_buyers_own_order_number_is_accepted_with_a_pass(deps, dispatche
         "order_checked_for": pass_of("3027461958302746518", "lin_xiaoyu", "lin_xiaoyu"),
     }
     assert dispatcher.messages == []
-    assert await next_question(deps, CollectingDispatcher(), tracker) == "(the domain's next)"
+    assert await next_question(deps, WireDispatcher(), tracker) == "(the domain's next)"
 
 
 async def test_an_anonymous_customer_is_asked_for_the_phone_digits_first(deps, dispatcher, make_tracker):
@@ -187,7 +186,7 @@ async def test_an_anonymous_customer_is_asked_for_the_phone_digits_first(deps, d
         "order_id": "3027461958302746518", "order_checked_for": None, "phone_tail": None,
     }
     assert dispatcher.messages == []  # nothing about the order yet, not even that it exists
-    assert await next_question(deps, CollectingDispatcher(), tracker) == "phone_tail"
+    assert await next_question(deps, WireDispatcher(), tracker) == "phone_tail"
 
 
 def tail_answer(make_tracker, given, text):
@@ -340,12 +339,12 @@ async def test_the_number_typed_again_is_checked_for_whoever_writes_now(deps, di
     assert await run_form(deps, dispatcher, tracker) == {
         "order_id": "3027461958302746518", "order_checked_for": None, "phone_tail": None,
     }
-    assert await next_question(deps, CollectingDispatcher(), tracker) == "phone_tail"
+    assert await next_question(deps, WireDispatcher(), tracker) == "phone_tail"
 
 
 async def test_a_locked_order_is_refused_even_with_the_right_digits(deps, dispatcher, make_tracker):
     for guess in range(MAX_FAILED_CHECKS):
-        await run_form(deps, CollectingDispatcher(), tail_answer(make_tracker, "3027461958302746518", f"{guess:04d}"))
+        await run_form(deps, WireDispatcher(), tail_answer(make_tracker, "3027461958302746518", f"{guess:04d}"))
     result = await run_form(deps, dispatcher, tail_answer(make_tracker, "3027461958302746518", "5678"))
     assert result == {"phone_tail": None, **NOT_FOUND}
     assert responses(dispatcher) == ["utter_order_check_locked"]

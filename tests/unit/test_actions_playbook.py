@@ -44,11 +44,11 @@ async def test_each_new_scenario_answers_and_logs_its_case(
 
 
 async def test_asking_twice_does_not_open_a_second_case(deps, make_tracker):
-    from rasa_sdk.executor import CollectingDispatcher
+    from tests.helpers.shop import WireDispatcher
 
     tracker = make_tracker(slots={"order_id": "7700112233445566778"}, buyer="liu_yang")
     for _ in range(2):
-        await ActionPriceDropRefund(deps).run(CollectingDispatcher(), tracker, {})
+        await ActionPriceDropRefund(deps).run(WireDispatcher(), tracker, {})
     assert len(deps.cases.open_cases()) == 1
 
 
@@ -188,9 +188,9 @@ async def test_not_this_order_forgets_it_and_never_picks_it_again(deps, dispatch
         text="不是这个订单", intent="correct_order", buyer="chen_hao",
         slots={"rejected_orders": [picked]},
     )
-    from rasa_sdk.executor import CollectingDispatcher
+    from tests.helpers.shop import WireDispatcher
 
-    assert await ValidateOrderForm(deps).run(CollectingDispatcher(), form_tracker, DOMAIN) == []
+    assert await ValidateOrderForm(deps).run(WireDispatcher(), form_tracker, DOMAIN) == []
 
 
 async def test_not_this_one_but_that_one_takes_the_new_number(deps, dispatcher, make_tracker):
@@ -229,13 +229,12 @@ async def test_another_buyers_orders_are_never_listed(deps, dispatcher, make_tra
 
 async def test_return_or_exchange_answered_inside_a_quality_case_stays_a_quality_case(deps, make_tracker):
     """W13: the quality reply asks 退货还是换货; 「换货」 keeps the quality case and its rules."""
-    from rasa_sdk.executor import CollectingDispatcher
-
     from actions.goods import ActionQualityIssue
+    from tests.helpers.shop import WireDispatcher
 
     slots = {"order_id": "2938475610293840001"}
-    await ActionQualityIssue(deps).run(CollectingDispatcher(), make_tracker(slots=slots, text="衣服开线了"), {})
-    answer = CollectingDispatcher()
+    await ActionQualityIssue(deps).run(WireDispatcher(), make_tracker(slots=slots, text="衣服开线了"), {})
+    answer = WireDispatcher()
     tracker = make_tracker(slots=slots, text="换货", intent="return_or_exchange")
     await ActionReturnOrExchange(deps).run(answer, tracker, {})
     assert responses(answer) == ["utter_quality_choice", "utter_return_address"]
