@@ -137,7 +137,8 @@ class AgentAssist:
         if intent in DISCOUNT_INTENTS:
             # an agent may offer a discount up to this without a supervisor (shop.yml compensation)
             verdicts["discount_without_approval_up_to"] = float(self.policy.compensation_cap)
-        verdicts["cash_on_delivery_return_accepted"] = (
-            self.policy.accept_cash_on_delivery or not order.cash_on_delivery
-        )
+        # 到付 in the manuals is a return parcel sent freight-collect, not how the order was
+        # paid: whether the warehouse accepts one is the shop's rule alone (W16)
+        verdicts["freight_collect_return_parcel_accepted"] = self.policy.accept_cash_on_delivery
+        verdicts["order_paid_cash_on_delivery"] = order.cash_on_delivery
         return verdicts

@@ -81,3 +81,18 @@ def test_feedback_export_keeps_used_and_edited_messages(store):
 def test_bad_feedback_is_refused(store, verdict, message):
     with pytest.raises(ValueError):
         FeedbackLog(store).record(message=message, intent="greet", verdict=verdict, now=NOW)
+
+
+def test_the_freight_collect_verdict_is_the_shops_rule_not_the_orders_payment(policy, store, notes):
+    """W16: 到付 means a return parcel sent freight-collect; the shop refuses those."""
+    import dataclasses
+
+    from bot.assist import AgentAssist
+
+    assist = AgentAssist({}, {}, {}, notes, policy)
+    cod_order = store.get_order("8801234567890000808")
+    verdicts = assist.verdicts("return_or_exchange", cod_order, NOW)
+    assert verdicts["freight_collect_return_parcel_accepted"] is False
+    assert verdicts["order_paid_cash_on_delivery"] is True
+    lenient = AgentAssist({}, {}, {}, notes, dataclasses.replace(policy, accept_cash_on_delivery=True))
+    assert lenient.verdicts("return_or_exchange", cod_order, NOW)["freight_collect_return_parcel_accepted"]
