@@ -219,7 +219,7 @@ def drafts(project: Project) -> List[Any]:
     from bot.playbook.handoff import handoff
     from bot.playbook.policy import load_policy
     from bot.playbook.scenarios import SCENARIOS, Context, draft
-    from bot.shop.cases import CaseLog, CaseState
+    from bot.shop.cases import CaseLog, CaseRecord, CaseState
     from bot.shop.sample_data import seed
     from bot.shop.store import NoteFacts, OrderStore
 
@@ -236,13 +236,18 @@ def drafts(project: Project) -> List[Any]:
         variants = {i.product_id: store.variants(i.product_id) for i in base.goods}
         # a courier answer promised before and passed since (asking again escalates)
         passed = NoteFacts("courier_answer", "", now - timedelta(days=2), "assistant", now - timedelta(days=1))
+        # a quality case waiting for the customer's 退货 or 换货
+        quality = CaseRecord(1, "c", base.order_id, base.buyer_account, "quality_issue",
+                             CaseState.WAITING_CUSTOMER, "", "", None, "assistant", None, now, now)
         for order in (base, dataclasses.replace(base, notes=(passed,))):
-            for at in (now, now + timedelta(days=3)):  # and once the promises have passed
+            for at in (now, now + timedelta(days=3), now + timedelta(days=40)):  # promises passed
                 for rules in (policy, other):
                     for scenario in SCENARIOS:
-                        for text in ("", "换M码", "换燕麦色"):
-                            ctx = Context(text=text, variants=variants, entities={"aspect": ["颜色"]})
-                            replies.append(draft(scenario, order, at, rules, ctx))
+                        for text in ("", "换M码", "换燕麦色", "换货"):
+                            for cases in ((), (quality,)):
+                                ctx = Context(text=text, variants=variants, entities={"aspect": ["颜色"]},
+                                              cases=cases)
+                                replies.append(draft(scenario, order, at, rules, ctx))
     log = CaseLog(store)
     order = next(o for o in store.all_orders() if o.state.value == "signed")
     for state in CaseState:

@@ -57,6 +57,7 @@ class ShopPolicy:
     return_fee_cap: Decimal  # the most the shop pays back for a return parcel it pays for
     unopened_only: Tuple[str, ...]  # products returned without reason only unopened
     tracking_stale_hours: int  # a parcel without a new event for this long is chased
+    price_drop_days: int  # a price difference only for orders made within this many days
 
     @property
     def handling_days_max(self) -> int:
@@ -149,6 +150,7 @@ def policy_from_mapping(raw: Any, source: str = "shop.yml") -> ShopPolicy:
         return_fee_cap=Decimal(str(get("returns.max_refunded_fee", (int, float)))),
         unopened_only=tuple(unopened),
         tracking_stale_hours=get("courier.stale_after_hours", int),
+        price_drop_days=get("price_drop.within_days", int),
     )
 
 
@@ -260,6 +262,11 @@ def policy_facts(policy: ShopPolicy) -> Dict[str, Any]:
         "discount_cap": f"¥{policy.compensation_cap:.2f}",
         "answer_hours": policy.courier_answer_hours,
     }
+
+
+def price_protected(created_at: datetime, now: datetime, policy: ShopPolicy) -> bool:
+    """Whether a price drop still counts for an order made at ``created_at``."""
+    return now - created_at <= timedelta(days=policy.price_drop_days)
 
 
 def compensation_needs_approval(amount: Decimal, policy: ShopPolicy) -> bool:

@@ -18,6 +18,7 @@ from bot.playbook.policy import (
     ShopPolicy,
     courier_answer_deadline,
     missing_item_report_open,
+    price_protected,
     quality_claim_open,
     return_window,
     returned_handling_deadline,
@@ -519,6 +520,9 @@ def price_drop_refund(
     dropped = [i for i in order.goods if i.current_price < i.price_paid]
     if not dropped:
         return _reply("utter_price_no_drop", order, policy, now=now)
+    if not price_protected(order.created_at, now, policy):
+        return _reply("utter_price_drop_too_old", order, policy, now=now,
+                      price_drop_days=policy.price_drop_days)
     difference = sum(((i.price_paid - i.current_price) * i.quantity for i in dropped), Decimal(0))
     return _reply(
         "utter_price_drop_approval", order, policy, now=now,

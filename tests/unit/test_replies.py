@@ -243,6 +243,12 @@ def test_price_drop_refund_needs_approval(store, policy):
     assert "¥199.00 → ¥159.00" in reply.facts["price_items"]
     same = draft("price_drop_refund", store.get_order("3027461958302746518"), NOW, policy)
     assert same.response == "utter_price_no_drop"
+    # W5: not for an order made long before, nor for one refused, returned or refunded
+    later = NOW + timedelta(days=policy.price_drop_days)
+    assert draft("price_drop_refund", store.get_order("7700112233445566778"), later, policy).response == (
+        "utter_price_drop_too_old")
+    refused = draft("price_drop_refund", store.get_order("5566778899001122334"), NOW, policy)
+    assert refused.response == "utter_parcel_returning"
 
 
 @pytest.mark.parametrize(
