@@ -295,13 +295,22 @@ def filled_names(project: Project) -> Set[str]:
 
 
 # A number of days or hours written into an agent-facing file instead of read from shop.yml.
-COPIED_NUMBER = re.compile(r"\d+\s*(?:-\s*\d+\s*)?(?:天|小时|个?工作日)")
+COPIED_NUMBER = re.compile(r"(\d+(?:\s*-\s*\d+)?)\s*(?:天|小时|个?工作日)")
 # Who pays the shipping: said only by the phrases shop.yml's keys choose.
 PAYER_PHRASES = ("utter_phrase_fee_", "utter_phrase_exchange_fee_")
 
 
 def copied_number_problems(project: Project) -> List[str]:
-    """Numbers that belong to shop.yml copied into case notes or checklists (fill them instead)."""
+    """Numbers that belong to shop.yml copied into case notes or checklists (fill them instead):
+    a number of days or hours that is the value of a shop.yml key (7天, 24小时, 1-2天)."""
+    def values(node: Any) -> Set[str]:
+        if isinstance(node, dict):
+            return {v for child in node.values() for v in values(child)}
+        if isinstance(node, int | str) and not isinstance(node, bool) and re.fullmatch(r"\d+(-\d+)?", str(node)):
+            return {str(node)}
+        return set()
+
+    shop = values(yaml.safe_load(project.data_or_code("shop.yml").read_text(encoding="utf-8")))
     problems = []
     for name in (CASE_NOTES, CHECKLISTS):
         path = project.data_or_code(str(name))
@@ -309,8 +318,9 @@ def copied_number_problems(project: Project) -> List[str]:
             continue
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             code = line.split("#", 1)[0]
-            for found in COPIED_NUMBER.findall(code):
-                problems.append(f"{name}:{n}: {found!r} is a number of shop.yml: use its placeholder")
+            for found in COPIED_NUMBER.finditer(code):
+                if re.sub(r"\s", "", found.group(1)) in shop:
+                    problems.append(f"{name}:{n}: {found.group(0)!r} is a number of shop.yml: use its placeholder")
     return problems
 
 

@@ -54,7 +54,8 @@ def test_numbers_of_shop_yml_are_never_copied_into_notes_or_checklists(tmp_path)
     validate = validate_module()
     assert validate.copied_number_problems(validate.Project()) == []
     (tmp_path / "case_notes.yml").write_text("utter_x:\n  note: 签收后7天内可退\n", encoding="utf-8")
-    (tmp_path / "agent_checklists.yml").write_text("track_parcel: [超过48小时未更新则催件]\n", encoding="utf-8")
+    (tmp_path / "agent_checklists.yml").write_text(
+        "track_parcel: [超过48小时未更新则催件]\ninvoice: [3个工作日内寄出发票]\n", encoding="utf-8")
     problems = validate.copied_number_problems(validate.Project(tmp_path))
     assert len(problems) == 2 and "case_notes.yml:2: '7天'" in problems[0]
 
