@@ -56,6 +56,7 @@ CLAIMS = {
     "已为您提交": CaseState.NEEDS_APPROVAL,
     "已转给人工": CaseState.ESCALATED,
 }
+NESTED = re.compile(r"（[^）]*（")  # 「…（…（…））」 is hard to read in a chat bubble
 NEVER_CLAIMED = ("通知仓库", "已经通知", "已通知")  # nothing notifies a warehouse
 PROMISE_FACTS = ("ship_by", "answer_by", "handle_by")
 
@@ -172,6 +173,8 @@ def check(reply: Reply, order: OrderFacts, now: datetime, notes, domain) -> List
             problems.append(f"a stand-in for missing data: {text}")
         if len(text) > MAX_BUBBLE:
             problems.append(f"{len(text)} characters (> {MAX_BUBBLE}): {text}")
+        if NESTED.search(text):
+            problems.append(f"nested brackets: {text}")
         if any(word in text for word in NEVER_CLAIMED):
             problems.append(f"claims an act nothing performs: {text}")
     said = "\n".join(texts)
