@@ -100,7 +100,7 @@ def orders(run: Run) -> int:
             f"{tracking:<28} {fmt_items(order.items)} (下单 {fmt_time(order.created_at, run.policy)})"
         )
         for note in order.notes:
-            due = f" (答复期限 {fmt_time(note.due_at, run.policy)})" if note.due_at else ""
+            due = f" (期限 {fmt_time(note.due_at, run.policy)})" if note.due_at else ""
             run.say(f"{'':<20} 备注 {fmt_time(note.created_at, run.policy)} {note.author}: {note.text}{due}")
     return 0
 

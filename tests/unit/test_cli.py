@@ -26,6 +26,12 @@ def test_init_db_then_orders_lists_every_order(tmp_path):
     assert listing.returncode == 0
     assert "3027461958302746518" in listing.stdout and "in_transit" in listing.stdout
     assert len(listing.stdout.strip().splitlines()) == 1 + len(ORDERS)
+    # a note on an order (插旗备注) and a promise show under it
+    store = OrderStore.from_url(db)
+    store.add_note("3027461958302751137", "urgent", "客户催发货，已承诺发出", datetime(2026, 11, 20, 6, 0),
+                   due_at=datetime(2026, 11, 21, 10, 0))
+    noted = run("orders", db=db).stdout
+    assert "备注 11月20日 14:00 assistant: 客户催发货，已承诺发出 (期限 11月21日 18:00)" in noted
 
 
 def test_orders_before_init_says_what_to_do(tmp_path, capsys):
