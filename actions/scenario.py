@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.deps import Deps, UsesDeps
 from bot.playbook import faults
 from bot.playbook.casenotes import log_case
-from bot.playbook.render import resolved
+from bot.playbook.render import bubbles, resolved
 from bot.playbook.scenarios import CONTEXT_ENTITIES, Context, Reply, draft
 from bot.shop.cases import CaseRecord, CaseState
 from bot.shop.store import OrderFacts
@@ -99,6 +99,12 @@ def answer(
 ) -> Optional[EventList]:
     """Log the case of ``reply``, then send it; ``None`` (after saying so) if the
     database is unavailable: the customer never gets an answer whose case is lost."""
+    try:
+        bubbles(reply, deps.responses)  # every placeholder of every bubble has its fact
+    except KeyError:  # Rasa would send the template unfilled: never show a raw {placeholder}
+        logger.exception("%s: a fact of %s is missing", intent, reply.bubbles)
+        dispatcher.utter_message(response=faults.ORDER_LOOKUP_FAILED)
+        return None
     reply = resolved(reply, deps.responses)
     try:
         case = register_case(deps, tracker, reply.case_intent or intent, reply, order)

@@ -358,3 +358,13 @@ async def test_a_scenario_reads_the_entities_of_the_message(deps, dispatcher, ma
     await ActionWrongItem(deps).run(dispatcher, tracker, {})
     assert responses(dispatcher)[0] == "utter_wrong_item_aspect"
     assert dispatcher.messages[0]["aspect"] == "颜色"
+
+
+async def test_a_reply_missing_a_fact_is_never_sent_raw(deps, dispatcher, make_tracker, monkeypatch):
+    """Rasa sends a template whose fact is missing unfilled: the action refuses to send it."""
+    import actions.scenario
+    from bot.playbook.scenarios import Reply
+
+    monkeypatch.setattr(actions.scenario, "draft", lambda *a: Reply("utter_track_in_transit", {"order_id": "1"}))
+    await ActionTrackParcel(deps).run(dispatcher, make_tracker(slots={"order_id": "3027461958302746518"}), {})
+    assert responses(dispatcher) == ["utter_order_lookup_failed"] and deps.cases.open_cases() == []
