@@ -239,12 +239,13 @@ def drafts(project: Project) -> List[Any]:
         # a quality case waiting for the customer's 退货 or 换货
         quality = CaseRecord(1, "c", base.order_id, base.buyer_account, "quality_issue",
                              CaseState.WAITING_CUSTOMER, "", "", None, "assistant", None, now, now)
+        asked = dataclasses.replace(quality, intent="signed_not_received", state=CaseState.WAITING_SHOP)
         for order in (base, dataclasses.replace(base, notes=(passed,))):
             for at in (now, now + timedelta(days=3), now + timedelta(days=40)):  # promises passed
                 for rules in (policy, other):
                     for scenario in SCENARIOS:
                         for text in ("", "换M码", "换燕麦色", "换货"):
-                            for cases in ((), (quality,)):
+                            for cases in ((), (quality,), (asked,)):
                                 ctx = Context(text=text, variants=variants, entities={"aspect": ["颜色"]},
                                               cases=cases)
                                 replies.append(draft(scenario, order, at, rules, ctx))

@@ -324,7 +324,7 @@ def signed_not_received(
         return _reply("utter_snr_not_signed_yet", order, policy, now=now)
     if order.state != OrderState.SIGNED:
         return _back_at_shop(order, now, policy)
-    given = order.promise(COURIER_ANSWER)
+    given = order.promise(COURIER_ANSWER) if _case_open(ctx, "signed_not_received") else None
     if given is not None and given.due_at is not None:  # asked again: the first promise stands
         _, answer_by = round_promise(given.due_at, policy)
         if now > given.due_at:
@@ -335,6 +335,11 @@ def signed_not_received(
     return _reply("utter_snr_signed", order, policy, "utter_snr_steps", now=now,
                   answer_by=answer_by, promised=promised,
                   order_note=OrderNoteSpec(COURIER_ANSWER, promised))
+
+
+def _case_open(ctx: Context, intent: str) -> bool:
+    """Whether the order has a case of ``intent`` not closed yet: its promise still holds."""
+    return any(c.intent == intent and c.state != CaseState.CLOSED for c in ctx.cases)
 
 
 def wrong_item(

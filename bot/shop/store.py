@@ -108,8 +108,9 @@ class OrderFacts:
     notes: Tuple[NoteFacts, ...] = ()
 
     def promise(self, kind: str) -> Optional[NoteFacts]:
-        """The first promise of this kind made on the order (kept, never moved)."""
-        return next((n for n in self.notes if n.kind == kind and n.due_at is not None), None)
+        """The latest promise of this kind made on the order (a promise is written once per
+        case and never moved, so this is the one the open case gave)."""
+        return next((n for n in reversed(self.notes) if n.kind == kind and n.due_at is not None), None)
 
     def noted(self, kind: str) -> bool:
         return any(n.kind == kind for n in self.notes)

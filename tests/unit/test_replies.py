@@ -349,3 +349,23 @@ def test_a_short_capsule_count_is_a_quality_problem_not_a_shortage(store, policy
     order = store.get_order("3027461958302749902")
     reply = draft("missing_item", order, NOW, policy, Context(text="胶囊粒数不够，少了几粒"))
     assert reply.response == "utter_quality_issue"
+
+
+def test_a_promise_holds_while_its_case_is_open(store, policy):
+    """W14: asked again, the first deadline; once the case is closed, a new question gets a new one."""
+    from bot.shop.cases import CaseLog, CaseState
+
+    order_id = "1829374650192837465"
+    first = draft("signed_not_received", store.get_order(order_id), NOW, policy)
+    store.add_note(order_id, "courier_answer", "联系快递", NOW, due_at=first.promised)
+    log = CaseLog(store)
+    case = log.register(conversation_id="c", intent="signed_not_received", state=CaseState.WAITING_SHOP,
+                        next_step="", note="", now=NOW, order_id=order_id)
+    later = NOW + timedelta(hours=5)
+    again = draft("signed_not_received", store.get_order(order_id), later, policy,
+                  Context(cases=log.cases_for_order(order_id)))
+    assert again.promised == first.promised and again.order_note is None
+    log.close(case.id, later)
+    fresh = draft("signed_not_received", store.get_order(order_id), NOW + timedelta(days=9), policy,
+                  Context(cases=log.cases_for_order(order_id)))
+    assert fresh.promised > first.promised and fresh.order_note is not None
