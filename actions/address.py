@@ -16,6 +16,7 @@ from actions.deps import UsesDeps
 from actions.scenario import database_unavailable, send_answer
 from bot.playbook import faults
 from bot.playbook.address import change_address_now
+from bot.playbook.render import resolved
 
 logger = logging.getLogger(__name__)
 
@@ -64,4 +65,6 @@ class ActionSaveAddress(UsesDeps, Action):
         except SQLAlchemyError:
             # keep new_address: the turn is replayed once the database is back
             return database_unavailable(dispatcher, "change the address", order_id)
-        return send_answer(dispatcher, reply, case) + reset
+        reply = resolved(reply, deps.responses)
+        ask = deps.notes.for_reply(reply).ask_rating
+        return send_answer(dispatcher, reply, case, ask, tracker) + reset

@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, List, Mapping, Optional
 
 from rasa_sdk import Tracker
 
@@ -20,6 +20,12 @@ from bot.playbook.casenotes import CaseNotes
 from bot.playbook.policy import ShopPolicy, load_policy
 from bot.shop.cases import CaseLog
 from bot.shop.store import OrderFacts, OrderStore
+from rasa_adapter.project_files import responses as domain_responses
+
+
+@functools.lru_cache(maxsize=1)
+def _responses() -> Mapping[str, List[Any]]:
+    return domain_responses()
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,11 @@ class Deps:
     notes: CaseNotes
     clock: Callable[[], datetime] = settings.utcnow
     secret: str = ""  # the buyer-token secret; empty means no buyer is ever verified
+
+    @property
+    def responses(self) -> Mapping[str, List[Any]]:
+        """The domain's responses, which fill a reply's phrases (``bot.playbook.render``)."""
+        return _responses()
 
     @property
     def cases(self) -> CaseLog:

@@ -36,6 +36,20 @@ def log_handover(
     return register_case(deps, tracker, intent, reply, order, customer_message=customer_message)
 
 
+HANDOVER_INTENTS = ("complaint", "request_human")
+
+
+def handover_intent(tracker: Tracker) -> str:
+    """What the customer asked the hand-over for: a complaint stays a complaint when
+    the message is taken outside shift hours (the next shift must see it)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if name in HANDOVER_INTENTS:
+                return str(name)
+    return "request_human"
+
+
 class ActionHandoff(UsesDeps, Action):
     def name(self) -> str:
         return "action_handoff"
@@ -71,8 +85,8 @@ class ActionTakeMessage(UsesDeps, Action):
         message = tracker.get_slot("customer_message") or ""
         reply = take_message(message, deps.clock(), deps.policy)
         try:
-            case = log_handover(deps, tracker, "request_human", reply, customer_message=message)
+            log_handover(deps, tracker, handover_intent(tracker), reply, customer_message=message)
         except SQLAlchemyError:
             return database_unavailable(dispatcher, "take the message", tracker.sender_id)
-        dispatcher.utter_message(response=reply.response, case_id=case.id, **reply.facts)
+        dispatcher.utter_message(response=reply.response, **reply.facts)
         return [SlotSet("customer_message", None), SlotSet("handoff", None)]

@@ -5,7 +5,7 @@ from typing import Any, Dict, List
 from rasa_sdk.events import SlotSet
 
 from actions.scenario import ScenarioAction
-from bot.playbook.scenarios import can_change_address
+from bot.playbook.scenarios import takes_new_address
 from bot.shop.store import OrderFacts
 
 
@@ -27,4 +27,4 @@ class ActionChangeAddress(ScenarioAction):
     scenario = "change_address"
 
     def after(self, order: OrderFacts) -> List[Dict[str, Any]]:
-        return [SlotSet("address_change", "ask" if can_change_address(order) else "done")]
+        return [SlotSet("address_change", "ask" if takes_new_address(order) else "done")]

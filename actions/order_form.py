@@ -27,6 +27,7 @@ from bot.playbook.lookups import (
     other_order_chosen,
     pick_recent_order,
 )
+from bot.playbook.render import resolved
 from bot.shop.store import OrderFacts
 
 logger = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ class ValidateOrderForm(UsesDeps, FormValidationAction):
         if picked is None:
             return {}
         order, reply = picked
-        dispatcher.utter_message(response=reply.response, **reply.facts)
+        dispatcher.utter_message(response=reply.response, **resolved(reply, deps.responses).facts)
         return {"order_id": order.order_id}
 
     async def validate_order_id(

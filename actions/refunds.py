@@ -1,13 +1,8 @@
 """已发货要退款, 退差价 and 退款进度."""
 
-from dataclasses import replace
 
-from rasa_sdk import Tracker
 
-from actions.deps import Deps
 from actions.scenario import ScenarioAction
-from bot.playbook.scenarios import Context
-from bot.shop.store import OrderFacts
 
 
 class ActionRefundAfterShipping(ScenarioAction):
@@ -23,7 +18,4 @@ class ActionRefundStatus(ScenarioAction):
 
     scenario = "refund_status"
 
-    def context(self, deps: Deps, tracker: Tracker, order: OrderFacts) -> Context:
-        return replace(
-            super().context(deps, tracker, order), cases=deps.cases.cases_for_order(order.order_id)
-        )
+    # the order's cases come with every scenario's context (ScenarioAction.context)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.deps import Deps, UsesDeps
 from bot.playbook import faults
 from bot.playbook.casenotes import log_case
+from bot.playbook.render import bubbles, resolved
 from bot.playbook.scenarios import CONTEXT_ENTITIES, Context, Reply, draft
 from bot.shop.cases import CaseRecord, CaseState
 from bot.shop.store import OrderFacts
@@ -31,15 +32,24 @@ def register_case(
     order: Optional[OrderFacts],
     customer_message: Optional[str] = None,
 ) -> CaseRecord:
-    """Log the case this reply answers (``bot.playbook.casenotes.log_case``).
+    """Log the case this reply answers (``bot.playbook.casenotes.log_case``), and write
+    the note the reply speaks of on the order (「已备注」), in one transaction.
 
     Raises ``SQLAlchemyError`` when the database is unavailable: the caller then
     answers ``utter_service_unavailable`` instead, and nothing is half-written.
     """
-    return log_case(
-        deps.cases, deps.notes, conversation=tracker.sender_id, intent=intent, reply=reply,
-        order=order, now=deps.clock(), customer_message=customer_message, policy=deps.policy,
-    )
+    now = deps.clock()
+    with deps.store.transaction() as session:
+        spec = reply.order_note
+        if spec is not None and order is not None:  # the case's 插旗备注, on the order itself
+            text = deps.notes.for_reply(reply).note
+            deps.store.add_note(order.order_id, spec.kind, text, now, due_at=spec.due_at,
+                                session=session)
+        return log_case(
+            deps.cases, deps.notes, conversation=tracker.sender_id, intent=intent, reply=reply,
+            order=order, now=now, customer_message=customer_message, policy=deps.policy,
+            session=session,
+        )
 
 
 def database_unavailable(dispatcher: CollectingDispatcher, what: str, key: object) -> EventList:
@@ -50,11 +60,32 @@ def database_unavailable(dispatcher: CollectingDispatcher, what: str, key: objec
     return []
 
 
-def send_answer(dispatcher: CollectingDispatcher, reply: Reply, case: CaseRecord) -> EventList:
-    """Send ``reply`` (its case is logged), and ask for a rating when the case is resolved."""
-    dispatcher.utter_message(response=reply.response, **reply.facts)
-    if case.state == CaseState.RESOLVED:
-        dispatcher.utter_message(response="utter_ask_rating")
+def rating_asked(tracker: Optional[Tracker]) -> bool:
+    """Whether this conversation was already asked for a rating (at most once)."""
+    if tracker is None:
+        return False
+    return any(
+        e.get("event") == "bot" and (e.get("metadata") or {}).get("utter_action") == RATING_RESPONSE
+        for e in tracker.events
+    )
+
+
+RATING_RESPONSE = "utter_ask_rating"
+
+
+def send_answer(
+    dispatcher: CollectingDispatcher,
+    reply: Reply,
+    case: CaseRecord,
+    ask_rating: bool = False,
+    tracker: Optional[Tracker] = None,
+) -> EventList:
+    """Send every bubble of ``reply`` (its phrases filled, its case logged); ask for a
+    rating only when the case was resolved for the customer and never asked before here."""
+    for bubble in reply.bubbles:
+        dispatcher.utter_message(response=bubble, **reply.facts)
+    if ask_rating and case.state == CaseState.RESOLVED and not rating_asked(tracker):
+        dispatcher.utter_message(response=RATING_RESPONSE)
         return [SlotSet("rating_case", case.id)]
     return []
 
@@ -70,11 +101,19 @@ def answer(
     """Log the case of ``reply``, then send it; ``None`` (after saying so) if the
     database is unavailable: the customer never gets an answer whose case is lost."""
     try:
-        case = register_case(deps, tracker, intent, reply, order)
+        bubbles(reply, deps.responses)  # every placeholder of every bubble has its fact
+    except KeyError:  # Rasa would send the template unfilled: never show a raw {placeholder}
+        logger.exception("%s: a fact of %s is missing", intent, reply.bubbles)
+        dispatcher.utter_message(response=faults.ORDER_LOOKUP_FAILED)
+        return None
+    reply = resolved(reply, deps.responses)
+    try:
+        case = register_case(deps, tracker, reply.case_intent or intent, reply, order)
     except SQLAlchemyError:
         database_unavailable(dispatcher, "log the case", tracker.sender_id)
         return None
-    return send_answer(dispatcher, reply, case)
+    ask = deps.notes.covers(reply.response) and deps.notes.for_reply(reply).ask_rating
+    return send_answer(dispatcher, reply, case, ask, tracker)
 
 
 class ScenarioAction(UsesDeps, Action, ABC):
@@ -115,10 +154,11 @@ class ScenarioAction(UsesDeps, Action, ABC):
         return [] if events is None else events + self.after(order)
 
     def context(self, deps: Deps, tracker: Tracker, order: OrderFacts) -> Context:
-        """What the scenario needs beyond the order: the message and its entities."""
+        """What the scenario needs beyond the order: the message, its entities, the order's cases."""
         return Context(
             text=tracker.latest_message.get("text") or "",
             entities={e: list(tracker.get_latest_entity_values(e)) for e in CONTEXT_ENTITIES},
+            cases=deps.cases.cases_for_order(order.order_id),
         )
 
     def after(self, order: OrderFacts) -> EventList:

@@ -18,9 +18,11 @@ from bot.playbook.casenotes import CaseNotes
 from bot.playbook.policy import (
     ShopPolicy,
     missing_item_report_open,
+    policy_facts,
     return_window,
     who_pays_return_shipping,
 )
+from bot.playbook.render import resolve, resolved
 from bot.playbook.scenarios import SCENARIOS, Context, Reply, draft, order_facts
 from bot.shop.store import OrderFacts, OrderState
 
@@ -92,21 +94,21 @@ class AgentAssist:
     def _one(
         self, intent: str, confidence: float, order: Optional[OrderFacts], now: datetime, text: str
     ) -> Suggestion:
-        checklist = list(self.checklists.get(intent, []))
+        checklist = [item.format_map(policy_facts(self.policy)) for item in self.checklists.get(intent, [])]
         verdicts: Dict[str, Any] = {}
         case_note = None
         if intent in SCENARIOS and order is None:
             reply = Reply("utter_ask_order_id")
             checklist.insert(0, "先问客户订单号（或快递单号）")
         elif intent in SCENARIOS and order is not None:
-            reply = draft(intent, order, now, self.policy, Context(text=text))
+            reply = resolved(draft(intent, order, now, self.policy, Context(text=text)), self.responses)
             verdicts = self.verdicts(intent, order, now)
             if self.notes.covers(reply.response):
                 note = self.notes.for_reply(reply)
                 case_note = {"state": note.state.value, "next_step": note.next_step, "note": note.note}
                 verdicts["needs_supervisor_approval"] = note.state.value == "needs_approval"
         elif intent in HANDOFF_INTENTS:
-            facts = order_facts(order, self.policy) if order else {}
+            facts = resolve(order_facts(order, self.policy, now), self.responses) if order else {}
             reply = Reply(HANDOFF_INTENTS[intent], {**facts, "shift": "人工"})
         else:
             reply = Reply(self.rule_responses.get(intent, "utter_ask_rephrase"))
@@ -114,7 +116,7 @@ class AgentAssist:
             intent=intent,
             confidence=round(float(confidence), 4),
             response=reply.response,
-            reply=self.fill(reply.response, reply.facts),
+            reply="\n".join(self.fill(bubble, reply.facts) for bubble in reply.bubbles),
             checklist=checklist,
             verdicts=verdicts,
             case_note=case_note,
@@ -135,7 +137,8 @@ class AgentAssist:
         if intent in DISCOUNT_INTENTS:
             # an agent may offer a discount up to this without a supervisor (shop.yml compensation)
             verdicts["discount_without_approval_up_to"] = float(self.policy.compensation_cap)
-        verdicts["cash_on_delivery_return_accepted"] = (
-            self.policy.accept_cash_on_delivery or not order.cash_on_delivery
-        )
+        # 到付 in the manuals is a return parcel sent freight-collect, not how the order was
+        # paid: whether the warehouse accepts one is the shop's rule alone (W16)
+        verdicts["freight_collect_return_parcel_accepted"] = self.policy.accept_cash_on_delivery
+        verdicts["order_paid_cash_on_delivery"] = order.cash_on_delivery
         return verdicts

@@ -102,6 +102,9 @@ def orders(run: Run) -> int:
             f"{order.order_id:<20} {order.buyer_account:<12} {order.state.value:<18} "
             f"{tracking:<28} {fmt_items(order.items)} (下单 {fmt_time(order.created_at, run.policy)})"
         )
+        for note in order.notes:
+            due = f" (期限 {fmt_time(note.due_at, run.policy)})" if note.due_at else ""
+            run.say(f"{'':<20} 备注 {fmt_time(note.created_at, run.policy)} {note.author}: {note.text}{due}")
     return 0
 
 

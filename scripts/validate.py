@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import difflib
 import re
 import string
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
@@ -46,6 +47,8 @@ from rasa_adapter.project_files import (
     held_out_paths,
     nlu_blocks,
 )
+
+CASE_NOTES = Path("case_notes.yml")
 
 CONTRACT_INTENTS = [  # fixed by the playbook
     "track_parcel", "urge_shipment", "signed_not_received", "wrong_item", "missing_item",
@@ -213,39 +216,55 @@ def dialogue_problems(project: Project, dom: dict, intents: Set[str]) -> List[st
     return problems
 
 
-def filled_names(project: Project) -> Set[str]:
-    """Facts the code fills: drafted over the sample shop (and a photo's acknowledgement), plus
-    names passed in actions/ and channels/."""
+def drafts(project: Project) -> List[Any]:
+    """Every reply the scenarios draft over the sample shop (with the messages and cases
+    that change them), the hand-over replies and a photo's acknowledgement."""
     from bot.playbook.casenotes import CaseNotes
     from bot.playbook.evidence import photos_received
     from bot.playbook.handoff import handoff
     from bot.playbook.policy import load_policy
     from bot.playbook.scenarios import SCENARIOS, Context, draft
-    from bot.shop.cases import CaseLog, CaseState
+    from bot.shop.cases import CaseLog, CaseRecord, CaseState
     from bot.shop.sample_data import seed
     from bot.shop.schema import Attachment
-    from bot.shop.store import OrderStore
+    from bot.shop.store import NoteFacts, OrderStore
 
-    names: Set[str] = set()
+    replies = []
     policy = load_policy(project.data_or_code("shop.yml"))
     store = OrderStore.from_url("sqlite://")
     now = datetime(2026, 11, 20, 6, 0)
     seed(store, now)
-    for order in store.all_orders():
-        variants = {i.product_id: store.variants(i.product_id) for i in order.goods}
-        for scenario in SCENARIOS:
-            for text in ("", "换M码", "换燕麦色"):
-                ctx = Context(text=text, variants=variants, entities={"aspect": ["颜色"]})
-                names |= set(draft(scenario, order, now, policy, ctx).facts)
+    other = dataclasses.replace(  # every open business choice the other way round
+        policy, exchange_shipping="split", late_missing_reports="refuse", courier_damage_after_signing="shop",
+        shipping_paid_by={r: "buyer" if p == "shop" else "shop" for r, p in policy.shipping_paid_by.items()},
+    )
+    for base in store.all_orders():
+        variants = {i.product_id: store.variants(i.product_id) for i in base.goods}
+        # a courier answer promised before and passed since (asking again escalates)
+        passed = NoteFacts("courier_answer", "", now - timedelta(days=2), "assistant", now - timedelta(days=1))
+        # a quality case waiting for the customer's 退货 or 换货
+        quality = CaseRecord(1, "c", base.order_id, base.buyer_account, "quality_issue",
+                             CaseState.WAITING_CUSTOMER, "", "", None, "assistant", None, now, now)
+        asked = dataclasses.replace(quality, intent="signed_not_received", state=CaseState.WAITING_SHOP)
+        for order in (base, dataclasses.replace(base, notes=(passed,))):
+            for at in (now, now + timedelta(days=3), now + timedelta(days=40)):  # promises passed
+                for rules in (policy, other):
+                    for scenario in SCENARIOS:
+                        for text in ("", "换M码", "换燕麦色", "换货"):
+                            for cases in ((), (quality,), (asked,)):
+                                ctx = Context(text=text, variants=variants, entities={"aspect": ["颜色"]},
+                                              cases=cases)
+                                replies.append(draft(scenario, order, at, rules, ctx))
     log = CaseLog(store)
     order = next(o for o in store.all_orders() if o.state.value == "signed")
     for state in CaseState:
-        log.register(conversation_id=state.value, intent="wrong_item", state=state,
-                     next_step="", note="", now=now, order_id=order.order_id)
-        ctx = Context(cases=log.cases_for_order(order.order_id))
-        names |= set(draft("refund_status", order, now, policy, ctx).facts)
+        for intent in ("wrong_item", "urge_shipment"):
+            log.register(conversation_id=state.value, intent=intent, state=state,
+                         next_step="", note="", now=now, order_id=order.order_id)
+            ctx = Context(cases=log.cases_for_order(order.order_id))
+            replies.append(draft("refund_status", order, now, policy, ctx))
     for hour in (2, 15):
-        names |= set(handoff(datetime(2026, 11, 20, hour), policy).facts)
+        replies.append(handoff(datetime(2026, 11, 20, hour), policy))
     # a photo on the case waiting for the customer (the row alone: no file is read)
     waiting = log.open_case_for_evidence(CaseState.WAITING_CUSTOMER.value)
     assert waiting is not None
@@ -254,7 +273,35 @@ def filled_names(project: Project) -> Set[str]:
                          width=1, height=1, size=1, sha256="", created_at=now))
     notes = CaseNotes.load(project.data_or_code("case_notes.yml"))
     photo = photos_received(log, notes, store, waiting.conversation_id, policy.uploads_per_case, now)
-    names |= set(photo.facts if photo else ())
+    if photo is not None:
+        replies.append(photo)
+    return replies
+
+
+def _phrases(facts: Dict[str, Any]) -> List[Any]:
+    from bot.playbook.scenarios import Phrase
+
+    found = [v for v in facts.values() if isinstance(v, Phrase)]
+    return found + [p for f in found for p in _phrases(dict(f.facts))]
+
+
+def drafted_responses(project: Project) -> Set[str]:
+    """The responses drafted replies send: their bubbles and the phrases put into them."""
+    names: Set[str] = set()
+    for reply in drafts(project):
+        names |= set(getattr(reply, "bubbles", (reply.response,)))
+        names |= {p.response for p in _phrases(reply.facts)}
+    return names
+
+
+def filled_names(project: Project) -> Set[str]:
+    """Facts the code fills: drafted over the sample shop (phrases' facts included), plus
+    names passed in actions/ and channels/."""
+    names: Set[str] = set()
+    for reply in drafts(project):
+        names |= set(reply.facts)
+        for phrase in _phrases(reply.facts):
+            names |= set(phrase.facts)
     for path in [*(project.code / "actions").glob("*.py"), *(project.code / "channels").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.keyword) and node.arg:
@@ -264,12 +311,54 @@ def filled_names(project: Project) -> Set[str]:
     return names
 
 
+# A number of days or hours written into an agent-facing file instead of read from shop.yml.
+COPIED_NUMBER = re.compile(r"(\d+(?:\s*-\s*\d+)?)\s*(?:天|小时|个?工作日)")
+# Who pays the shipping: said only by the phrases shop.yml's keys choose.
+PAYER_PHRASES = ("utter_phrase_fee_", "utter_phrase_exchange_fee_")
+
+
+def copied_number_problems(project: Project) -> List[str]:
+    """Numbers that belong to shop.yml copied into case notes or checklists (fill them instead):
+    a number of days or hours that is the value of a shop.yml key (7天, 24小时, 1-2天)."""
+    def values(node: Any) -> Set[str]:
+        if isinstance(node, dict):
+            return {v for child in node.values() for v in values(child)}
+        if isinstance(node, int | str) and not isinstance(node, bool) and re.fullmatch(r"\d+(-\d+)?", str(node)):
+            return {str(node)}
+        return set()
+
+    shop = values(yaml.safe_load(project.data_or_code("shop.yml").read_text(encoding="utf-8")))
+    problems = []
+    for name in (CASE_NOTES, CHECKLISTS):
+        path = project.data_or_code(str(name))
+        if not path.exists():
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#", 1)[0]
+            for found in COPIED_NUMBER.finditer(code):
+                if re.sub(r"\s", "", found.group(1)) in shop:
+                    problems.append(f"{name}:{n}: {found.group(0)!r} is a number of shop.yml: use its placeholder")
+    return problems
+
+
+def payer_wording_problems(dom: dict, where: Dict[str, Where]) -> List[str]:
+    """A response that says who pays itself could contradict returns.shipping_paid_by."""
+    problems = []
+    for name, variants in dom["responses"].items():
+        if name.startswith(PAYER_PHRASES):
+            continue
+        for variant in variants:
+            if "承担" in variant.get("text", ""):
+                file, line = where[name]
+                problems.append(f"{file}:{line}: response {name} says who pays (承担): use a fee phrase "
+                                "({fee_...}), which shop.yml's keys choose")
+    return problems
+
+
 def shop_policy_problems(project: Optional[Project] = None) -> List[str]:
     """Every shop.yml key is loaded into ShopPolicy, and every ShopPolicy field is read
     outside policy.py (by a rule, a reply's facts, agent assist or the web pages)."""
     project = project or Project()
-    import dataclasses
-
     from bot.playbook.policy import ShopPolicy
 
     problems = []
@@ -420,6 +509,7 @@ def used_responses(project: Project, dom: dict) -> Set[str]:
             dialogues(project, [project.root / RULES, project.root / STORIES]) for step, _ in steps}
     source = used_in_code(project)
     used |= {name for name in dom["responses"] if f'"{name}"' in source}
+    used |= drafted_responses(project)
     used |= {f"utter_ask_{slot}" for form in dom["forms"].values() for slot in form.get("required_slots", [])}
     # slots a form validation action adds in its required_slots (order_form's phone_tail)
     used |= {f"utter_ask_{slot}" for slot in dom["slots"] if f'"{slot}"' in source}
@@ -493,6 +583,8 @@ def check(root: Path = CODE_ROOT, code: Path = CODE_ROOT) -> Tuple[List[str], st
                     errors.append(f"{file}:{line}: response {name} uses {{{var}}}, which no slot or action fills")
 
     errors += shop_policy_problems(project)
+    errors += copied_number_problems(project)
+    errors += payer_wording_problems(dom, where)
     counts = ", ".join(f"{i} {len(train.get(i, []))}" for i in intents)
     summary = (f"validate: {len(errors)} error(s); {sum(map(len, train.values()))} training examples "
                f"({repeats} repeat another of the same intent once normalised); {counts}")

@@ -49,7 +49,7 @@ def deps(store: OrderStore, policy: ShopPolicy, notes: CaseNotes) -> Deps:
 
 @pytest.fixture
 def dispatcher() -> CollectingDispatcher:
-    return CollectingDispatcher()
+    return shop.WireDispatcher()
 
 
 @pytest.fixture

@@ -27,9 +27,10 @@ from aiohttp import web
 
 from bot.access.identity import sign
 from bot.assist import AgentAssist
+from bot.playbook.policy import ShopPolicy
 from bot.playbook.scenarios import fmt_items, fmt_time
 from bot.shop.feedback import FeedbackLog
-from bot.shop.store import OrderStore
+from bot.shop.store import OrderFacts, OrderStore
 from rasa_adapter.api import RasaUnavailable
 from web.uploads import UploadService, add_upload_routes
 
@@ -157,6 +158,7 @@ def make_app(settings: Settings) -> web.Application:
         return web.json_response({
             "message": message,
             "order_id": order.order_id if order else None,
+            "order_notes": order_notes(order, settings.assistant.policy) if order else [],
             "suggestions": [s.as_dict() for s in suggestions],
         })
 
@@ -180,9 +182,18 @@ def make_app(settings: Settings) -> web.Application:
         policy = settings.assistant.policy
         return web.json_response([
             {"order_id": o.order_id, "buyer": o.buyer_account, "state": o.state.value,
-             "items": fmt_items(o.goods), "created": fmt_time(o.created_at, policy)}
+             "items": fmt_items(o.goods), "created": fmt_time(o.created_at, policy),
+             "notes": order_notes(o, policy)}
             for o in settings.store.all_orders()
         ])
+
+    def order_notes(order: OrderFacts, policy: ShopPolicy) -> List[Dict[str, Any]]:
+        """The notes on the order (插旗备注) and the promises made, for the agent's order card."""
+        return [
+            {"kind": n.kind, "text": n.text, "by": n.author, "at": fmt_time(n.created_at, policy),
+             "due": fmt_time(n.due_at, policy) if n.due_at else None}
+            for n in order.notes
+        ]
 
     def demo_login_off() -> web.Response:
         raise api_error(404, "the demo login is off (DEMO_LOGIN=1 turns it on)")

@@ -1,4 +1,5 @@
-"""改地址: changing the delivery address of an order that has not shipped yet."""
+"""改地址: changing the delivery address of an order that has not shipped yet, or
+noting it on an order on its way for the courier to redirect (001 售前)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from bot.playbook.casenotes import CaseNotes, log_case
 from bot.playbook.policy import ShopPolicy
 from bot.playbook.scenarios import Reply, change_address, order_facts
 from bot.shop.cases import CaseLog, CaseRecord
-from bot.shop.store import OrderFacts, OrderStore
+from bot.shop.store import SHIPPED_NOT_SIGNED, OrderFacts, OrderStore
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,18 @@ def change_address_now(
     read again (through ``access``) and the answer follows its current state.
     Raises ``SQLAlchemyError`` when the database is unavailable.
     """
+    if order.state in SHIPPED_NOT_SIGNED:
+        # on its way: the new address is noted on the order for the courier to redirect
+        facts = {**order_facts(order, policy, access.now), "new_address": address}
+        reply = Reply("utter_address_redirect_noted", facts)
+        with store.transaction() as session:
+            store.add_note(order.order_id, "redirect", notes.for_reply(reply).note, access.now,
+                           session=session)
+            case = log_case(
+                cases, notes, conversation=access.conversation, intent=INTENT, reply=reply,
+                order=order, now=access.now, session=session,
+            )
+        return reply, case
     with store.transaction() as session:
         changed = store.change_address(order.order_id, address, session=session)
         logger.info("order %s: address change to %s: %s", order.order_id, address, changed)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import string
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +22,8 @@ from bot.playbook.scenarios import Reply
 from bot.shop.cases import CaseLog, CaseRecord, CaseState, PromiseKind, PromiseTerms
 from bot.shop.store import OrderFacts
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class CaseNote:
@@ -27,6 +31,7 @@ class CaseNote:
     next_step: str
     note: str
     promise: Optional[PromiseKind] = None  # what the reply promised (case_notes.yml ``promise``)
+    ask_rating: bool = False  # resolved for the customer: a satisfaction rating may follow
 
 
 def promise_terms(kind: Optional[PromiseKind], order: Optional[OrderFacts], now: datetime,
@@ -75,10 +80,21 @@ class CaseNotes:
         facts: Dict[str, Any] = {**reply.facts, **extra}
         return CaseNote(
             state=CaseState(entry["state"]),
-            next_step=entry["next_step"].format(**facts),
-            note=entry["note"].format(**facts),
+            next_step=_fill(reply.response, entry["next_step"], facts),
+            note=_fill(reply.response, entry["note"], facts),
             promise=PromiseKind(entry["promise"]) if entry.get("promise") else None,
+            ask_rating=bool(entry.get("ask_rating", False)),
         )
+
+
+def _fill(response: str, text: str, facts: Mapping[str, Any]) -> str:
+    """The note filled with the reply's facts. A fact the reply lacks never loses the case:
+    it shows as 〔name?〕 for the agent and is logged (the enumeration test keeps it at zero)."""
+    names = [name for _, name, _, _ in string.Formatter().parse(text) if name]
+    missing = [n for n in names if n not in facts]
+    if missing:
+        logger.error("case note of %s: no fact %s", response, ", ".join(missing))
+    return text.format_map({n: facts[n] if n in facts else f"〔{n}?〕" for n in names})
 
 
 def log_case(

@@ -44,7 +44,6 @@ class ShopPolicy:
     courier_answer_hours: int
     recent_order_days: int
     shipping_paid_by: Dict[str, str]
-    payer_names: Dict[str, str]
     must_return: str
     exclusions: str
     missing_report_hours: int
@@ -52,6 +51,20 @@ class ShopPolicy:
     upload_max_bytes: int  # a customer's photo, after reading (uploads.max_megabytes)
     uploads_per_case: int  # photos one case takes at most
     shifts: Tuple[Shift, ...]
+    # the business choices the manuals leave open (see shop.yml)
+    exchange_shipping: str  # "buyer" pays both ways, or "split" 50/50
+    late_missing_reports: str  # "refuse", or "supervisor" decides
+    courier_damage_after_signing: str  # "buyer" (the signer's), or "shop"
+    quality_claim_days: int  # quality problems are taken within this many days of signing
+    return_fee_cap: Decimal  # the most the shop pays back for a return parcel it pays for
+    unopened_only: Tuple[str, ...]  # products returned without reason only unopened
+    tracking_stale_hours: int  # a parcel without a new event for this long is chased
+    price_drop_days: int  # a price difference only for orders made within this many days
+
+    @property
+    def handling_days_max(self) -> int:
+        """The last day of ``handling_days`` ("1-2" → 2): the deadline promised."""
+        return max(int(n) for n in re.findall(r"\d+", self.handling_days) or ["1"])
 
 
 def load_policy(path: Path) -> ShopPolicy:
@@ -90,6 +103,12 @@ def policy_from_mapping(raw: Any, source: str = "shop.yml") -> ShopPolicy:
             raise PolicyError(
                 f"{source}: key 'returns.shipping_paid_by.{reason}' must be shop or buyer"
             )
+    # the replies say one payer for each group of reasons (「不喜欢、尺码或颜色不合适…」)
+    for group in (("dislike", "size", "colour"), ("quality_issue", "wrong_item", "missing_item")):
+        if len({paid_by[r] for r in group}) > 1:
+            raise PolicyError(
+                f"{source}: keys 'returns.shipping_paid_by.{'/'.join(group)}' must name one payer"
+            )
     cap = get("compensation.max_without_approval", (int, float))
     accept_cod = get("returns.accept_cash_on_delivery", bool)
     cod_rule = get("returns.cash_on_delivery_rule", str).strip()
@@ -98,6 +117,15 @@ def policy_from_mapping(raw: Any, source: str = "shop.yml") -> ShopPolicy:
             f"{source}: key 'returns.cash_on_delivery_rule' must tell the customer that 到付 "
             f"parcels are refused (accept_cash_on_delivery is false), got {cod_rule!r}"
         )
+    def choice(key: str, allowed: Tuple[str, ...]) -> str:
+        value = get(key, str)
+        if value not in allowed:
+            raise PolicyError(f"{source}: key '{key}' must be {' or '.join(allowed)}, got {value!r}")
+        return str(value)
+
+    unopened = get("returns.unopened_only", list)
+    if not all(isinstance(name, str) for name in unopened):
+        raise PolicyError(f"{source}: key 'returns.unopened_only' must list product names")
     return ShopPolicy(
         shop_name=get("shop.name", str),
         timezone=timezone,
@@ -112,7 +140,6 @@ def policy_from_mapping(raw: Any, source: str = "shop.yml") -> ShopPolicy:
         courier_answer_hours=get("courier.answer_within_hours", int),
         recent_order_days=get("orders.recent_days", int),
         shipping_paid_by={r: paid_by[r] for r in RETURN_REASONS},
-        payer_names={p: get(f"returns.payer_names.{p}", str) for p in ("shop", "buyer")},
         must_return=get("returns.must_return", str),
         exclusions=get("returns.exclusions", str),
         missing_report_hours=get("missing_items.report_within_hours", int),
@@ -120,6 +147,14 @@ def policy_from_mapping(raw: Any, source: str = "shop.yml") -> ShopPolicy:
         upload_max_bytes=get("uploads.max_megabytes", int) * 1024 * 1024,
         uploads_per_case=get("uploads.per_case", int),
         shifts=_shifts(get("shifts", list), source),
+        exchange_shipping=choice("returns.exchange_shipping_paid_by", ("buyer", "split")),
+        late_missing_reports=choice("missing_items.late_reports", ("refuse", "supervisor")),
+        courier_damage_after_signing=choice("courier.damage_after_signing", ("buyer", "shop")),
+        quality_claim_days=get("quality.claim_within_days", int),
+        return_fee_cap=Decimal(str(get("returns.max_refunded_fee", (int, float)))),
+        unopened_only=tuple(unopened),
+        tracking_stale_hours=get("courier.stale_after_hours", int),
+        price_drop_days=get("price_drop.within_days", int),
     )
 
 
@@ -204,6 +239,44 @@ def who_pays_return_shipping(reason: str, policy: ShopPolicy) -> str:
 def missing_item_report_open(signed_at: datetime, now: datetime, policy: ShopPolicy) -> bool:
     """Missing items count when reported within N hours of signing (N h itself included)."""
     return now - signed_at <= timedelta(hours=policy.missing_report_hours)
+
+
+def quality_claim_open(signed_at: datetime, now: datetime, policy: ShopPolicy) -> bool:
+    """Quality problems are taken within N days of signing (the signing day is day 1)."""
+    return now < signed_at + timedelta(days=policy.quality_claim_days)
+
+
+def returned_handling_deadline(returned_at: datetime, policy: ShopPolicy) -> datetime:
+    """A return that reached the warehouse is refunded within the handling days of arriving."""
+    return returned_at + timedelta(days=policy.handling_days_max)
+
+
+def shipping_deadline_passed(deadline: Optional[datetime], now: datetime) -> bool:
+    return deadline is not None and now > deadline
+
+
+def unopened_only(product_name: str, policy: ShopPolicy) -> bool:
+    """Whether a product (a consumable) is returned without reason only unopened (002)."""
+    return product_name in policy.unopened_only
+
+
+def policy_facts(policy: ShopPolicy) -> Dict[str, Any]:
+    """The numbers of shop.yml that agent-facing texts (checklists) may name."""
+    return {
+        "stale_hours": policy.tracking_stale_hours,
+        "report_hours": policy.missing_report_hours,
+        "window_days": policy.return_window_days,
+        "handling_days": policy.handling_days,
+        "claim_days": policy.quality_claim_days,
+        "fee_cap": f"¥{policy.return_fee_cap:.2f}",
+        "discount_cap": f"¥{policy.compensation_cap:.2f}",
+        "answer_hours": policy.courier_answer_hours,
+    }
+
+
+def price_protected(created_at: datetime, now: datetime, policy: ShopPolicy) -> bool:
+    """Whether a price drop still counts for an order made at ``created_at``."""
+    return now - created_at <= timedelta(days=policy.price_drop_days)
 
 
 def compensation_needs_approval(amount: Decimal, policy: ShopPolicy) -> bool:

@@ -21,6 +21,8 @@ BUYERS = [
     ("wang_fang", "王芳", "13700001111", "广州市天河区体育西路 191 号 2008 房"),
     ("zhao_lei", "赵磊", "15866668888", "成都市武侯区天府大道北段 966 号 7 栋"),
     ("liu_yang", "刘洋", "18600002222", "杭州市西湖区文三路 259 号 B 座 1506"),
+    # the edges: orders whose data is missing or whose dates have passed
+    ("sun_mei", "孙梅", "13566667777", "南京市鼓楼区中山北路 30 号 2 栋 602"),
 ]
 
 PRODUCTS = {
@@ -205,6 +207,7 @@ ORDERS: List[Dict[str, Any]] = [
                 (2 * 24, "杭州市", "【杭州市】退货已由 小鹿优选售后仓 签收"),
             ],
         ),
+        "returned": 2 * D,
     },
     {
         "buyer": "zhao_lei",
@@ -212,6 +215,7 @@ ORDERS: List[Dict[str, Any]] = [
         "state": OrderState.REFUNDED,
         "age": 25 * D,
         "items": [("aloe", "120g", 2, "39.90", False)],
+        "returned": 9 * D,
         "shipment": (
             "中通快递", "773029384700001", 24 * D, None, 21 * D, "本人",
             [
@@ -250,6 +254,122 @@ ORDERS: List[Dict[str, Any]] = [
         "shipment": None,
         "ship_by": -2 * D,  # campaign ships two days from now
     },
+    # -- edges (sun_mei) ---------------------------------------------------------
+    {   # the label is printed and the parcel picked up: no tracking event, no ETA yet
+        "buyer": "sun_mei",
+        "id": "8801234567890000101",
+        "state": OrderState.IN_TRANSIT,
+        "age": 1 * D,
+        "items": [("mask", "5片装", 1, "29.90", False)],
+        "shipment": ("韵达快递", "432019283700101", 3 * H, None, None, None, []),
+    },
+    {   # out for delivery, the courier gave no ETA
+        "buyer": "sun_mei",
+        "id": "8801234567890000909",
+        "state": OrderState.OUT_FOR_DELIVERY,
+        "age": 2 * D,
+        "items": [("aloe", "120g", 1, "39.90", False)],
+        "shipment": (
+            "邮政EMS", "EA902938475CN", 1 * D, None, None, None,
+            [(2, "南京市", "【南京市】快件派送中")],
+        ),
+    },
+    {   # not paid yet
+        "buyer": "sun_mei",
+        "id": "8801234567890000202",
+        "state": OrderState.NOT_SHIPPED,
+        "age": 2 * H,
+        "items": [("cup", "樱花粉", 1, "89.00", False)],
+        "shipment": None,
+        "unpaid": True,
+    },
+    {   # paid three days ago: the ship-within-hours promise has passed
+        "buyer": "sun_mei",
+        "id": "8801234567890000303",
+        "state": OrderState.NOT_SHIPPED,
+        "age": 3 * D,
+        "items": [("lcarnitine", "60粒", 1, "129.00", False)],
+        "shipment": None,
+    },
+    {   # a campaign order whose shipping date passed yesterday
+        "buyer": "sun_mei",
+        "id": "8801234567890000404",
+        "state": OrderState.NOT_SHIPPED,
+        "age": 6 * D,
+        "items": [("rose_oil", "90粒 双11预售", 1, "148.00", False)],
+        "shipment": None,
+        "ship_by": 1 * D,
+    },
+    {   # the return reached the warehouse five days ago and is still not refunded
+        "buyer": "sun_mei",
+        "id": "8801234567890000505",
+        "state": OrderState.RETURNED,
+        "age": 14 * D,
+        "items": [("cardigan", "燕麦色 L", 1, "239.00", False)],
+        "shipment": (
+            "申通快递", "668812345670505", 13 * D, None, 11 * D, "本人",
+            [(13 * 24, "杭州市", "【杭州市】申通快递 已揽收"),
+             (11 * 24, "南京市", "【南京市】快件已签收，签收人：本人")],
+        ),
+        "returned": 5 * D,
+    },
+    {   # cancelled before shipping and refunded: no parcel ever left
+        "buyer": "sun_mei",
+        "id": "8801234567890000606",
+        "state": OrderState.REFUNDED,
+        "age": 4 * D,
+        "items": [("kettle", "白色", 1, "199.00", False)],
+        "shipment": None,
+        "refunded": (3 * D, "199.00"),
+    },
+    {   # one of two items returned and refunded: a partial refund
+        "buyer": "sun_mei",
+        "id": "8801234567890000707",
+        "state": OrderState.REFUNDED,
+        "age": 12 * D,
+        "items": [("cup", "雾蓝色", 1, "89.00", False), ("aloe", "120g", 1, "39.90", False)],
+        "shipment": (
+            "中通快递", "773029384700707", 11 * D, None, 9 * D, "本人",
+            [(11 * 24, "杭州市", "【杭州市】中通快递 已揽收"),
+             (9 * 24, "南京市", "【南京市】快件已签收，签收人：本人")],
+        ),
+        "returned": 3 * D,
+        "refunded": (2 * D, "39.90"),
+    },
+    {   # cash on delivery, with gifts; the courier recorded no signer
+        "buyer": "sun_mei",
+        "id": "8801234567890000808",
+        "state": OrderState.SIGNED,
+        "age": 3 * D,
+        "cash_on_delivery": True,
+        "items": [
+            ("lcarnitine", "60粒", 1, "129.00", False),
+            ("sample", "试用装", 2, "0.00", True),
+        ],
+        "shipment": (
+            "圆通速递", "YT7391028370808", 2 * D, None, 5 * H, None,
+            [(47, "杭州市", "【杭州市】圆通速递 已揽收"), (5, "南京市", "【南京市】快件已签收")],
+        ),
+    },
+    {   # paid this morning, not shipped: a size or colour can still change
+        "buyer": "sun_mei",
+        "id": "8801234567890001111",
+        "state": OrderState.NOT_SHIPPED,
+        "age": 5 * H,
+        "items": [("cardigan", "燕麦色 S", 1, "239.00", False)],
+        "shipment": None,
+    },
+    {   # refused and on its way back; only the pick-up was ever scanned
+        "buyer": "sun_mei",
+        "id": "8801234567890001010",
+        "state": OrderState.REFUSED_RETURNING,
+        "age": 5 * D,
+        "items": [("cup", "奶白色", 1, "89.00", False)],
+        "shipment": (
+            "极兔速递", "JT0012345671010", 4 * D, None, None, None,
+            [(95, "杭州市", "【杭州市】极兔速递 已揽收")],
+        ),
+    },
 ]
 
 
@@ -284,9 +404,10 @@ def _order(spec: Dict[str, Any], buyer: Buyer, products: Dict[str, Product], now
         buyer=buyer,
         status=spec["state"].value,
         created_at=created,
-        paid_at=created + timedelta(minutes=2),
+        paid_at=None if spec.get("unpaid") else created + timedelta(minutes=2),
         ship_by=(now - ship_by) if ship_by is not None else None,
         shipping_fee=Decimal("0.00"),
+        cash_on_delivery=spec.get("cash_on_delivery", False),
         address=buyer.address,
         phone=buyer.phone,
         items=[_item(i, products) for i in spec["items"]],
@@ -295,6 +416,8 @@ def _order(spec: Dict[str, Any], buyer: Buyer, products: Dict[str, Product], now
         ago, amount = spec["refunded"]
         order.refunded_at = now - ago
         order.refund_amount = Decimal(amount)
+    if "returned" in spec:
+        order.returned_at = now - spec["returned"]
     if spec["shipment"] is not None:
         order.shipment = _shipment(spec["shipment"], now)
     return order

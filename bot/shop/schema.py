@@ -73,12 +73,14 @@ class Order(Base):
     cash_on_delivery = Column(Boolean, nullable=False, default=False)
     refunded_at = Column(DateTime)
     refund_amount = Column(Money)
+    returned_at = Column(DateTime)  # the returned goods reached the shop's warehouse
     address = Column(Text, nullable=False)
     phone = Column(String(20), nullable=False, default="")  # the receiver's phone
 
     buyer = relationship("Buyer", back_populates="orders")
     items = relationship("Item", back_populates="order", order_by="Item.id")
     shipment = relationship("Shipment", back_populates="order", uselist=False)
+    notes = relationship("OrderNote", back_populates="order", order_by="OrderNote.id")
 
 
 class Item(Base):
@@ -135,6 +137,22 @@ class Variant(Base):
     product_id = Column(Integer, ForeignKey("products.id"), nullable=False, index=True)
     name = Column(String(64), nullable=False)
     stock = Column(Integer, nullable=False, default=0)
+
+
+class OrderNote(Base):
+    """A note on the order (插旗备注), or a promise made to the customer (``due_at``)."""
+
+    __tablename__ = "order_notes"
+
+    id = Column(Integer, primary_key=True)
+    order_id = Column(String(19), ForeignKey("orders.id"), nullable=False, index=True)
+    kind = Column(String(32), nullable=False)  # what it is about: urgent, courier_answer, ...
+    text = Column(Text, nullable=False)
+    due_at = Column(DateTime)  # a promise's deadline (naive UTC)
+    author = Column(String(64), nullable=False, default="assistant")
+    created_at = Column(DateTime, nullable=False)
+
+    order = relationship("Order", back_populates="notes")
 
 
 class Case(Base):

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from bot.settings import private_sqlite, sqlite_busy_timeout
-from bot.shop.schema import AccessCheck, Base, Buyer, Item, Order, Shipment, Variant
+from bot.shop.schema import AccessCheck, Base, Buyer, Item, Order, OrderNote, Shipment, Variant
 
 
 class OrderState(str, enum.Enum):
@@ -77,6 +77,17 @@ class ShipmentFacts:
 
 
 @dataclass(frozen=True)
+class NoteFacts:
+    """A note on the order; with ``due_at``, a promise made to the customer."""
+
+    kind: str
+    text: str
+    created_at: datetime
+    author: str
+    due_at: Optional[datetime] = None
+
+
+@dataclass(frozen=True)
 class OrderFacts:
     order_id: str
     buyer_account: str
@@ -93,6 +104,16 @@ class OrderFacts:
     shipment: Optional[ShipmentFacts] = None
     refunded_at: Optional[datetime] = None
     refund_amount: Optional[Decimal] = None
+    returned_at: Optional[datetime] = None  # the return reached the warehouse
+    notes: Tuple[NoteFacts, ...] = ()
+
+    def promise(self, kind: str) -> Optional[NoteFacts]:
+        """The latest promise of this kind made on the order (a promise is written once per
+        case and never moved, so this is the one the open case gave)."""
+        return next((n for n in reversed(self.notes) if n.kind == kind and n.due_at is not None), None)
+
+    def noted(self, kind: str) -> bool:
+        return any(n.kind == kind for n in self.notes)
 
     @property
     def goods(self) -> Tuple[ItemFacts, ...]:
@@ -265,6 +286,21 @@ class OrderStore:
             )
             return bool(result.rowcount)
 
+    def add_note(
+        self,
+        order_id: str,
+        kind: str,
+        text: str,
+        now: datetime,
+        due_at: Optional[datetime] = None,
+        author: str = "assistant",
+        session: Optional[Session] = None,
+    ) -> None:
+        """Write a note (插旗备注) or a promise on the order; in ``session``'s transaction if given."""
+        with (nullcontext(session) if session is not None else self.transaction()) as s:
+            s.add(OrderNote(order_id=order_id, kind=kind, text=text, due_at=due_at,
+                            author=author, created_at=now))
+
     # -- phone checks of anonymous customers ------------------------------------
 
     def record_access_check(self, key: str, ok: bool, at: datetime) -> None:
@@ -295,6 +331,7 @@ def _order_query():
         joinedload(Order.buyer),
         selectinload(Order.items).joinedload(Item.product),
         joinedload(Order.shipment).selectinload(Shipment.events),
+        selectinload(Order.notes),
     )
 
 
@@ -342,5 +379,11 @@ def _to_facts(order: Order) -> OrderFacts:
         refunded_at=order.refunded_at,
         refund_amount=(
             Decimal(order.refund_amount) if order.refund_amount is not None else None
+        ),
+        returned_at=order.returned_at,
+        notes=tuple(
+            NoteFacts(kind=n.kind, text=n.text, created_at=n.created_at, author=n.author,
+                      due_at=n.due_at)
+            for n in order.notes
         ),
     )

@@ -112,6 +112,14 @@ def test_a_resolved_answer_asks_for_a_rating_and_stores_it(rasa_url, shop):
     assert [(c.intent, c.rating) for c in cases] == [("track_parcel", 5)]
 
 
+def test_a_rating_is_asked_at_most_once_per_conversation(rasa_url):
+    """W20: the second resolved answer of a conversation asks for no second rating."""
+    customer = Customer(rasa_url)
+    assert "1 到 5 分" in customer.proves("订单3027461958302746518到哪了", "5678")
+    again = customer.says("订单3027461958302746518到哪了")
+    assert "773029384756102" in again and "1 到 5 分" not in again
+
+
 def test_the_case_log_records_a_scenario_once_for_the_next_shift(rasa_url, shop, capsys):
     customer = Customer(rasa_url)
     customer.proves("你们发错货了，订单2938475610293840001", "1111")
@@ -121,6 +129,20 @@ def test_the_case_log_records_a_scenario_once_for_the_next_shift(rasa_url, shop,
     assert bot_cli(["--db", shop.db, "cases"]) == 0
     listing = capsys.readouterr().out
     assert f"#{cases[0].id}" in listing and "疑似发错货" in listing and "面单照片" in listing
+
+
+def test_asking_twice_keeps_the_first_deadline_and_the_promise_is_on_the_order(rasa_url, shop, capsys):
+    """W14, W15: the promised answer time is a note on the order, and it does not move."""
+    import re
+
+    first = Customer(rasa_url).proves("订单7700112233445566778显示签收了但我没收到", "2222")
+    again = Customer(rasa_url).proves("订单7700112233445566778显示签收了但我没收到", "2222")
+    deadline = re.compile(r"我们会在 (\d+月\d+日\S+前)给您答复")
+    assert deadline.search(first) and deadline.search(first).group(1) == deadline.search(again).group(1)
+    (note,) = OrderStore.from_url(shop.db).get_order("7700112233445566778").notes
+    assert note.kind == "courier_answer" and note.due_at is not None
+    assert bot_cli(["--db", shop.db, "orders"]) == 0
+    assert f"{note.text} (期限" in capsys.readouterr().out
 
 
 def test_a_human_takes_over_and_gives_the_conversation_back(rasa_url, monkeypatch):

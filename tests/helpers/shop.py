@@ -3,6 +3,7 @@ a tracker builder, and readers of what an action did."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Dict, List, Optional
 
@@ -54,6 +55,14 @@ def make_tracker(
         active_loop={"name": active_loop} if active_loop else {},
         latest_action_name="action_listen",
     )
+
+
+class WireDispatcher(CollectingDispatcher):
+    """A dispatcher that refuses what could not go over the wire to Rasa (JSON only)."""
+
+    def utter_message(self, *args: Any, **kwargs: Any) -> None:
+        super().utter_message(*args, **kwargs)
+        json.dumps(self.messages[-1], ensure_ascii=False)  # TypeError on a Phrase or a datetime
 
 
 def responses(dispatcher: CollectingDispatcher) -> List[str]:

@@ -1,7 +1,8 @@
 """Each action with its own tracker and its own temporary shop database."""
 
+import dataclasses
+
 import pytest
-from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine
 
 from actions.deps import Deps
@@ -13,14 +14,14 @@ from bot.access.identity import order_pass
 from bot.access.order_access import ANONYMOUS, MAX_FAILED_CHECKS
 from bot.shop.cases import CaseState
 from bot.shop.store import OrderStore
-from tests.helpers.shop import DOMAIN, NOW, SECRET, responses, slot_values
+from tests.helpers.shop import DOMAIN, NOW, SECRET, WireDispatcher, responses, slot_values
 
 
 @pytest.mark.parametrize(
     "action, order_id, response, fact, value",
     [
         (ActionTrackParcel, "3027461958302746518", "utter_track_in_transit", "tracking_number", "773029384756102"),
-        (ActionSignedNotReceived, "2938475610293840001", "utter_snr_signed_other", "signed_by", "小区门卫"),
+        (ActionSignedNotReceived, "2938475610293840001", "utter_snr_signed", "signer", "签收人：小区门卫"),
         (ActionWrongItem, "3027461958302749902", "utter_wrong_item", "items", "左旋肉碱胶囊（60粒）×2"),
         (ActionQualityIssue, "7700112233445566778", "utter_quality_issue", "return_receiver", "小鹿优选售后组"),
         (ActionRefundAfterShipping, "2938475610293847561", "utter_refund_refuse_delivery", "courier", "顺丰速运"),
@@ -35,11 +36,61 @@ async def test_each_scenario_answers_with_the_orders_facts(
     assert dispatcher.messages[0][fact] == value
     case = deps.cases.open_cases()[-1]
     assert (case.order_id, case.intent) == (order_id, action.scenario)
-    if case.state == CaseState.RESOLVED:  # answered: ask for a rating of this case
-        assert responses(dispatcher)[1:] == ["utter_ask_rating"]
+    bubbles = [r for r in responses(dispatcher) if r != "utter_ask_rating"]
+    assert all(m.get(fact) == value for m in dispatcher.messages if m["response"] in bubbles)
+    if case.state == CaseState.RESOLVED:  # resolved for the customer: ask for a rating
+        assert responses(dispatcher)[len(bubbles):] == ["utter_ask_rating"]
         assert slot_values(events) == {"rating_case": case.id}
     else:
-        assert responses(dispatcher)[1:] == [] and events == []
+        assert responses(dispatcher) == bubbles and events == []
+
+
+async def test_a_rating_is_asked_once_per_conversation_and_never_after_a_refusal(
+    deps, make_tracker
+):
+    from tests.helpers.shop import WireDispatcher
+
+    first = WireDispatcher()
+    await ActionTrackParcel(deps).run(first, make_tracker(slots={"order_id": "3027461958302746518"}), {})
+    assert responses(first)[-1] == "utter_ask_rating"
+    asked = {"event": "bot", "text": "这次服务您满意吗？", "metadata": {"utter_action": "utter_ask_rating"}}
+    again = WireDispatcher()
+    tracker = make_tracker(slots={"order_id": "3027461958302746518"}, events=[asked])
+    await ActionTrackParcel(deps).run(again, tracker, {})
+    assert "utter_ask_rating" not in responses(again)
+    closed = WireDispatcher()  # the window closed: a refusal, resolved but not for the customer
+    await ActionRefundAfterShipping(deps).run(closed, make_tracker(slots={"order_id": "2938475610293835555"}), {})
+    assert responses(closed) == ["utter_refund_window_closed"]
+
+
+async def test_a_claimed_note_is_on_the_order_before_the_reply(deps, dispatcher, make_tracker):
+    """「已在订单上备注」: the note is in the store, visible to agents (W15)."""
+    from actions.logistics import ActionUrgeShipment
+
+    await ActionUrgeShipment(deps).run(dispatcher, make_tracker(slots={"order_id": "3027461958302751137"}), {})
+    assert responses(dispatcher) == ["utter_urge_not_shipped"]
+    notes = deps.store.get_order("3027461958302751137").notes
+    assert [n.kind for n in notes] == ["urgent"] and "催发货" in notes[0].text
+
+
+async def test_asking_twice_keeps_the_first_deadline(deps, make_tracker):
+    """Signed but not received, asked again a day later: the same answer_by (W14)."""
+    from datetime import timedelta
+
+    from tests.helpers.shop import WireDispatcher
+
+    slots = {"order_id": "2938475610293840001"}
+    first = WireDispatcher()
+    await ActionSignedNotReceived(deps).run(first, make_tracker(slots=slots), {})
+    later = dataclasses.replace(deps, clock=lambda: NOW + timedelta(hours=20))
+    second = WireDispatcher()
+    await ActionSignedNotReceived(later).run(second, make_tracker(slots=slots), {})
+    assert first.messages[0]["answer_by"] == second.messages[0]["answer_by"] == "11月21日下午6点前"
+    assert len(deps.store.get_order("2938475610293840001").notes) == 1  # one promise, kept
+    overdue = dataclasses.replace(deps, clock=lambda: NOW + timedelta(days=2))
+    third = WireDispatcher()
+    await ActionSignedNotReceived(overdue).run(third, make_tracker(slots=slots), {})
+    assert responses(third) == ["utter_snr_promise_overdue"]
 
 
 async def test_scenario_action_names(deps):
@@ -126,7 +177,7 @@ async def test_a_buyers_own_order_number_is_accepted_with_a_pass(deps, dispatche
         "order_checked_for": pass_of("3027461958302746518", "lin_xiaoyu", "lin_xiaoyu"),
     }
     assert dispatcher.messages == []
-    assert await next_question(deps, CollectingDispatcher(), tracker) == "(the domain's next)"
+    assert await next_question(deps, WireDispatcher(), tracker) == "(the domain's next)"
 
 
 async def test_an_anonymous_customer_is_asked_for_the_phone_digits_first(deps, dispatcher, make_tracker):
@@ -135,7 +186,7 @@ async def test_an_anonymous_customer_is_asked_for_the_phone_digits_first(deps, d
         "order_id": "3027461958302746518", "order_checked_for": None, "phone_tail": None,
     }
     assert dispatcher.messages == []  # nothing about the order yet, not even that it exists
-    assert await next_question(deps, CollectingDispatcher(), tracker) == "phone_tail"
+    assert await next_question(deps, WireDispatcher(), tracker) == "phone_tail"
 
 
 def tail_answer(make_tracker, given, text):
@@ -321,12 +372,12 @@ async def test_the_number_typed_again_is_checked_for_whoever_writes_now(deps, di
     assert await run_form(deps, dispatcher, tracker) == {
         "order_id": "3027461958302746518", "order_checked_for": None, "phone_tail": None,
     }
-    assert await next_question(deps, CollectingDispatcher(), tracker) == "phone_tail"
+    assert await next_question(deps, WireDispatcher(), tracker) == "phone_tail"
 
 
 async def test_a_locked_order_is_refused_even_with_the_right_digits(deps, dispatcher, make_tracker):
     for guess in range(MAX_FAILED_CHECKS):
-        await run_form(deps, CollectingDispatcher(), tail_answer(make_tracker, "3027461958302746518", f"{guess:04d}"))
+        await run_form(deps, WireDispatcher(), tail_answer(make_tracker, "3027461958302746518", f"{guess:04d}"))
     result = await run_form(deps, dispatcher, tail_answer(make_tracker, "3027461958302746518", "5678"))
     assert result == {"phone_tail": None, **NOT_FOUND}
     assert responses(dispatcher) == ["utter_order_check_locked"]
@@ -340,3 +391,13 @@ async def test_a_scenario_reads_the_entities_of_the_message(deps, dispatcher, ma
     await ActionWrongItem(deps).run(dispatcher, tracker, {})
     assert responses(dispatcher)[0] == "utter_wrong_item_aspect"
     assert dispatcher.messages[0]["aspect"] == "颜色"
+
+
+async def test_a_reply_missing_a_fact_is_never_sent_raw(deps, dispatcher, make_tracker, monkeypatch):
+    """Rasa sends a template whose fact is missing unfilled: the action refuses to send it."""
+    import actions.scenario
+    from bot.playbook.scenarios import Reply
+
+    monkeypatch.setattr(actions.scenario, "draft", lambda *a: Reply("utter_track_in_transit", {"order_id": "1"}))
+    await ActionTrackParcel(deps).run(dispatcher, make_tracker(slots={"order_id": "3027461958302746518"}), {})
+    assert responses(dispatcher) == ["utter_order_lookup_failed"] and deps.cases.open_cases() == []

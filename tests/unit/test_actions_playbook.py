@@ -30,7 +30,7 @@ def at(deps, moment):
         (ActionUrgeShipment, "3027461958302751137", "utter_urge_not_shipped", CaseState.WAITING_SHOP),
         (ActionMissingItem, "7700112233445566778", "utter_missing_item", CaseState.WAITING_CUSTOMER),
         (ActionPriceDropRefund, "7700112233445566778", "utter_price_drop_approval", CaseState.NEEDS_APPROVAL),
-        (ActionRefundStatus, "5566778899001155660", "utter_refund_already_done", CaseState.RESOLVED),
+        (ActionRefundStatus, "5566778899001155660", "utter_refunded", CaseState.RESOLVED),
     ],
 )
 async def test_each_new_scenario_answers_and_logs_its_case(
@@ -44,19 +44,21 @@ async def test_each_new_scenario_answers_and_logs_its_case(
 
 
 async def test_asking_twice_does_not_open_a_second_case(deps, make_tracker):
-    from rasa_sdk.executor import CollectingDispatcher
+    from tests.helpers.shop import WireDispatcher
 
     tracker = make_tracker(slots={"order_id": "7700112233445566778"}, buyer="liu_yang")
     for _ in range(2):
-        await ActionPriceDropRefund(deps).run(CollectingDispatcher(), tracker, {})
+        await ActionPriceDropRefund(deps).run(WireDispatcher(), tracker, {})
     assert len(deps.cases.open_cases()) == 1
 
 
 async def test_exchange_reads_the_variant_from_the_message(deps, dispatcher, make_tracker):
     tracker = make_tracker(slots={"order_id": "2938475610293840001"}, text="这件开衫能换成燕麦色的吗")
     await ActionReturnOrExchange(deps).run(dispatcher, tracker, {})
-    assert responses(dispatcher) == ["utter_exchange_available"]
+    assert responses(dispatcher) == ["utter_exchange_available", "utter_exchange_steps", "utter_return_address"]
     assert dispatcher.messages[0]["to_variant"] == "燕麦色 L"
+    # phrases arrive filled: the exchange fee as shop.yml says it
+    assert dispatcher.messages[1]["exchange_fee"] == "换货的来回运费由您承担"
 
 
 async def test_change_address_before_shipping_asks_then_changes_it(deps, dispatcher, make_tracker):
@@ -79,12 +81,28 @@ async def test_change_address_before_shipping_asks_then_changes_it(deps, dispatc
     assert slot_values(saved)["new_address"] is None
 
 
-async def test_an_address_cannot_change_after_shipping(deps, dispatcher, make_tracker):
+async def test_after_shipping_the_new_address_is_taken_and_noted_for_the_courier(
+    deps, dispatcher, make_tracker
+):
+    """W12: on its way, the address cannot change, but the new one is taken and noted."""
     order_id = "3027461958302746518"
     events = await ActionChangeAddress(deps).run(dispatcher, make_tracker(slots={"order_id": order_id}), {})
     assert responses(dispatcher)[0] == "utter_change_address_shipped"
-    assert slot_values(events)["address_change"] == "done"
+    assert slot_values(events)["address_change"] == "ask"
     assert not deps.store.change_address(order_id, "任何地址都不行")
+    new = "上海市徐汇区漕溪北路 398 号 1 号楼 502 林小雨 13812345678"
+    await ActionSaveAddress(deps).run(dispatcher, make_tracker(slots={"order_id": order_id, "new_address": new}), {})
+    assert responses(dispatcher)[-1] == "utter_address_redirect_noted"
+    (note,) = deps.store.get_order(order_id).notes
+    assert note.kind == "redirect" and new in note.text
+    assert deps.store.get_order(order_id).address != new  # the order itself is unchanged
+
+
+async def test_an_address_cannot_change_after_signing(deps, dispatcher, make_tracker):
+    events = await ActionChangeAddress(deps).run(
+        dispatcher, make_tracker(slots={"order_id": "3027461958302749902"}), {})
+    assert responses(dispatcher)[0] == "utter_change_address_too_late"
+    assert slot_values(events)["address_change"] == "done"
 
 
 async def test_within_shift_hours_a_human_takes_over(deps, dispatcher, make_tracker):
@@ -120,7 +138,17 @@ async def test_outside_shift_hours_a_message_is_taken(deps, dispatcher, make_tra
     (case,) = deps.cases.open_cases()
     assert case.customer_message == "快递柜里没有我的包裹，请回电"
     assert "快递柜里没有我的包裹" in case.note and case.next_step.startswith("11月21日 09:00")
-    assert dispatcher.messages[-1]["case_id"] == case.id
+    assert responses(dispatcher)[-1] == "utter_message_taken" and case.intent == "request_human"
+
+
+async def test_a_complaint_left_outside_hours_stays_a_complaint(deps, dispatcher, make_tracker):
+    """W19: the next shift sees a complaint, not a request for a human."""
+    off = at(deps, OFF_SHIFT)
+    said = {"event": "user", "text": "我要投诉", "parse_data": {"intent": {"name": "complaint"}}}
+    tracker = make_tracker(slots={"customer_message": "商品有异味"}, events=[said])
+    await ActionTakeMessage(off).run(dispatcher, tracker, {})
+    (case,) = deps.cases.open_cases()
+    assert case.intent == "complaint"
 
 
 @pytest.mark.parametrize("text, rating", [("5分", 5), ("给4分吧", 4), ("五星", 5), ("嗯嗯", None), ("非常满意", 5), ("一般般", 3)])
@@ -160,9 +188,9 @@ async def test_not_this_order_forgets_it_and_never_picks_it_again(deps, dispatch
         text="不是这个订单", intent="correct_order", buyer="chen_hao",
         slots={"rejected_orders": [picked]},
     )
-    from rasa_sdk.executor import CollectingDispatcher
+    from tests.helpers.shop import WireDispatcher
 
-    assert await ValidateOrderForm(deps).run(CollectingDispatcher(), form_tracker, DOMAIN) == []
+    assert await ValidateOrderForm(deps).run(WireDispatcher(), form_tracker, DOMAIN) == []
 
 
 async def test_not_this_one_but_that_one_takes_the_new_number(deps, dispatcher, make_tracker):
@@ -206,3 +234,19 @@ async def test_another_buyers_orders_are_never_listed(deps, dispatcher, make_tra
     await ActionAskOrderId(deps).run(dispatcher, make_tracker(buyer="wang_fang"), {})
     buttons = dispatcher.messages[0]["buttons"]
     assert {b["payload"] for b in buttons[:-1]} == {o.order_id for o in deps.store.orders_of_buyer("wang_fang")}
+
+
+async def test_return_or_exchange_answered_inside_a_quality_case_stays_a_quality_case(deps, make_tracker):
+    """W13: the quality reply asks 退货还是换货; 「换货」 keeps the quality case and its rules."""
+    from actions.goods import ActionQualityIssue
+    from tests.helpers.shop import WireDispatcher
+
+    slots = {"order_id": "2938475610293840001"}
+    await ActionQualityIssue(deps).run(WireDispatcher(), make_tracker(slots=slots, text="衣服开线了"), {})
+    answer = WireDispatcher()
+    tracker = make_tracker(slots=slots, text="换货", intent="return_or_exchange")
+    await ActionReturnOrExchange(deps).run(answer, tracker, {})
+    assert responses(answer) == ["utter_quality_choice", "utter_return_address"]
+    assert answer.messages[0]["choice"] == "换一件新的"
+    assert answer.messages[0]["fee_quality"].startswith("运费由我们承担")
+    assert {c.intent for c in deps.cases.open_cases()} == {"quality_issue"}

@@ -22,7 +22,7 @@ def test_the_top_three_hypotheses_each_get_a_filled_draft(assistant, store):
     suggestions = assistant.suggest(RANKING, order, NOW, "显示签收了但我没收到")
     assert [s.intent for s in suggestions] == ["signed_not_received", "track_parcel", "wrong_item"]
     first = suggestions[0]
-    assert first.confidence == 0.91 and first.response == "utter_snr_signed_other"
+    assert first.confidence == 0.91 and first.response == "utter_snr_signed"
     assert "小区门卫" in first.reply and "申通快递" in first.reply and "{" not in first.reply
     assert "联系快递核实签收人" in first.checklist
     assert first.case_note["state"] == "waiting_shop" and "小区门卫" in first.case_note["note"]
@@ -82,3 +82,18 @@ def test_feedback_export_keeps_used_and_edited_messages(store):
 def test_bad_feedback_is_refused(store, verdict, message):
     with pytest.raises(ValueError):
         FeedbackLog(store).record(message=message, intent="greet", verdict=verdict, now=NOW)
+
+
+def test_the_freight_collect_verdict_is_the_shops_rule_not_the_orders_payment(policy, store, notes):
+    """W16: 到付 means a return parcel sent freight-collect; the shop refuses those."""
+    import dataclasses
+
+    from bot.assist import AgentAssist
+
+    assist = AgentAssist({}, {}, {}, notes, policy)
+    cod_order = store.get_order("8801234567890000808")
+    verdicts = assist.verdicts("return_or_exchange", cod_order, NOW)
+    assert verdicts["freight_collect_return_parcel_accepted"] is False
+    assert verdicts["order_paid_cash_on_delivery"] is True
+    lenient = AgentAssist({}, {}, {}, notes, dataclasses.replace(policy, accept_cash_on_delivery=True))
+    assert lenient.verdicts("return_or_exchange", cod_order, NOW)["freight_collect_return_parcel_accepted"]

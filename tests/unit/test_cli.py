@@ -5,6 +5,7 @@ from datetime import datetime
 from bot.cli import main
 from bot.settings import PROJECT_ROOT
 from bot.shop.cases import CaseLog, CaseState
+from bot.shop.sample_data import ORDERS
 from bot.shop.store import OrderStore
 
 
@@ -18,13 +19,19 @@ def run(*args, db):
 def test_init_db_then_orders_lists_every_order(tmp_path):
     db = f"sqlite:///{tmp_path / 'shop.db'}"
     first = run("init-db", db=db)
-    assert first.returncode == 0 and "13 orders" in first.stdout
+    assert first.returncode == 0 and f"{len(ORDERS)} orders" in first.stdout
     again = run("init-db", db=db)
     assert "already has orders" in again.stdout
     listing = run("orders", db=db)
     assert listing.returncode == 0
     assert "3027461958302746518" in listing.stdout and "in_transit" in listing.stdout
-    assert len(listing.stdout.strip().splitlines()) == 1 + 13
+    assert len(listing.stdout.strip().splitlines()) == 1 + len(ORDERS)
+    # a note on an order (插旗备注) and a promise show under it
+    store = OrderStore.from_url(db)
+    store.add_note("3027461958302751137", "urgent", "客户催发货，已承诺发出", datetime(2026, 11, 20, 6, 0),
+                   due_at=datetime(2026, 11, 21, 10, 0))
+    noted = run("orders", db=db).stdout
+    assert "备注 11月20日 14:00 assistant: 客户催发货，已承诺发出 (期限 11月21日 18:00)" in noted
 
 
 def test_orders_before_init_says_what_to_do(tmp_path, capsys):
@@ -59,6 +66,6 @@ def test_init_db_reset_recreates_a_database_that_is_not_a_sqlite_file(tmp_path, 
                             next_step="", note="", now=datetime(2026, 11, 20))
     assert len(CaseLog(store).open_cases()) == 1
     assert main(["--db", db, "init-db", "--reset"]) == 0
-    assert "created the sample shop with 13 orders" in capsys.readouterr().out
+    assert f"created the sample shop with {len(ORDERS)} orders" in capsys.readouterr().out
     assert CaseLog(store).open_cases() == []
     store.engine.dispose()

@@ -48,3 +48,48 @@ def test_the_cod_rule_must_name_cod_when_cod_is_refused():
     raw["returns"]["accept_cash_on_delivery"] = True
     raw["returns"]["cash_on_delivery_rule"] = "运费可以到付"
     assert policy_from_mapping(raw).cod_rule == "运费可以到付"
+
+
+def test_numbers_of_shop_yml_are_never_copied_into_notes_or_checklists(tmp_path):
+    validate = validate_module()
+    assert validate.copied_number_problems(validate.Project()) == []
+    (tmp_path / "case_notes.yml").write_text("utter_x:\n  note: 签收后7天内可退\n", encoding="utf-8")
+    (tmp_path / "agent_checklists.yml").write_text(
+        "track_parcel: [超过48小时未更新则催件]\ninvoice: [3个工作日内寄出发票]\n", encoding="utf-8")
+    problems = validate.copied_number_problems(validate.Project(tmp_path))
+    assert len(problems) == 2 and "case_notes.yml:2: '7天'" in problems[0]
+
+
+def test_only_the_fee_phrases_say_who_pays():
+    validate = validate_module()
+    dom = {"responses": {
+        "utter_phrase_fee_shop": [{"text": "运费由我们承担"}],
+        "utter_wrong_item_steps": [{"text": "确认发错的话，运费由我们承担"}],
+    }}
+    where = {"utter_phrase_fee_shop": ("domain.yml", 1), "utter_wrong_item_steps": ("domain.yml", 2)}
+    (problem,) = validate.payer_wording_problems(dom, where)
+    assert problem.startswith("domain.yml:2: response utter_wrong_item_steps says who pays")
+    assert validate.payer_wording_problems({"responses": responses()}, {}) == []
+
+
+def test_checklists_name_only_numbers_shop_yml_has(policy):
+    import yaml
+
+    from bot.playbook.policy import policy_facts
+
+    checklists = yaml.safe_load((PROJECT_ROOT / "agent_checklists.yml").read_text(encoding="utf-8"))
+    for items in checklists.values():
+        for item in items:
+            assert "{" not in item.format_map(policy_facts(policy))
+
+
+@pytest.mark.parametrize("group", [("dislike", "size"), ("quality_issue", "wrong_item")])
+def test_reasons_said_together_must_share_a_payer(group):
+    from bot.playbook.policy import PolicyError
+    from tests.unit.test_policy import raw_policy
+
+    raw = raw_policy()
+    first, second = group
+    raw["returns"]["shipping_paid_by"][first] = "shop" if raw["returns"]["shipping_paid_by"][second] == "buyer" else "buyer"
+    with pytest.raises(PolicyError, match="must name one payer"):
+        policy_from_mapping(raw)
