@@ -183,7 +183,7 @@ def domain_buttons() -> Dict[str, List[Dict[str, Any]]]:
 
 
 def test_the_questions_with_fixed_answers_have_buttons():
-    assert {"utter_quality_issue", "utter_ask_rating"} <= set(domain_buttons())
+    assert {"utter_quality_steps", "utter_ask_rating"} <= set(domain_buttons())
 
 
 @pytest.mark.parametrize("name", sorted(domain_buttons()))

@@ -230,10 +230,11 @@ def test_every_reply_for_every_order_state_edge_and_boundary(store, policy, note
     assert scenario_notes - seen == set()
 
 
-# case notes of replies that other actions send (hand-over, address form, order form)
+# case notes of replies that other actions send (hand-over, address form, order form,
+# a photo's acknowledgement: tests/unit/test_promises.py, tests/unit/test_uploads.py)
 NOT_FROM_SCENARIOS = {
     "utter_handoff_now", "utter_message_taken", "utter_ask_other_order",
-    "utter_address_changed", "utter_address_redirect_noted",
+    "utter_address_changed", "utter_address_redirect_noted", "utter_photo_received",
 }
 
 
