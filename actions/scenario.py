@@ -15,7 +15,7 @@ from actions.deps import Deps, UsesDeps
 from bot.playbook import faults
 from bot.playbook.casenotes import log_case
 from bot.playbook.scenarios import CONTEXT_ENTITIES, Context, Reply, draft
-from bot.shop.cases import CaseRecord, CaseState
+from bot.shop.cases import CaseRecord, CaseState, Escalation
 from bot.shop.store import OrderFacts
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ def register_case(
     reply: Reply,
     order: Optional[OrderFacts],
     customer_message: Optional[str] = None,
+    escalation: Optional[Escalation] = None,
 ) -> CaseRecord:
     """Log the case this reply answers (``bot.playbook.casenotes.log_case``).
 
@@ -39,6 +40,7 @@ def register_case(
     return log_case(
         deps.cases, deps.notes, conversation=tracker.sender_id, intent=intent, reply=reply,
         order=order, now=deps.clock(), customer_message=customer_message, policy=deps.policy,
+        escalation=escalation,
     )
 
 
