@@ -60,6 +60,11 @@ def test_every_draft_names_a_response_whose_variables_it_fills(store, policy, no
         "utter_refund_status_needs_approval",
         "utter_refund_status_escalated",
         "utter_address_changed",
+        # the complaint's notes (tests/unit/test_actions_complaints.py)
+        "utter_complaint_ask_details",
+        "utter_complaint_recorded_now",
+        "utter_complaint_recorded_closed",
+        "utter_complaint_supervisor",
     }
 
 
