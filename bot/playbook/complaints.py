@@ -18,6 +18,7 @@ import yaml
 from bot.playbook.handoff import next_shift_text
 from bot.playbook.policy import ShopPolicy, shift_at
 from bot.playbook.scenarios import Reply, fmt_time
+from bot.shop.cases import CaseRecord
 
 OPENING = Reply("utter_complaint_apology")  # 「您好，真不好意思，给您添麻烦了…」
 ASK_DETAILS = "utter_complaint_ask_details"
@@ -118,6 +119,14 @@ def recorded_reply(now: datetime, policy: ShopPolicy) -> Reply:
     if shift is None:
         return Reply("utter_complaint_recorded_closed", {"next_shift": next_shift_text(now, policy)})
     return Reply("utter_complaint_recorded_now", {"shift": shift.name})
+
+
+def checklist_for(case: CaseRecord, checklists: Mapping[str, List[str]]) -> List[str]:
+    """What the agent who takes ``case`` must do (agent_checklists.yml): a supervisor's
+    complaint has the supervisor's checklist, any other case its intent's."""
+    if case.escalated_to == SUPERVISOR:
+        return list(checklists.get(SUPERVISOR_CHECKLIST, []))
+    return list(checklists.get(case.intent, []))
 
 
 def complaint_words(first: Optional[str], details: Optional[str]) -> str:
