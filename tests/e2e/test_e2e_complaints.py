@@ -34,7 +34,8 @@ def test_a_threat_goes_to_a_supervisor_with_the_checklist(rasa_url, shop, capsys
     (case,), log = cases_of(shop, customer.sender)
     assert (case.intent, case.kind, case.escalated_to) == ("complaint", "complaint", SUPERVISOR)
     assert "威胁给中差评" in case.escalation_reason and "12315" in case.escalation_reason
-    assert case.customer_message == "你们再不处理，我就给差评，还要打12315投诉你们"
+    # the customer's words as the model read them (full-width punctuation folded)
+    assert case.customer_message == "你们再不处理,我就给差评,还要打12315投诉你们"
     (promise,) = log.promises(case.id)
     assert promise.kind == PromiseKind.SUPERVISOR_ANSWER and promise.due_at is not None
     checklist = checklist_for(case, checklists())
@@ -53,4 +54,4 @@ def test_a_plain_complaint_is_listened_to_and_recorded(rasa_url, shop):
     assert "记录" in told and "编号" in told
     (case,), _ = cases_of(shop, customer.sender)
     assert case.intent == "complaint" and case.escalated_to is None and case.priority == 1
-    assert case.customer_message == "我要投诉 / 面膜少了两片，客服一直推脱"
+    assert case.customer_message == "我要投诉 / 面膜少了两片，客服一直推脱"  # the form keeps the raw text
