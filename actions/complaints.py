@@ -16,6 +16,7 @@ from actions.handoff import log_handover, safe_conversation_order
 from actions.scenario import database_unavailable
 from bot.access.ids import find_order_id
 from bot.playbook import complaints
+from bot.playbook.policy import supervisor_answer_deadline
 from bot.playbook.scenarios import Reply
 from bot.shop.cases import CaseRecord, CaseState, Escalation, PromiseKind
 from bot.shop.store import OrderFacts
@@ -60,9 +61,10 @@ class ComplaintStep:
         case = self.log("utter_complaint_supervisor", Escalation(
             kind="complaint", priority=complaints.PRIORITY_SUPERVISOR, to=complaints.SUPERVISOR,
             reason="、".join(self.signs)), signs="、".join(self.signs))
-        due = next(p.due_at for p in self.deps.cases.promises(case.id)
-                   if p.kind == PromiseKind.SUPERVISOR_ANSWER and p.kept_at is None)
-        reply = complaints.supervisor_reply(due, self.deps.policy)
+        due = next((p.due_at for p in self.deps.cases.promises(case.id)
+                    if p.kind == PromiseKind.SUPERVISOR_ANSWER and p.kept_at is None and p.due_at), None)
+        reply = complaints.supervisor_reply(due or supervisor_answer_deadline(self.deps.clock(), self.deps.policy),
+                                            self.deps.policy)
         dispatcher.utter_message(response=reply.response, case_id=case.id, **reply.facts)
         return [SlotSet("complaint", "supervisor"), SlotSet("complaint_case", case.id)]
 

@@ -129,3 +129,21 @@ def test_a_flagged_case_is_never_lowered_by_a_later_update(store):
     plain = log.register(conversation_id="c9", intent="track_parcel", state=CaseState.RESOLVED,
                          next_step="x", note="y", now=NOW)
     assert (plain.kind, plain.priority, plain.escalated_to) == (None, 0, None)
+
+
+def test_a_supervisors_case_has_the_supervisors_checklist_and_others_their_intents(store):
+    log = CaseLog(store)
+    lists = {"complaint": ["倾听"], complaints.SUPERVISOR_CHECKLIST: ["截图给小二"]}
+    plain = register(log, "c1", Escalation(kind="complaint", priority=1))
+    escalated = register(log, "c2", Escalation("complaint", 2, "supervisor", "威胁给中差评"))
+    assert complaints.checklist_for(plain, lists) == ["倾听"]
+    assert complaints.checklist_for(escalated, lists) == ["截图给小二"]
+
+
+def test_the_projects_supervisor_checklist_is_seed_004s():
+    from rasa_adapter.project_files import checklists
+
+    steps = checklists()[complaints.SUPERVISOR_CHECKLIST]
+    assert any("书面" in s or "写明诉求" in s for s in steps)
+    assert any("截图" in s and "小二" in s for s in steps)
+    assert any("平台外" in s for s in steps)
