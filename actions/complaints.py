@@ -25,12 +25,11 @@ EventList = List[Dict[str, Any]]
 
 
 def customer_messages(tracker: Tracker) -> List[str]:
-    """The customer's messages of this conversation, the latest last."""
+    """The customer's messages of this conversation, the latest last. A live tracker's
+    events end with the latest message (whose ``latest_message`` text may be the
+    normalised form of it, so the two are not compared); without events, the latest."""
     said = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
-    latest = tracker.latest_message.get("text") or ""
-    if not said or said[-1] != latest:
-        said.append(latest)
-    return said
+    return said or [tracker.latest_message.get("text") or ""]
 
 
 def order_words(order: Optional[OrderFacts], words: str) -> str:

@@ -134,3 +134,11 @@ async def test_the_opening_is_said_even_when_no_case_can_be_recorded(policy, not
     events = await ActionComplaint(broken).run(dispatcher, make_tracker(text="差评", intent="complaint"), {})
     assert responses(dispatcher) == ["utter_complaint_apology", "utter_service_unavailable"]
     assert events == []
+
+
+async def test_one_threat_is_not_repeated_when_the_model_normalised_its_text(deps, dispatcher, make_tracker):
+    # Rasa keeps the raw text in the user event and the normalised one in latest_message
+    tracker = make_tracker(text="差评,12315", intent="complaint", events=[user("差评，１２３１５")])
+    events = await ActionComplaint(deps).run(dispatcher, tracker, {})
+    case = deps.cases.get(slot_values(events)["complaint_case"])
+    assert case.escalation_reason == "威胁给中差评、威胁投诉到12315、工商或平台"
