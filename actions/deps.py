@@ -7,7 +7,7 @@ first use (``default_deps``); tests pass their own to each action.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, List, Mapping, Optional
@@ -17,6 +17,7 @@ from rasa_sdk import Tracker
 from bot import settings
 from bot.access.order_access import OrderAccess, verified_account
 from bot.playbook.casenotes import CaseNotes
+from bot.playbook.complaints import ComplaintSigns
 from bot.playbook.policy import ShopPolicy, load_policy
 from bot.shop.cases import CaseLog
 from bot.shop.store import OrderFacts, OrderStore
@@ -35,6 +36,8 @@ class Deps:
     notes: CaseNotes
     clock: Callable[[], datetime] = settings.utcnow
     secret: str = ""  # the buyer-token secret; empty means no buyer is ever verified
+    # the signs that send a complaint to a supervisor (complaint_signs.yml)
+    signs: ComplaintSigns = field(default_factory=lambda: ComplaintSigns.load(settings.complaint_signs_path()))
 
     @property
     def responses(self) -> Mapping[str, List[Any]]:

@@ -14,26 +14,36 @@ from actions.deps import Deps, UsesDeps
 from actions.scenario import database_unavailable, register_case
 from bot.playbook.handoff import plan_handover, take_message
 from bot.playbook.scenarios import Reply
-from bot.shop.cases import CaseRecord
+from bot.shop.cases import CaseRecord, Escalation
+from bot.shop.store import OrderFacts
 
 logger = logging.getLogger(__name__)
 
 
 def log_handover(
-    deps: Deps, tracker: Tracker, intent: str, reply: Reply, customer_message: Optional[str] = None
+    deps: Deps, tracker: Tracker, intent: str, reply: Reply, customer_message: Optional[str] = None,
+    escalation: Optional[Escalation] = None, order: Optional[OrderFacts] = None,
 ) -> CaseRecord:
     """Log the case a human agent picks the conversation up from.
 
     It names the conversation's order when the store can say which: a failed
     read of the order does not stop the hand-over, a failed write of the case
-    does (``SQLAlchemyError``).
+    does (``SQLAlchemyError``). ``order`` names it when the caller found it otherwise;
+    ``escalation`` flags the case (a complaint, a supervisor's).
     """
+    if order is None:
+        order = safe_conversation_order(deps, tracker)
+    return register_case(deps, tracker, intent, reply, order, customer_message=customer_message,
+                         escalation=escalation)
+
+
+def safe_conversation_order(deps: Deps, tracker: Tracker) -> Optional[OrderFacts]:
+    """The conversation's order, or None when the store cannot say (logged)."""
     try:
-        order = deps.conversation_order(tracker)
+        return deps.conversation_order(tracker)
     except SQLAlchemyError:
         logger.exception("order store unavailable during a hand-over: the case names no order")
-        order = None
-    return register_case(deps, tracker, intent, reply, order, customer_message=customer_message)
+        return None
 
 
 HANDOVER_INTENTS = ("complaint", "request_human")

@@ -16,7 +16,7 @@ from bot.playbook import faults
 from bot.playbook.casenotes import log_case
 from bot.playbook.render import bubbles, resolved
 from bot.playbook.scenarios import CONTEXT_ENTITIES, Context, Reply, draft
-from bot.shop.cases import CaseRecord, CaseState
+from bot.shop.cases import CaseRecord, CaseState, Escalation
 from bot.shop.store import OrderFacts
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ def register_case(
     reply: Reply,
     order: Optional[OrderFacts],
     customer_message: Optional[str] = None,
+    escalation: Optional[Escalation] = None,
 ) -> CaseRecord:
     """Log the case this reply answers (``bot.playbook.casenotes.log_case``), and write
     the note the reply speaks of on the order (「已备注」), in one transaction.
@@ -48,7 +49,7 @@ def register_case(
         return log_case(
             deps.cases, deps.notes, conversation=tracker.sender_id, intent=intent, reply=reply,
             order=order, now=now, customer_message=customer_message, policy=deps.policy,
-            session=session,
+            escalation=escalation, session=session,
         )
 
 

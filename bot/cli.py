@@ -13,7 +13,8 @@
   secrets [NAME]         make the development secrets in var/ (0600); print one
 
 This module is the command line's composition root: besides ``bot/`` it wires
-the Rasa adapters (``rasa_adapter``) for ``release``, ``suggest`` and ``export-feedback``.
+the Rasa adapters (``rasa_adapter``) for ``release``, ``suggest``, ``export-feedback`` and
+the agents' checklists of ``cases``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import settings
 from bot.access.identity import sign
 from bot.playbook.casenotes import CaseNotes
+from bot.playbook.complaints import checklist_for
 from bot.playbook.policy import PolicyError, ShopPolicy, load_policy
 from bot.playbook.scenarios import fmt_items, fmt_time
 from bot.shop.cases import CaseLog, DueCase, PromiseKind
@@ -139,6 +141,9 @@ def cases(run: Run) -> int:
     except SQLAlchemyError:
         return fail(f"no case log in {run.url} yet: run `python -m bot init-db` first")
     overdue = sum(1 for d in listed if d.overdue)
+    from rasa_adapter.project_files import checklists as agent_checklists
+
+    checklists = agent_checklists()
     kind = "case(s)" if run.args.all else "open case(s)"
     run.say(f"{len(listed)} {kind}, {overdue} overdue, at {fmt_time(now, run.policy)}; by due time")
     for due in listed:
@@ -150,6 +155,8 @@ def cases(run: Run) -> int:
             f" ({case.handler}, updated {fmt_time(case.updated_at, run.policy)}){rating}\n"
             f"      备注: {case.note}\n      下一步: {case.next_step}"
             + (f"\n      留言: {case.customer_message}" if case.customer_message else "")
+            + (f"\n      转{case.escalated_to}（{case.escalation_reason}）: "
+               + "；".join(checklist_for(case, checklists)) if case.escalated_to else "")
         )
     return 0
 

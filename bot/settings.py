@@ -182,6 +182,10 @@ def case_notes_path() -> Path:
     return Path(os.environ.get("SHOP_CASE_NOTES", PROJECT_ROOT / "case_notes.yml"))
 
 
+def complaint_signs_path() -> Path:
+    return Path(os.environ.get("SHOP_COMPLAINT_SIGNS", PROJECT_ROOT / "complaint_signs.yml"))
+
+
 def utcnow() -> datetime:
     """Now as naive UTC, the way the store keeps times."""
     return datetime.now(timezone.utc).replace(tzinfo=None)

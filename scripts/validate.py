@@ -33,6 +33,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import yaml
 
+from bot.playbook.complaints import SUPERVISOR_CHECKLIST
 from bot.settings import PROJECT_ROOT as CODE_ROOT
 from rasa_adapter.project_files import (
     ANNOTATION,
@@ -64,8 +65,8 @@ NO_CHECKLIST = {"inform", "rate", "correct_order", "greet", "thank", "goodbye", 
 # Rasa's prefix for the intents of external events (said by code through trigger_intent,
 # never typed): no training or held-out examples, no checklist
 EXTERNAL = "EXTERNAL_"
-# names agent_checklists.yml may have beside the domain's intents
-CHECKLIST_EXTRA = {"nlu_fallback"}
+# names agent_checklists.yml may have beside the domain's intents (a supervisor's complaint)
+CHECKLIST_EXTRA = {"nlu_fallback", SUPERVISOR_CHECKLIST}
 
 Where = Tuple[str, int]
 

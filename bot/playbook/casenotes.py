@@ -17,9 +17,10 @@ from bot.playbook.policy import (
     courier_answer_deadline,
     handling_days_promised,
     ship_deadline,
+    supervisor_answer_deadline,
 )
 from bot.playbook.scenarios import Reply
-from bot.shop.cases import CaseLog, CaseRecord, CaseState, PromiseKind, PromiseTerms
+from bot.shop.cases import CaseLog, CaseRecord, CaseState, Escalation, PromiseKind, PromiseTerms
 from bot.shop.store import OrderFacts
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ def promise_terms(kind: Optional[PromiseKind], order: Optional[OrderFacts], now:
         return ()
     if kind == PromiseKind.ANSWER_BY:
         return (PromiseTerms(kind, due_at=courier_answer_deadline(now, policy)),)
+    if kind == PromiseKind.SUPERVISOR_ANSWER:
+        return (PromiseTerms(kind, due_at=supervisor_answer_deadline(now, policy)),)
     if kind == PromiseKind.SHIP_BY:
         due = ship_deadline(order.paid_at, order.ship_by, policy) if order is not None else None
         return (PromiseTerms(kind, due_at=due),)
@@ -108,10 +111,12 @@ def log_case(
     now: datetime,
     customer_message: Optional[str] = None,
     policy: Optional[ShopPolicy] = None,
+    escalation: Optional[Escalation] = None,
     session: Optional[Session] = None,
 ) -> CaseRecord:
-    """Log the case ``reply`` answers, with its note (in ``session``'s transaction if given)
-    and, given the ``policy``, the promise the reply made (``promise_terms``).
+    """Log the case ``reply`` answers, with its note (in ``session``'s transaction if given),
+    flagged with ``escalation`` if given and, given the ``policy``, the promise the reply
+    made (``promise_terms``).
 
     Raises ``SQLAlchemyError`` when the database is unavailable; nothing is
     half-written then.
@@ -128,5 +133,6 @@ def log_case(
         buyer_account=order.buyer_account if order else None,
         customer_message=customer_message,
         promises=promise_terms(note.promise, order, now, policy) if policy is not None else (),
+        escalation=escalation,
         session=session,
     )

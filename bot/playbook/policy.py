@@ -42,6 +42,7 @@ class ShopPolicy:
     return_phone: str
     ship_within_hours: int
     courier_answer_hours: int
+    supervisor_answer_hours: int  # a complaint escalated to a supervisor is answered within
     recent_order_days: int
     shipping_paid_by: Dict[str, str]
     must_return: str
@@ -138,6 +139,7 @@ def policy_from_mapping(raw: Any, source: str = "shop.yml") -> ShopPolicy:
         return_phone=str(get("returns.phone", (str, int))),
         ship_within_hours=get("shipping.ship_within_hours", int),
         courier_answer_hours=get("courier.answer_within_hours", int),
+        supervisor_answer_hours=get("complaints.supervisor_answer_within_hours", int),
         recent_order_days=get("orders.recent_days", int),
         shipping_paid_by={r: paid_by[r] for r in RETURN_REASONS},
         must_return=get("returns.must_return", str),
@@ -220,6 +222,11 @@ def ship_deadline(
 
 def courier_answer_deadline(now: datetime, policy: ShopPolicy) -> datetime:
     return now + timedelta(hours=policy.courier_answer_hours)
+
+
+def supervisor_answer_deadline(now: datetime, policy: ShopPolicy) -> datetime:
+    """When a supervisor answers a complaint escalated to them (shop.yml ``complaints``)."""
+    return now + timedelta(hours=policy.supervisor_answer_hours)
 
 
 def handling_days_promised(policy: ShopPolicy) -> int:

@@ -36,6 +36,7 @@ class PromiseKind(str, enum.Enum):
     SHIP_BY = "ship_by"  # the order ships by a time
     HANDLE_AFTER_RETURN = "handle_after_return"  # handled within N days of the return arriving
     APPROVAL = "approval"  # a supervisor's decision is pending
+    SUPERVISOR_ANSWER = "supervisor_answer"  # a supervisor answers an escalated complaint by a time
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,20 @@ class CaseRecord:
     rating: Optional[int]
     created_at: datetime
     updated_at: datetime
+    kind: Optional[str] = None  # "complaint"; None: an ordinary case
+    priority: int = 0  # higher first in the agents' inbox
+    escalated_to: Optional[str] = None  # "supervisor": beyond the shift's agents
+    escalation_reason: Optional[str] = None  # why (agent-facing)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """How a case is flagged for the agents' inbox when it is registered."""
+
+    kind: Optional[str] = None
+    priority: int = 0
+    to: Optional[str] = None
+    reason: Optional[str] = None
 
 
 def _promise(row: Promise) -> PromiseRecord:
@@ -128,7 +143,19 @@ def _record(case: Case) -> CaseRecord:
         rating=case.rating,
         created_at=case.created_at,
         updated_at=case.updated_at,
+        kind=case.kind,
+        priority=case.priority or 0,
+        escalated_to=case.escalated_to,
+        escalation_reason=case.escalation_reason,
     )
+
+
+def _flag(case: Case, escalation: Escalation) -> None:
+    case.kind = escalation.kind or case.kind
+    case.priority = max(case.priority or 0, escalation.priority)
+    if escalation.to:
+        case.escalated_to = escalation.to
+        case.escalation_reason = escalation.reason
 
 
 class CaseLog:
@@ -151,12 +178,15 @@ class CaseLog:
         handler: str = "assistant",
         customer_message: Optional[str] = None,
         promises: Sequence[PromiseTerms] = (),
+        escalation: Optional[Escalation] = None,
         session: Optional[Session] = None,
     ) -> CaseRecord:
         """Open a case, or update the open one for the same conversation, order and intent.
 
         Saying the same thing twice updates one case; it never opens a second.
         ``promises`` are recorded on it (``promise``): a promise already open stands.
+        ``escalation`` flags it (kind, priority, to whom and why); once flagged, a case
+        is never unflagged or lowered by a later update.
         With ``session`` the case is written in the caller's transaction (committed
         or rolled back together with the caller's other writes).
         """
@@ -181,10 +211,21 @@ class CaseLog:
             case.updated_at = now
             if customer_message is not None:
                 case.customer_message = customer_message
+            if escalation is not None:
+                _flag(case, escalation)
             s.flush()
             for terms in promises:
                 self.promise(case.id, terms, now, session=s)
             return _record(case)
+
+    def escalated_to(self, to: str) -> List[CaseRecord]:
+        """The open cases escalated ``to`` (e.g. the supervisor's queue), the most urgent
+        first, then the oldest."""
+        with self.store.session() as s:
+            cases = s.execute(select(Case).where(
+                Case.escalated_to == to, Case.state.not_in([CaseState.CLOSED.value, CaseState.RESOLVED.value]),
+            ).order_by(Case.priority.desc(), Case.created_at, Case.id)).scalars()
+            return [_record(c) for c in cases]
 
     def promise(self, case_id: int, terms: PromiseTerms, now: datetime,
                 session: Optional[Session] = None) -> PromiseRecord:

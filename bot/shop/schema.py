@@ -174,6 +174,13 @@ class Case(Base):
     created_at = Column(DateTime, nullable=False)
     updated_at = Column(DateTime, nullable=False)
     closed_at = Column(DateTime)
+    # what kind of case for the agents' inbox ("complaint"; empty: an ordinary case),
+    # how urgent (higher first; empty: 0), and to whom it went beyond the shift
+    # ("supervisor") and why (the signs found, agent-facing)
+    kind = Column(String(24))
+    priority = Column(Integer)
+    escalated_to = Column(String(24))
+    escalation_reason = Column(Text)
 
 
 class Attachment(Base):

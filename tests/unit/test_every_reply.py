@@ -235,6 +235,9 @@ def test_every_reply_for_every_order_state_edge_and_boundary(store, policy, note
 NOT_FROM_SCENARIOS = {
     "utter_handoff_now", "utter_message_taken", "utter_ask_other_order",
     "utter_address_changed", "utter_address_redirect_noted", "utter_photo_received",
+    # the complaint's (tests/unit/test_actions_complaints.py)
+    "utter_complaint_ask_details", "utter_complaint_recorded_now", "utter_complaint_recorded_closed",
+    "utter_complaint_supervisor",
 }
 
 

@@ -64,6 +64,7 @@ def test_the_shipped_policy_loads():
         (lambda raw: raw["returns"].update(window_days=-1), "'returns.window_days' must not be negative"),
         (lambda raw: raw["shop"].update(timezone="Mars/Olympus"), "'shop.timezone'"),
         (lambda raw: raw.pop("courier"), "missing key 'courier.answer_within_hours'"),
+        (lambda raw: raw.pop("complaints"), "missing key 'complaints.supervisor_answer_within_hours'"),
         (lambda raw: raw["returns"].update(cash_on_delivery_rule="欢迎寄回"),
          "'returns.cash_on_delivery_rule' must tell the customer that 到付"),
     ],
