@@ -1,33 +1,22 @@
 """The socket.io channel (the shop page's chat widget): Rasa's, with the turn guard.
 
 A late answer (a replayed turn) reaches the widget through the session's room.
-With ``SOCKETIO_MESSAGE_QUEUE`` (several Rasa instances: docs/scaling.md) the
-server's rooms are shared through Redis, so a message any instance sends to a
-conversation reaches its widget whichever instance holds the socket.
+With ``SOCKETIO_MESSAGE_QUEUE`` (several Rasa instances: channels/socketio_queue.py)
+a message any instance sends to a conversation reaches its widget whichever
+instance holds the socket.
 """
 
 from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Optional
 
-import socketio
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 
-from bot import settings
 from channels.guard import TurnGuard
 from channels.runtime import attach
+from channels.socketio_queue import client_manager
 from rasa_adapter.compat import socketio_blueprint_with_manager
-
-# the Redis pub/sub channel the instances share (not a key: the lock store's keys are apart)
-QUEUE_CHANNEL = "aftersales-socketio"
-
-
-def client_manager(url: Optional[str] = None) -> Optional[socketio.AsyncManager]:
-    """python-socketio's Redis manager on ``url`` (default: ``SOCKETIO_MESSAGE_QUEUE``),
-    or ``None`` without one: the server then reaches its own sockets only."""
-    url = settings.socketio_message_queue() if url is None else url
-    return socketio.AsyncRedisManager(url, channel=QUEUE_CHANNEL) if url else None
 
 
 class GuardedSocketIOInput(SocketIOInput):

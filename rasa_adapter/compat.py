@@ -159,11 +159,11 @@ def socketio_blueprint_with_manager(channel: Any, build: Callable[[], _Blueprint
     import rasa.core.channels.socketio as rasa_socketio
 
     server_class = rasa_socketio.AsyncServer
-    rasa_socketio.AsyncServer = functools.partial(server_class, client_manager=client_manager)  # type: ignore
+    rasa_socketio.AsyncServer = functools.partial(server_class, client_manager=client_manager)
     try:
         blueprint = build()
     finally:
-        rasa_socketio.AsyncServer = server_class  # type: ignore[misc]
+        rasa_socketio.AsyncServer = server_class
     if getattr(getattr(channel, "sio", None), "manager", None) is not client_manager:
         raise RuntimeError(
             "Rasa's socket.io channel did not build its AsyncServer with our client manager "
