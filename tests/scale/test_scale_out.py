@@ -41,7 +41,7 @@ from devtools import conversations
 from devtools.conversations import Conversation
 from devtools.scaled import Ports, ScaledStack
 from devtools.stack import StackError, make_shop
-from rasa_adapter.api import trigger_intent
+from rasa_adapter.api import conversation_slots, trigger_intent
 from tests.helpers.images import photo
 from tests.helpers.servers import AGENT_TOKEN, BUYER_SECRET, SECRETS
 from web.uploads import PHOTO_INTENT
@@ -385,6 +385,12 @@ class Widget:
         with self.arrived:
             return self.arrived.wait_for(lambda: len(self.replies) >= count, timeout=timeout)
 
+    def buttons(self) -> List[str]:
+        """The buttons shown (title and payload): the orders to pick from, ..."""
+        with self.arrived:
+            return [f"{b.get('title', '')} {b.get('payload', '')}"
+                    for r in self.replies for b in r.get("quick_replies") or []]
+
     def showing(self, fragment: str) -> List[str]:
         """The bot messages shown that contain ``fragment``."""
         return [t for t in self.texts() if fragment in t]
@@ -412,7 +418,7 @@ def test_the_widget_over_socketio_polling_is_sticky_through_nginx(stack: ScaledS
         sid = widget.client.eio.sid
     finally:
         widget.close()
-    texts = "\n".join(widget.texts())
+    texts = "\n".join(widget.texts() + widget.buttons())
     assert "3027461958302749902" in texts and "773029384756102" in texts
     log = (stack.log_dir / "nginx-access.log").read_text(errors="replace")
     upstreams = set(re.findall(rf"sid={re.escape(sid)}\S* HTTP/1\.1\" \d+ upstream=(\S+)", log))
@@ -433,6 +439,18 @@ def test_the_web_service_talks_to_rasa_through_nginx(stack: ScaledStack, load: L
     assert response.json()["order_id"] == "1829374650192837465"
 
 
+def turn_stored(rasa_url: str, sender: str, timeout: float = 30) -> bool:
+    """Whether the conversation's tracker holds its order and pass (the widget shows a
+    turn's replies before Rasa stores the turn; the upload reads the stored slots)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        slots = conversation_slots(rasa_url, sender, token=SECRETS.rasa_token)
+        if slots.get("order_id") == PHOTO_ORDER and slots.get("order_checked_for"):
+            return True
+        time.sleep(0.3)
+    return False
+
+
 def test_what_one_instance_says_reaches_a_widget_connected_to_the_other(stack: ScaledStack) -> None:
     """The socket.io message queue (Redis): a bot message sent by instance 2 reaches the
     widget whose socket is on instance 1 (connected directly, not through nginx), once.
@@ -444,6 +462,7 @@ def test_what_one_instance_says_reaches_a_widget_connected_to_the_other(stack: S
     try:
         widget.says("收到的货发错了")  # turned on instance 1: chen_hao's one recent order, a case opens
         assert widget.wait_for_text(PHOTO_ORDER), widget.texts()
+        assert turn_stored(first, widget.sender), "the turn's order never reached the tracker"
         uploaded = requests.post(f"{stack.web_url}/api/uploads", timeout=60,
                                  files={"file": ("a.jpg", photo(), "image/jpeg")},
                                  data={"conversation_id": widget.sender, "buyer_token": widget.token})
