@@ -150,6 +150,13 @@ def dev_secret(name: str, create: bool = True) -> str:
     return path.read_text().strip()
 
 
+def socketio_message_queue() -> str:
+    """The socket.io message queue shared by several Rasa instances (``SOCKETIO_MESSAGE_QUEUE``,
+    a Redis URL such as ``redis://127.0.0.1:6380/0``), or "" for none: one instance, whose
+    socket.io server reaches only the sockets connected to it (docs/scaling.md)."""
+    return os.environ.get("SOCKETIO_MESSAGE_QUEUE", "").strip()
+
+
 def rasa_token() -> str:
     return dev_secret("rasa_token")
 

@@ -10,6 +10,7 @@ the same URLs as Rasa's own REST and socket.io channels. One job per module:
   channels' late outputs, started and stopped with the server;
 - ``journal``: the pending-turn journal (SQL);
 - ``replay``: replays journaled turns once the action server is healthy again.
+- ``socketio_queue``: the socket.io message queue several Rasa instances share.
 
 The Rasa server imports this package when it loads the channels; that is when
 the Rasa 3.6 speed-ups of ``rasa_adapter.compat`` are installed.

@@ -1,6 +1,9 @@
 """The socket.io channel (the shop page's chat widget): Rasa's, with the turn guard.
 
 A late answer (a replayed turn) reaches the widget through the session's room.
+With ``SOCKETIO_MESSAGE_QUEUE`` (several Rasa instances: channels/socketio_queue.py)
+a message any instance sends to a conversation reaches its widget whichever
+instance holds the socket.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIO
 
 from channels.guard import TurnGuard
 from channels.runtime import attach
+from channels.socketio_queue import client_manager
+from rasa_adapter.compat import socketio_blueprint_with_manager
 
 
 class GuardedSocketIOInput(SocketIOInput):
@@ -28,7 +33,13 @@ class GuardedSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SocketBlueprint:
         guard = TurnGuard(self.name(), late_output=self._late_output)
-        blueprint = super().blueprint(guard.wrap(on_new_message))
+        build = super().blueprint
+        manager = client_manager()
+        if manager is None:
+            blueprint = build(guard.wrap(on_new_message))
+        else:
+            blueprint = socketio_blueprint_with_manager(
+                self, lambda: build(guard.wrap(on_new_message)), manager)
         attach(guard, blueprint)
         return blueprint
 

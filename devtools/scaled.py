@@ -3,7 +3,8 @@
     nginx ──┬── Rasa instance 1 ──┐
             └── Rasa instance 2 ──┼── action server ── PostgreSQL (shop: orders, cases)
                                   ├── PostgreSQL (tracker store: every conversation)
-                                  └── Redis (lock store: one message of a conversation at a time)
+                                  └── Redis (lock store: one message of a conversation at a time;
+                                             socket.io message queue: the instances' rooms shared)
     web service (shop page, agent console) ── nginx
 
 ``ScaledStack`` starts and stops it with the primitives of devtools/stack.py; `make
@@ -152,7 +153,8 @@ class ScaledStack:
     """Every server of the scaled-out assistant, in ``workdir`` (data, configs, logs in log/)."""
 
     def __init__(self, workdir: Path, ports: Ports, secrets: Secrets, policy: Optional[Path] = None,
-                 say: Callable[[str], None] = print, supervise: bool = False) -> None:
+                 say: Callable[[str], None] = print, supervise: bool = False,
+                 socketio_queue: bool = True) -> None:
         self.workdir = workdir
         self.ports = ports
         self.secrets = secrets
@@ -164,6 +166,9 @@ class ScaledStack:
         # Redis first (``data``), then, once the shop is made, the assistant's servers
         # (action server, Rasa instances, nginx, web); stopped in the reverse order
         self.supervise = supervise
+        # the Rasa instances share their socket.io rooms through Redis (SOCKETIO_MESSAGE_QUEUE):
+        # a message any instance sends reaches the widget whichever instance holds its socket
+        self.socketio_queue = socketio_queue
         self.data: Optional[Supervised] = None
         self.supervised: Optional[Supervised] = None
         # where PostgreSQL and Redis are added: ``servers``, or the data tier's own stack
@@ -191,6 +196,15 @@ class ScaledStack:
     @property
     def web_url(self) -> str:
         return local_url(self.ports.web)
+
+    @property
+    def socketio_queue_url(self) -> str:
+        """The socket.io message queue (Redis pub/sub; the lock store's keys are in db 1)."""
+        return f"redis://127.0.0.1:{self.ports.redis}/0"
+
+    def rasa_env(self) -> Dict[str, str]:
+        """What the Rasa instances get on top of the stack's environment."""
+        return {"SOCKETIO_MESSAGE_QUEUE": self.socketio_queue_url if self.socketio_queue else ""}
 
     def pg_password(self) -> str:
         return (self.workdir / "pg_password").read_text().strip()
@@ -321,7 +335,7 @@ class ScaledStack:
             conn.close()
 
     def start_redis(self) -> None:
-        self.say(f"==> starting Redis (lock store) on 127.0.0.1:{self.ports.redis}")
+        self.say(f"==> starting Redis (lock store, socket.io message queue) on 127.0.0.1:{self.ports.redis}")
         redis_dir = self.workdir / "redis"
         redis_dir.mkdir(exist_ok=True)
         self.data_stack.add("redis", [shutil.which("redis-server") or "redis-server", "--port", str(self.ports.redis),
@@ -371,7 +385,7 @@ class ScaledStack:
         add_action_server(stack, self.ports.actions).tier = ASSISTANT_TIER
         for i, port in enumerate(self.ports.rasa, start=1):
             self.say(f"==> starting Rasa instance {i} on :{port} (same model; log: {self.log_dir}/rasa-{i}.log)")
-            add_rasa(stack, port, endpoints, name=f"rasa-{i}").tier = ASSISTANT_TIER
+            add_rasa(stack, port, endpoints, name=f"rasa-{i}", extra_env=self.rasa_env()).tier = ASSISTANT_TIER
         self.say(f"==> starting nginx on :{self.ports.nginx} (round-robin REST, sticky socket.io)")
         nginx = [nginx_binary(), "-p", str(self.workdir), "-c", str(nginx_conf),
                  "-e", str(self.log_dir / "nginx-error.log")]
@@ -416,7 +430,7 @@ def main() -> int:
   Shop page with the chat widget:     {stack.web_url}/
   Agent console:                      {stack.web_url}/agent   (token: {python} -m bot secrets agent_token)
   PostgreSQL (orders, cases, trackers): 127.0.0.1:{ports.postgres}  user {PG_USER}, password in {stack.workdir}/pg_password
-  Redis (lock store):                 127.0.0.1:{ports.redis}
+  Redis (lock store, socket.io queue): 127.0.0.1:{ports.redis}
   Logs: {stack.log_dir}/ (nginx-access.log names the instance of every request)
 
   curl -si {webhook} -d '{{"sender": "s1", "message": "我的快递到哪了"}}'

@@ -402,16 +402,17 @@ def add_action_server(stack: Stack, port: int, name: str = "actions") -> Server:
 
 
 def add_rasa(stack: Stack, port: int, endpoints: Path, name: str = "rasa", model: Path = MODEL,
-             credentials: Union[str, Path] = "credentials.yml") -> Server:
+             credentials: Union[str, Path] = "credentials.yml",
+             extra_env: Optional[Mapping[str, str]] = None) -> Server:
     """``rasa run`` with the project's channels (or ``credentials``), the HTTP API behind
-    the stack's token."""
+    the stack's token; ``extra_env`` added to the stack's environment."""
     if not model.exists():
         raise StackError(f"no trained model at {model}: run `make train` first")
     return stack.add(name, [
         RASA, "run", "--model", model, "--port", str(port), "--interface", settings.host(),
         "--credentials", credentials, "--endpoints", endpoints, "--cors", "*",
         "--enable-api", "--auth-token", stack.secrets.rasa_token, "--logging-config-file", "logging.yml",
-    ], ready=f"{local_url(port)}/")
+    ], ready=f"{local_url(port)}/", extra_env=extra_env)
 
 
 def add_web(stack: Stack, port: int, rasa_url: str, public_rasa_url: Optional[str] = None,

@@ -19,6 +19,12 @@ one fails loudly there instead of silently in production:
   ``SANIC_HOST``, default 0.0.0.0, and reads it after importing our actions
   package; ``bind_action_server_to_loopback`` (called by ``actions/__init__.py``)
   defaults it to ``AFTERSALES_HOST``, loopback unless set.
+- **The socket.io server's client manager.** Rasa 3.6's ``SocketIOInput.blueprint``
+  creates its ``AsyncServer`` itself, with no way to pass python-socketio's
+  ``client_manager`` (a message queue shared by several instances: docs/scaling.md).
+  It looks the name ``AsyncServer`` up in ``rasa.core.channels.socketio`` when
+  called; ``socketio_blueprint_with_manager`` rebinds that name, for the call
+  only, to one that adds the manager, and checks that the server got it.
 - **A speed-up.** Rasa 3.6 checks every action server response with
   ``jsonschema.validate``, which re-checks the (large) events schema against the
   JSON Schema meta-schema and builds a new validator each time: about 60 ms of
@@ -42,7 +48,7 @@ import logging
 import os
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, TypeVar
 
 from bot import settings
 
@@ -131,6 +137,39 @@ def bind_action_server_to_loopback() -> None:
     wins.
     """
     os.environ.setdefault("SANIC_HOST", settings.host())
+
+
+# -- the socket.io server's client manager ---------------------------------------
+
+_Blueprint = TypeVar("_Blueprint")
+
+
+def socketio_blueprint_with_manager(channel: Any, build: Callable[[], _Blueprint],
+                                    client_manager: Any) -> _Blueprint:
+    """``build()`` (Rasa's ``SocketIOInput.blueprint`` for ``channel``) with its
+    ``AsyncServer`` made with ``client_manager``.
+
+    Rasa 3.6 calls ``AsyncServer(async_mode="sanic", cors_allowed_origins=[])``,
+    ``AsyncServer`` being a global of ``rasa.core.channels.socketio``, and keeps the
+    server in ``channel.sio``. Blueprints are built once, at start-up, synchronously,
+    so the name is rebound only while ``build`` runs. If Rasa stops building the
+    server this way, start-up fails here rather than serving one instance's sockets
+    only.
+    """
+    import rasa.core.channels.socketio as rasa_socketio
+
+    server_class = rasa_socketio.AsyncServer
+    rasa_socketio.AsyncServer = functools.partial(server_class, client_manager=client_manager)
+    try:
+        blueprint = build()
+    finally:
+        rasa_socketio.AsyncServer = server_class
+    if getattr(getattr(channel, "sio", None), "manager", None) is not client_manager:
+        raise RuntimeError(
+            "Rasa's socket.io channel did not build its AsyncServer with our client manager "
+            "(rasa_adapter/compat.py socketio_blueprint_with_manager): the socket.io message "
+            "queue (SOCKETIO_MESSAGE_QUEUE) would be ignored")
+    return blueprint
 
 
 # -- a speed-up: the action response validator, built once -----------------------

@@ -28,7 +28,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 import requests
@@ -37,16 +37,22 @@ from sqlalchemy import create_engine, text
 
 from bot.access.identity import sign
 from bot.settings import utcnow
+from channels.buttons import chosen_payload
 from devtools import conversations
 from devtools.conversations import Conversation
 from devtools.scaled import Ports, ScaledStack
 from devtools.stack import StackError, make_shop
+from rasa_adapter.api import conversation_slots, trigger_intent
+from tests.helpers.images import photo
 from tests.helpers.servers import AGENT_TOKEN, BUYER_SECRET, SECRETS
+from web.uploads import PHOTO_INTENT
 
 CONVERSATIONS = int(os.environ.get("SCALE_CONVERSATIONS", 48))
 CONCURRENCY = int(os.environ.get("SCALE_CONCURRENCY", 11))  # odd: no lock-step with round-robin
 SIMULTANEOUS = 8  # conversations that send two messages at the same moment
 PAIRED = "signed_not_received, then wrong_item"  # chen_hao's two questions about his one order
+PHOTO_ORDER = "1829374650192837465"  # chen_hao's only recent order: picked without asking
+ACKNOWLEDGED = "照片收到了"  # utter_photo_received
 
 # the conversations whose cases are known: each leaves exactly those in the case log
 SCENARIOS = [c for c in conversations.load() if c.cases is not None]
@@ -145,15 +151,31 @@ def tracker_turns(stack: ScaledStack, senders: List[str]) -> Dict[str, List[Tupl
         engine.dispose()
     turns: Dict[str, List[Tuple[str, str]]] = {s: [] for s in senders}
     for sender, kind, data in rows:
-        turns[sender].append((kind, json.loads(data).get("text") or ""))
+        event = json.loads(data)
+        buttons = (event.get("data") or {}).get("buttons")
+        marked = BUTTONS + json.dumps(buttons, ensure_ascii=False) if buttons else ""
+        turns[sender].append((kind, (event.get("text") or "") + marked))
     return turns
 
 
-def expected_events(turns: List[Sent]) -> List[Tuple[str, str]]:
-    events = []
+# a bot message stored with buttons (tracker_turns: its text, BUTTONS, the buttons in JSON).
+# Over REST (channels/buttons.py) the customer got the text with numbered lines under it,
+# and the next message, a number or a title, was stored as the chosen button's payload.
+BUTTONS = "\n[buttons]"
+
+
+def expected_events(turns: List[Sent], stored: Sequence[Tuple[str, str]] = ()) -> List[Tuple[str, str]]:
+    """The events the tracker should hold for ``turns`` (``stored``: for the buttons)."""
+    with_buttons = [(t.split(BUTTONS)[0], t) for k, t in stored if k == "bot" and BUTTONS in t]
+    events: List[Tuple[str, str]] = []
+    offered: List[Dict[str, Any]] = []
     for sent in turns:
-        events.append(("user", sent.text))
-        events.extend(("bot", reply) for reply in sent.replies)
+        events.append(("user", chosen_payload(sent.text, offered) or sent.text))
+        offered = []
+        for reply in sent.replies:
+            shown = next((m for t, m in with_buttons if reply.startswith(t + "\n")), None)
+            events.append(("bot", reply if shown is None else shown))
+            offered = json.loads(shown.split(BUTTONS)[1]) if shown else []
     return events
 
 
@@ -223,7 +245,8 @@ class LoadRun:
         """Messages (user and bot) missing from the trackers, and stored more than once."""
         lost = duplicated = 0
         for c in self.transcripts:
-            expected, stored = Counter(expected_events(c.turns)), Counter(self.stored[c.sender])
+            stored = Counter(self.stored[c.sender])
+            expected = Counter(expected_events(c.turns, self.stored[c.sender]))
             lost += sum((expected - stored).values())
             duplicated += sum((stored - expected).values())
         return lost, duplicated
@@ -290,10 +313,10 @@ def test_round_robin_spreads_turns_and_conversations_continue_on_the_other_insta
 
 
 def test_no_turn_is_lost_or_duplicated_in_the_tracker_store(load: LoadRun) -> None:
-    assert load.tracker_differences() == (0, 0)
-    # and each tracker holds exactly what was sent and received, in order
-    wrong = [f"{c.sender}: stored {load.stored[c.sender]} expected {expected_events(c.turns)}"
-             for c in load.transcripts if load.stored[c.sender] != expected_events(c.turns)]
+    # each tracker holds exactly what was sent and received, in order
+    wrong = [f"{c.sender}: stored {load.stored[c.sender]} expected {expected_events(c.turns, load.stored[c.sender])}"
+             for c in load.transcripts if load.stored[c.sender] != expected_events(c.turns, load.stored[c.sender])]
+    assert load.tracker_differences() == (0, 0), "\n".join(wrong[:3])
     assert not wrong, "\n".join(wrong[:5])
 
 
@@ -347,38 +370,78 @@ def test_two_messages_of_one_conversation_at_the_same_moment_are_processed_one_a
     print(f"    same-moment pairs: {SIMULTANEOUS}, served by {dict(instances)}", flush=True)
 
 
+class Widget:
+    """A shop page's chat widget: a socket.io client (long-polling) holding one conversation."""
+
+    def __init__(self, url: str, sender: str, buyer: str) -> None:
+        self.sender = sender
+        self.token = sign(buyer, BUYER_SECRET, utcnow())
+        self.replies: List[Dict[str, Any]] = []
+        self.arrived = threading.Condition()
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("bot_uttered", self._on_bot_uttered)
+        self.client.on("session_confirm", self._on_session_confirm)
+        self.confirmed = threading.Event()
+        self.client.connect(url, transports=["polling"], socketio_path="/socket.io/")
+        self.client.emit("session_request", {"session_id": sender})  # joins the conversation's room
+        assert self.confirmed.wait(timeout=30), "no session_confirm"
+
+    def _on_bot_uttered(self, data: Dict[str, Any]) -> None:
+        with self.arrived:
+            self.replies.append(data)
+            self.arrived.notify_all()
+
+    def _on_session_confirm(self, _data: Any) -> None:
+        self.confirmed.set()
+
+    def says(self, text_: str) -> None:
+        self.client.emit("user_uttered", {"message": text_, "session_id": self.sender,
+                                          "customData": {"buyer_token": self.token}})
+
+    def wait_for(self, count: int, timeout: float = 30) -> bool:
+        """Whether the widget has shown ``count`` bot messages within ``timeout`` s."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.replies) >= count, timeout=timeout)
+
+    def buttons(self) -> List[str]:
+        """The buttons shown (title and payload): the orders to pick from, ..."""
+        with self.arrived:
+            return [f"{b.get('title', '')} {b.get('payload', '')}"
+                    for r in self.replies for b in r.get("quick_replies") or []]
+
+    def showing(self, fragment: str) -> List[str]:
+        """The bot messages shown that contain ``fragment``."""
+        return [t for t in self.texts() if fragment in t]
+
+    def wait_for_text(self, fragment: str, count: int = 1, timeout: float = 30) -> bool:
+        """Whether ``count`` bot messages containing ``fragment`` were shown within ``timeout`` s."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.showing(fragment)) >= count, timeout=timeout)
+
+    def texts(self) -> List[str]:
+        with self.arrived:
+            return [r.get("text", "") for r in self.replies]
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+
 def test_the_widget_over_socketio_polling_is_sticky_through_nginx(stack: ScaledStack) -> None:
     """Long-polling socket.io requests reach the instance holding the session (ip_hash)."""
-    sender = f"scale-socketio-{uuid.uuid4().hex[:6]}"
-    replies: List[Dict[str, Any]] = []
-    arrived = threading.Condition()
-
-    client = socketio.Client(reconnection=False)
-
-    @client.on("bot_uttered")
-    def on_bot_uttered(data: Dict[str, Any]) -> None:
-        with arrived:
-            replies.append(data)
-            arrived.notify_all()
-
-    token = sign("lin_xiaoyu", BUYER_SECRET, utcnow())
-    client.connect(stack.public_url, transports=["polling"], socketio_path="/socket.io/")
+    widget = Widget(stack.public_url, f"scale-socketio-{uuid.uuid4().hex[:6]}", "lin_xiaoyu")
     try:
-        client.emit("session_request", {"session_id": sender})
         for said, count in (("我的快递到哪了", 1), ("3027461958302746518", 3)):
-            client.emit("user_uttered", {"message": said, "session_id": sender,
-                                         "customData": {"buyer_token": token}})
-            with arrived:
-                assert arrived.wait_for(lambda count=count: len(replies) >= count, timeout=30), replies
-        sid = client.eio.sid
+            widget.says(said)
+            assert widget.wait_for(count), widget.replies
+        sid = widget.client.eio.sid
     finally:
-        client.disconnect()
-    texts = "\n".join(r.get("text", "") for r in replies)
+        widget.close()
+    texts = "\n".join(widget.texts() + widget.buttons())
     assert "3027461958302749902" in texts and "773029384756102" in texts
     log = (stack.log_dir / "nginx-access.log").read_text(errors="replace")
     upstreams = set(re.findall(rf"sid={re.escape(sid)}\S* HTTP/1\.1\" \d+ upstream=(\S+)", log))
     assert len(upstreams) == 1, upstreams
-    assert [k for k, _ in tracker_turns(stack, [sender])[sender]].count("user") == 2
+    assert [k for k, _ in tracker_turns(stack, [widget.sender])[widget.sender]].count("user") == 2
 
 
 def test_the_web_service_talks_to_rasa_through_nginx(stack: ScaledStack, load: LoadRun) -> None:
@@ -392,3 +455,50 @@ def test_the_web_service_talks_to_rasa_through_nginx(stack: ScaledStack, load: L
         headers={"Authorization": f"Bearer {AGENT_TOKEN}"}, timeout=30)
     assert response.status_code == 200, response.text
     assert response.json()["order_id"] == "1829374650192837465"
+
+
+def turn_stored(rasa_url: str, sender: str, timeout: float = 30) -> bool:
+    """Whether the conversation's tracker holds its order and pass (the widget shows a
+    turn's replies before Rasa stores the turn; the upload reads the stored slots)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        slots = conversation_slots(rasa_url, sender, token=SECRETS.rasa_token)
+        if slots.get("order_id") == PHOTO_ORDER and slots.get("order_checked_for"):
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_what_one_instance_says_reaches_a_widget_connected_to_the_other(stack: ScaledStack) -> None:
+    """The socket.io message queue (Redis): a bot message sent by instance 2 reaches the
+    widget whose socket is on instance 1 (connected directly, not through nginx), once.
+
+    The photo acknowledgement is the case: the web service's trigger_intent goes through
+    nginx to either instance, and here instance 2 is also asked directly."""
+    first, second = stack.instance_urls
+    widget = Widget(first, f"scale-queue-{uuid.uuid4().hex[:6]}", "chen_hao")
+    try:
+        widget.says("收到的货发错了")  # turned on instance 1: chen_hao's one recent order, a case opens
+        assert widget.wait_for_text(PHOTO_ORDER), widget.texts()
+        assert turn_stored(first, widget.sender), "the turn's order never reached the tracker"
+        uploaded = requests.post(f"{stack.web_url}/api/uploads", timeout=60,
+                                 files={"file": ("a.jpg", photo(), "image/jpeg")},
+                                 data={"conversation_id": widget.sender, "buyer_token": widget.token})
+        assert uploaded.status_code == 201 and uploaded.json()["acknowledged"], uploaded.text
+        # the acknowledgement said by instance 2 itself, on the conversation's latest channel
+        asked = time.perf_counter()
+        trigger_intent(second, widget.sender, PHOTO_INTENT, {}, token=SECRETS.rasa_token)
+        arrived = widget.wait_for_text(ACKNOWLEDGED, count=2)
+        shown = time.perf_counter() - asked
+        time.sleep(2)  # a copy delivered twice would be here by now
+        acknowledgements = widget.showing(ACKNOWLEDGED)
+    finally:
+        widget.close()
+    assert arrived and len(acknowledgements) == 2, (
+        f"the widget on instance 1 showed {len(acknowledgements)} of the 2 acknowledgements "
+        f"(one through nginx, one said by instance 2): {widget.texts()}")
+    log = (stack.log_dir / "nginx-access.log").read_text(errors="replace")
+    via_nginx = re.findall(rf'"POST /conversations/{re.escape(widget.sender)}/trigger_intent\S* HTTP/1\.1" '
+                           r"\d+ upstream=(\S+)", log)
+    print(f"    photo acknowledgement through nginx ran on {via_nginx} (instance 1: {first}); the one "
+          f"instance 2 was asked for was shown on instance 1's widget {shown:.2f} s after asking", flush=True)

@@ -21,11 +21,14 @@ import jsonschema
 import pytest
 import rasa.cli.run
 import rasa.core.actions.action
+import rasa.core.channels.socketio
 import rasa.core.processor
 import rasa_sdk.endpoint
+import socketio
 import yaml
 from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
+from rasa.core.channels.socketio import SocketIOInput
 from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import (
     AwaitableTrackerStore,
@@ -218,6 +221,35 @@ def test_an_explicit_sanic_host_wins(monkeypatch):
     monkeypatch.delenv("SANIC_HOST")
     compat.bind_action_server_to_loopback()
     assert os.environ["SANIC_HOST"] == "0.0.0.0"
+
+
+# -- the socket.io server's client manager: Rasa builds the AsyncServer itself ----
+
+
+async def no_turn(_message: Any) -> None:
+    return None
+
+
+def test_rasa_builds_its_socketio_server_so_that_we_can_give_it_a_client_manager():
+    manager = socketio.AsyncManager()
+    channel = SocketIOInput()
+    blueprint = compat.socketio_blueprint_with_manager(channel, lambda: channel.blueprint(no_turn), manager)
+    assert blueprint is not None
+    assert channel.sio is not None and channel.sio.manager is manager and manager.server is channel.sio, (
+        "Rasa's SocketIOInput.blueprint no longer builds its AsyncServer through the name "
+        "rasa.core.channels.socketio.AsyncServer, or no longer keeps it in channel.sio: "
+        "compat.socketio_blueprint_with_manager cannot give it the socket.io message queue "
+        "(several instances: docs/scaling.md). Find where the server is made now.")
+    assert rasa.core.channels.socketio.AsyncServer is socketio.AsyncServer  # put back after the call
+
+
+def test_a_server_built_without_the_manager_stops_the_start_up():
+    channel = SocketIOInput()
+    with pytest.raises(RuntimeError, match="SOCKETIO_MESSAGE_QUEUE"):
+        compat.socketio_blueprint_with_manager(channel, lambda: None, socketio.AsyncManager())
+    with pytest.raises(ValueError):  # a failing build still puts Rasa's name back
+        compat.socketio_blueprint_with_manager(channel, lambda: int("x"), socketio.AsyncManager())
+    assert rasa.core.channels.socketio.AsyncServer is socketio.AsyncServer
 
 
 # -- the speed-up: Rasa checks action server responses as before, faster ---------

@@ -7,12 +7,15 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+import socketio
 from rasa.core.lock_store import LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.core.utils import AvailableEndpoints
 
+from channels.socketio import GuardedSocketIOInput
 from devtools.scaled import DEPLOY, Ports, ScaledStack, StackError, fill
 from devtools.stack import Secrets
 from rasa_adapter.lockstore import AtomicRedisLockStore
@@ -70,3 +73,28 @@ def test_a_placeholder_left_unfilled_stops_the_stack(tmp_path: Path) -> None:
     with pytest.raises(StackError, match="@HOST@"):
         fill(template, {"PORT": "1"})
     assert {p.name for p in DEPLOY.glob("*.in")} == {"endpoints.yml.in", "nginx.conf.in"}
+
+
+def test_both_rasa_instances_share_their_socketio_rooms_through_the_stacks_redis(
+        stack: ScaledStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = stack.rasa_env()
+    assert env == {"SOCKETIO_MESSAGE_QUEUE": "redis://127.0.0.1:7380/0"}
+    for name, value in env.items():  # as an instance started with it builds its channel
+        monkeypatch.setenv(name, value)
+    channel = GuardedSocketIOInput()
+    channel.blueprint(no_turn)
+    manager = channel.sio.manager
+    assert isinstance(manager, socketio.AsyncRedisManager)
+    kwargs = manager.redis.connection_pool.connection_kwargs  # connects lazily
+    assert (kwargs["host"], kwargs["port"]) == ("127.0.0.1", 7380)
+
+
+def test_without_the_queue_the_instances_get_an_empty_setting(tmp_path: Path) -> None:
+    stack = ScaledStack(workdir=tmp_path, ports=Ports(nginx=7080, rasa=(7081, 7082), actions=7085, web=7090,
+                                                      postgres=7433, redis=7380),
+                        secrets=Secrets(rasa_token="t", agent_token="a", buyer_secret="b"), socketio_queue=False)
+    assert stack.rasa_env() == {"SOCKETIO_MESSAGE_QUEUE": ""}
+
+
+async def no_turn(_message: Any) -> None:
+    return None
