@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.events import FollowupAction
+from rasa_sdk.executor import CollectingDispatcher
 
 from bot.playbook.clarify import plan_question
 
