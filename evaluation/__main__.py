@@ -1,4 +1,4 @@
-"""python -m evaluation [all|held-out|overlap] [--folds K] [--data labelled.tsv] [--model M]
+"""python -m evaluation [all|held-out|overlap|review] [--folds K] [--data labelled.tsv] [--model M]
 
   all (make eval): the Rasa model against two baselines (keyword rules; TF-IDF +
     logistic regression) on the same splits:
@@ -16,6 +16,8 @@
     first, that the trained model gives to NAME (or nearly: NAME at >= 0.3), so that
     a trainer who added or widened NAME can move them; without --intent, every
     example the model gives to another intent than its label.
+
+  review ... : the trainers' review queue (python -m evaluation review --help).
 
 Progress and the results on screen; everything else (Rasa's and TensorFlow's logs,
 the folds' training) in reports/eval.log.
@@ -212,6 +214,11 @@ def overlap(model: RasaModel, intent: Optional[str], root: Path = ROOT) -> List[
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["review"]:  # the trainers' review queue: its own commands
+        from evaluation.review import main as review
+
+        return review(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", default="all", choices=["all", "held-out", "overlap"])
