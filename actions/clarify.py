@@ -8,14 +8,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.playbook.clarify import plan_question
-
-TOPIC_RESPONSE = "utter_topic_{}"  # domain.yml: a topic's button title
+from bot.playbook.clarify import NONE_OF_THEM, TOPICS, plan_question
 
 
-def topic_title(domain: Dict[str, Any], intent: str) -> str:
-    """The button title of an intent, from its ``utter_topic_<intent>`` response ("" if none)."""
-    variants = (domain.get("responses") or {}).get(TOPIC_RESPONSE.format(intent)) or []
+def title(domain: Dict[str, Any], response: str) -> str:
+    """A button title: the text of a response of domain.yml ("" if none)."""
+    variants = (domain.get("responses") or {}).get(response) or []
     return str(variants[0].get("text") or "") if variants else ""
 
 
@@ -31,11 +29,12 @@ class ActionClarifyIntent(Action):
         question = plan_question(tracker.latest_message.get("intent_ranking") or [], recent)
         if question.hand_over:
             return [FollowupAction("action_handoff")]
-        buttons = [{"title": title, "payload": f"/{intent}"}
-                   for intent in question.candidates if (title := topic_title(domain, intent))]
+        buttons = [{"title": text, "payload": f"/{intent}"}
+                   for intent in question.candidates if (text := title(domain, TOPICS[intent]))]
         if not buttons:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
-        buttons.append({"title": topic_title(domain, "request_human"), "payload": "/request_human"})
+        intent, response = NONE_OF_THEM
+        buttons.append({"title": title(domain, response), "payload": f"/{intent}"})
         dispatcher.utter_message(response="utter_clarify", buttons=buttons)
         return []

@@ -8,12 +8,28 @@ what to offer and when to stop asking.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
 
 FALLBACK = "nlu_fallback"
-# intents a customer would not pick from a list of topics
-NOT_TOPICS = frozenset({FALLBACK, "out_of_scope", "greet", "thank", "goodbye", "affirm", "deny",
-                        "inform", "correct_order", "rate"})
+# the topics a customer can pick, each with the response holding its button title
+# (domain.yml); small talk, out_of_scope and order numbers are never offered
+TOPICS: Dict[str, str] = {
+    "track_parcel": "utter_topic_track_parcel",
+    "urge_shipment": "utter_topic_urge_shipment",
+    "signed_not_received": "utter_topic_signed_not_received",
+    "wrong_item": "utter_topic_wrong_item",
+    "missing_item": "utter_topic_missing_item",
+    "quality_issue": "utter_topic_quality_issue",
+    "refund_after_shipping": "utter_topic_refund_after_shipping",
+    "return_or_exchange": "utter_topic_return_or_exchange",
+    "price_drop_refund": "utter_topic_price_drop_refund",
+    "change_address": "utter_topic_change_address",
+    "refund_status": "utter_topic_refund_status",
+    "complaint": "utter_topic_complaint",
+    "product_no_effect": "utter_topic_product_no_effect",
+    "confirm_receipt": "utter_topic_confirm_receipt",
+}
+NONE_OF_THEM = ("request_human", "utter_topic_request_human")  # 「都不是，转人工」
 MAX_CANDIDATES = 3
 MISSES_BEFORE_HANDOVER = 2
 
@@ -32,7 +48,7 @@ def candidates(ranking: Iterable[Mapping[str, Any]], limit: int = MAX_CANDIDATES
     names: List[str] = []
     for r in ranked:
         name = str(r.get("name") or "")
-        if name and name not in NOT_TOPICS and name not in names:
+        if name in TOPICS and name not in names:
             names.append(name)
     return tuple(names[:limit])
 

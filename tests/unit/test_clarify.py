@@ -3,7 +3,7 @@
 import yaml
 
 from actions.clarify import ActionClarifyIntent
-from bot.playbook.clarify import candidates, misses_in_a_row, plan_question
+from bot.playbook.clarify import NONE_OF_THEM, TOPICS, candidates, misses_in_a_row, plan_question
 from bot.settings import PROJECT_ROOT
 from tests.helpers.shop import responses
 
@@ -42,11 +42,12 @@ def test_the_second_miss_in_a_row_hands_over():
     assert plan_question(RANKING, ["nlu_fallback", "nlu_fallback"]).hand_over
 
 
-def test_every_topic_that_can_be_offered_has_a_button_title():
+def test_every_topic_that_can_be_offered_is_an_intent_with_a_button_title():
     titles = domain()["responses"]
     intents = [i if isinstance(i, str) else next(iter(i)) for i in domain()["intents"]]
     offered = candidates([{"name": i, "confidence": 0.5} for i in intents], limit=len(intents))
-    assert offered and all(f"utter_topic_{i}" in titles for i in offered + ("request_human",))
+    assert set(offered) == set(TOPICS) and NONE_OF_THEM[0] in intents
+    assert all(TOPICS[i] in titles for i in offered) and NONE_OF_THEM[1] in titles
 
 
 async def test_a_first_miss_asks_with_the_candidates_as_intent_payloads(dispatcher, make_tracker):
