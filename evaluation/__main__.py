@@ -312,7 +312,7 @@ def run(args: argparse.Namespace, screen: Screen, log_path: Path) -> int:
             results.append(merge_folds(fold_scores, threshold))
             say(f"    {'cross-validation':<28} {system_name:<14} accuracy {results[-1].accuracy:.3f}")
             if system_name == RasaModel.name:
-                sweep = threshold_sweep(results[-1].labels_raw, results[-1].rankings)
+                sweep = threshold_sweep(results[-1].labels_raw, results[-1].rankings or [])
 
     for scores in results:
         if scores.system == RasaModel.name:

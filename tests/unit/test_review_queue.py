@@ -52,6 +52,7 @@ def test_a_message_the_model_falls_back_on_round_trips_into_the_training_data(tm
 def test_an_intent_the_domain_does_not_know_is_refused(tmp_path):
     queue = ReviewQueue(tmp_path / "q.yml")
     item = queue.add("那个呢", "greet", 0.1, "fallback")
+    assert item is not None
     with pytest.raises(ValueError):
         queue.assign(item.id, "refund_stauts", domain_intents())
     assert queue.assign(item.id, "-", domain_intents()).label == "-"
@@ -62,8 +63,10 @@ def test_a_new_intent_gets_its_own_block(tmp_path):
     nlu = tmp_path / "nlu.yml"
     nlu.write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - 你好\n', encoding="utf-8")
     queue = ReviewQueue(tmp_path / "q.yml")
-    queue.add("发票怎么开", "out_of_scope", 0.2, "feedback").label = "invoice_request"
-    queue.add("在吗", "greet", 0.2, "fallback").label = "greet"
+    for text, predicted, label in (("发票怎么开", "out_of_scope", "invoice_request"), ("在吗", "greet", "greet")):
+        item = queue.add(text, predicted, 0.2, "feedback")
+        assert item is not None
+        item.label = label
     assert add_examples(nlu, queue.reviewed()) == 2
     assert [(e.intent, e.text) for e in from_rasa_yaml([nlu], tmp_path)] == [
         ("greet", "你好"), ("greet", "在吗"), ("invoice_request", "发票怎么开")]
