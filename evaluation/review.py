@@ -23,7 +23,7 @@ import argparse
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import yaml
 
@@ -138,6 +138,13 @@ def fill(queue: ReviewQueue, model: object, messages: Sequence[str]) -> int:
     return added
 
 
+def from_feedback(queue: ReviewQueue, feedback: Any) -> int:
+    """The drafts an agent rejected or rewrote (``bot.shop.feedback.FeedbackLog``) join the
+    queue under the intent the draft was for, for a trainer to label."""
+    return sum(queue.add(r.message, r.intent, None, "feedback") is not None
+               for r in feedback.all() if r.verdict != "used")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation review", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -167,9 +174,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bot.shop.feedback import FeedbackLog
         from bot.shop.store import OrderStore
 
-        store = OrderStore.from_url(args.db or database_url())
-        added = sum(queue.add(r.message, r.intent, None, "feedback") is not None
-                    for r in FeedbackLog(store).all() if r.verdict != "used")
+        added = from_feedback(queue, FeedbackLog(OrderStore.from_url(args.db or database_url())))
         queue.save()
         print(f"==> {added} rejected or rewritten drafts new in the queue ({queue.path})")
     elif args.command == "list":

@@ -70,3 +70,19 @@ def test_a_new_intent_gets_its_own_block(tmp_path):
     assert add_examples(nlu, queue.reviewed()) == 2
     assert [(e.intent, e.text) for e in from_rasa_yaml([nlu], tmp_path)] == [
         ("greet", "你好"), ("greet", "在吗"), ("invoice_request", "发票怎么开")]
+
+
+def test_drafts_an_agent_rejected_or_rewrote_join_the_queue(store, tmp_path):
+    from bot.shop.feedback import FeedbackLog
+    from evaluation.review import from_feedback
+    from tests.helpers.shop import NOW
+
+    log = FeedbackLog(store)
+    log.record(message="快递到哪了", intent="track_parcel", verdict="used", now=NOW)
+    log.record(message="东西用着不对劲", intent="product_no_effect", verdict="rejected", now=NOW)
+    log.record(message="发票开了吗", intent="out_of_scope", verdict="edited", now=NOW, final_text="已开")
+    queue = ReviewQueue(tmp_path / "q.yml")
+    assert from_feedback(queue, log) == 2
+    assert from_feedback(queue, log) == 0  # a message joins once
+    assert [(i.text, i.predicted, i.source) for i in queue.open_items()] == [
+        ("东西用着不对劲", "product_no_effect", "feedback"), ("发票开了吗", "out_of_scope", "feedback")]
