@@ -8,6 +8,10 @@
         other folds' examples as written (annotations kept), like `make train`;
         K=0 skips it;
       - an external TSV (label<TAB>text), JD masks replaced with plausible values.
+    Each: top-1, top-3, "resolved within one question" (asked below the
+    FallbackClassifier threshold of config.yml, the label among the buttons), the share
+    asked, out-of-scope precision/recall, a reliability table and ECE; on the folds, a
+    sweep of the threshold over the model's cross-validated confidences.
     Writes reports/eval.md (with every failing sentence and where it is written) and
     a confusion-matrix PNG per dataset for the model.
   held-out [--min-accuracy X] (make test's NLU step): the one held-out accuracy
