@@ -21,7 +21,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::PendingDeprecationWarning,ignore::FutureWarning
 
-.PHONY: help setup train db run test eval overlap export-feedback validate lint clean fuzz bench
+.PHONY: help setup train db run test eval review overlap export-feedback validate lint clean fuzz bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ validate: $(VENV)/.installed ## check the training data, domain and tests (rasa 
 
 eval: $(MODEL) ## score the model and two baselines (FOLDS=3, DATA=labelled.tsv): reports/eval.md, details reports/eval.log
 	@$(PY) -m evaluation --folds $(or $(FOLDS),3) $(if $(DATA),--data $(DATA))
+
+review: $(MODEL) ## a log of messages (DATA=file.tsv, first column) through the model: those it is unsure of join the review queue (python -m evaluation review list/assign/apply)
+	@$(PY) -m evaluation review fill --data $(DATA) $(if $(LIMIT),--limit $(LIMIT))
 
 overlap: $(MODEL) ## after adding or widening an intent (INTENT=name): other intents' examples the model gives to it
 	@$(PY) -m evaluation overlap $(if $(INTENT),--intent $(INTENT))

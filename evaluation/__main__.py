@@ -1,4 +1,4 @@
-"""python -m evaluation [all|held-out|overlap] [--folds K] [--data labelled.tsv] [--model M]
+"""python -m evaluation [all|held-out|overlap|review] [--folds K] [--data labelled.tsv] [--model M]
 
   all (make eval): the Rasa model against two baselines (keyword rules; TF-IDF +
     logistic regression) on the same splits:
@@ -8,6 +8,10 @@
         other folds' examples as written (annotations kept), like `make train`;
         K=0 skips it;
       - an external TSV (label<TAB>text), JD masks replaced with plausible values.
+    Each: top-1, top-3, "resolved within one question" (asked below the
+    FallbackClassifier threshold of config.yml, the label among the buttons), the share
+    asked, out-of-scope precision/recall, a reliability table and ECE; on the folds, a
+    sweep of the threshold over the model's cross-validated confidences.
     Writes reports/eval.md (with every failing sentence and where it is written) and
     a confusion-matrix PNG per dataset for the model.
   held-out [--min-accuracy X] (make test's NLU step): the one held-out accuracy
@@ -16,6 +20,8 @@
     first, that the trained model gives to NAME (or nearly: NAME at >= 0.3), so that
     a trainer who added or widened NAME can move them; without --intent, every
     example the model gives to another intent than its label.
+
+  review ... : the trainers' review queue (python -m evaluation review --help).
 
 Progress and the results on screen; everything else (Rasa's and TensorFlow's logs,
 the folds' training) in reports/eval.log.
@@ -33,12 +39,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, TextIO
+from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from bot.settings import PROJECT_ROOT as ROOT
 from evaluation.baselines import KeywordRouter, TfidfLogisticRegression
 from evaluation.data import Example, from_rasa_yaml, from_tsv, to_rasa_yaml
-from evaluation.metrics import Scores, canonical, confusion_png, score
+from evaluation.metrics import Ranking, Scores, canonical, confusion_png, score, threshold_sweep
 from evaluation.report import MODEL_SYSTEM, write_report
 from rasa_adapter.project_files import ENTITIES, NLU, held_out_paths
 
@@ -64,6 +70,52 @@ class RasaModel:
 
     def predict(self, texts: Sequence[str]) -> List[str]:
         return [(self.parse(t).get("intent") or {}).get("name") or "nlu_fallback" for t in texts]
+
+    def answers(self, texts: Sequence[str]) -> Tuple[List[str], List[Ranking]]:
+        """The intent given (nlu_fallback: the assistant asks) and the ranking behind it."""
+        predictions, rankings = [], []
+        for text in texts:
+            parsed = self.parse(text)
+            predictions.append((parsed.get("intent") or {}).get("name") or "nlu_fallback")
+            rankings.append([(r["name"], float(r["confidence"])) for r in parsed.get("intent_ranking") or []
+                             if r["name"] != "nlu_fallback"])
+        return predictions, rankings
+
+
+def merge_folds(fold_scores: Sequence[Scores], threshold: float) -> Scores:
+    """The folds' held-apart predictions scored together, as one cross-validation result."""
+    first = fold_scores[0]
+    labels = [y for s in fold_scores for y in s.labels_raw]
+    predictions = [p for s in fold_scores for p in s.predictions_raw]
+    examples = [e for s in fold_scores for e in s.examples]
+    if first.rankings is None:
+        return score(first.system, first.dataset, labels, predictions, examples)
+    return score(first.system, first.dataset, labels, predictions, examples,
+                 [r for s in fold_scores for r in s.rankings or []],
+                 [a for s in fold_scores for a in s.asked_each or []])
+
+
+def fallback_threshold(config: Path = ROOT / "config.yml") -> float:
+    """The FallbackClassifier's threshold in config.yml: below it the assistant asks."""
+    import yaml
+
+    pipeline = yaml.safe_load(config.read_text(encoding="utf-8")).get("pipeline") or []
+    return next((float(c.get("threshold", 0.3)) for c in pipeline if c.get("name") == "FallbackClassifier"), 0.0)
+
+
+def evaluate(system: Any, dataset: str, texts: Sequence[Example], threshold: float) -> Scores:
+    """One system on one dataset: top-1, and for systems with a ranking top-3, calibration
+    and "resolved within one question" (asked below ``threshold``, as the assistant is)."""
+    labels, words = [e.intent for e in texts], [e.text for e in texts]
+    if isinstance(system, RasaModel):
+        predictions, rankings = system.answers(words)
+        return score(system.name, dataset, labels, predictions, texts, rankings,
+                     [p == "nlu_fallback" for p in predictions])
+    if hasattr(system, "rank"):
+        rankings = system.rank(words)
+        asked = [not r or r[0][1] < threshold for r in rankings]  # top-1 itself never falls back
+        return score(system.name, dataset, labels, [r[0][0] for r in rankings], texts, rankings, asked)
+    return score(system.name, dataset, labels, system.predict(words), texts)
 
 
 def write_fold_data(examples: Sequence[Example], data: Path) -> Path:
@@ -117,7 +169,7 @@ def folds(examples: Sequence[Example], k: int, seed: int = 7) -> List[List[Examp
 def held_out(model: RasaModel, root: Path = ROOT) -> Scores:
     """The model on tests/nlu/: the one held-out figure of `make test` and `make eval`."""
     test = from_rasa_yaml(held_out_paths(root), root)
-    return score(model.name, HELD_OUT, [e.intent for e in test], model.predict([e.text for e in test]), test)
+    return evaluate(model, HELD_OUT, test, fallback_threshold(root / "config.yml"))
 
 
 def accuracy_line(scores: Scores) -> str:
@@ -166,6 +218,11 @@ def overlap(model: RasaModel, intent: Optional[str], root: Path = ROOT) -> List[
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["review"]:  # the trainers' review queue: its own commands
+        from evaluation.review import main as review
+
+        return review(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", default="all", choices=["all", "held-out", "overlap"])
@@ -222,12 +279,14 @@ def run(args: argparse.Namespace, screen: Screen, log_path: Path) -> int:
 
     train = from_rasa_yaml([ROOT / NLU])
     say(f"==> {len(train)} training examples, {len({e.intent for e in train})} intents")
+
+    threshold = fallback_threshold()
     results: List[Scores] = []
+    sweep: List[Tuple[float, float, float, float]] = []
 
     def run_all(dataset: str, fit_on: Sequence[Example], texts: Sequence[Example]) -> None:
-        labels = [e.intent for e in texts]
         for system in (KeywordRouter().fit(fit_on), TfidfLogisticRegression().fit(fit_on)):
-            results.append(score(system.name, dataset, labels, system.predict([e.text for e in texts]), texts))
+            results.append(evaluate(system, dataset, texts, threshold))
             say(f"    {dataset:<28} {system.name:<14} accuracy {results[-1].accuracy:.3f}")
 
     results.append(held_out(model))
@@ -235,15 +294,15 @@ def run(args: argparse.Namespace, screen: Screen, log_path: Path) -> int:
     run_all(HELD_OUT, train, from_rasa_yaml(held_out_paths(ROOT)))
     for path in args.data:
         external = from_tsv(path)
-        results.append(score(model.name, f"external: {path.name}", [e.intent for e in external],
-                             model.predict([e.text for e in external]), external))
+        results.append(evaluate(model, f"external: {path.name}", external, threshold))
+        say(f"    {'external: ' + path.name:<28} {model.name:<14} accuracy {results[-1].accuracy:.3f}")
         run_all(f"external: {path.name}", train, external)
 
     if args.folds > 1:
         say(f"==> {args.folds}-fold cross-validation (each fold trains config.yml's pipeline with data/entities.yml)")
         parts = folds(train, args.folds)
-        held: List[Example] = []
-        predictions: Dict[str, List[str]] = {}
+        per_fold: Dict[str, List[Scores]] = {}
+        dataset = f"{args.folds}-fold cross-validation"
         with tempfile.TemporaryDirectory() as tmp:
             for i, part in enumerate(parts):
                 rest = [e for j, other in enumerate(parts) if j != i for e in other]
@@ -251,20 +310,19 @@ def run(args: argparse.Namespace, screen: Screen, log_path: Path) -> int:
                 fold_model = RasaModel(train_fold_model(rest, Path(tmp), f"fold{i}", screen.log))
                 say(f"    fold {i + 1}/{args.folds}: trained in {time.perf_counter() - fold_started:.0f} s "
                     f"({fold_patterns(Path(tmp) / f'fold{i}')})")
-                held += part
-                texts = [e.text for e in part]
                 for system in (fold_model, KeywordRouter().fit(rest), TfidfLogisticRegression().fit(rest)):
-                    predictions.setdefault(system.name, []).extend(system.predict(texts))
-        for system_name, predicted in predictions.items():
-            results.append(score(system_name, f"{args.folds}-fold cross-validation",
-                                 [e.intent for e in held], predicted, held))
+                    per_fold.setdefault(system.name, []).append(evaluate(system, dataset, part, threshold))
+        for system_name, fold_scores in per_fold.items():
+            results.append(merge_folds(fold_scores, threshold))
             say(f"    {'cross-validation':<28} {system_name:<14} accuracy {results[-1].accuracy:.3f}")
+            if system_name == RasaModel.name:
+                sweep = threshold_sweep(results[-1].labels_raw, results[-1].rankings or [])
 
     for scores in results:
         if scores.system == RasaModel.name:
             slug = "".join(c if c.isalnum() else "_" for c in scores.dataset).strip("_")
             confusion_png(scores, args.out / f"confusion_{slug}.png")
-    say(write_report(results, args.out / "eval.md"))
+    say(write_report(results, args.out / "eval.md", sweep, threshold))
     say(f"==> {accuracy_line(results[0])}")
     say(f"==> {time.perf_counter() - started:.0f} s; wrote {args.out / 'eval.md'} (failing sentences, "
         f"per intent) and the confusion matrices in {args.out}/")

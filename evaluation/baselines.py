@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import yaml
 
@@ -53,3 +53,9 @@ class TfidfLogisticRegression:
 
     def predict(self, texts: Sequence[str]) -> List[str]:
         return list(self.model.predict(list(texts)))
+
+    def rank(self, texts: Sequence[str]) -> List[List[Tuple[str, float]]]:
+        """Every intent with its probability, best first."""
+        intents = [str(c) for c in self.model.classes_]
+        return [sorted(zip(intents, (float(p) for p in row)), key=lambda x: -x[1])
+                for row in self.model.predict_proba(list(texts))]

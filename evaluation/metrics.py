@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from bot.playbook.clarify import candidates
 
 OUT_OF_SCOPE = {"out_of_scope", "nlu_fallback"}
+Ranking = List[Tuple[str, float]]  # intents best first, with their confidence (no nlu_fallback)
+BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
+THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(1, 15))
 
 
 @dataclass
@@ -22,6 +27,16 @@ class Scores:
     predictions: List[str]
     n: int
     examples: List[Any] = field(default_factory=list)  # evaluation.data.Example, in label order
+    top3: Optional[float] = None  # the label among the three likeliest (systems with a ranking)
+    resolved: Optional[float] = None  # right at once, or right among the buttons when asked
+    asked: Optional[float] = None  # share of messages that got 「您是想问：」
+    ece: Optional[float] = None  # expected calibration error of the top confidence
+    reliability: List[Tuple[float, float, int, float, float]] = field(default_factory=list)
+    # as given, to merge folds: labels and predictions before canonical(), rankings, who was asked
+    labels_raw: List[str] = field(default_factory=list)
+    predictions_raw: List[str] = field(default_factory=list)
+    rankings: Optional[List[Ranking]] = None
+    asked_each: Optional[List[bool]] = None
 
 
 def canonical(intent: str) -> str:
@@ -29,8 +44,51 @@ def canonical(intent: str) -> str:
     return "out_of_scope" if intent in OUT_OF_SCOPE else intent
 
 
+def in_top(label: str, ranking: Ranking, k: int = 3) -> bool:
+    return canonical(label) in {canonical(name) for name, _ in ranking[:k]}
+
+
+def resolved_within_one_question(label: str, prediction: str, ranking: Ranking, asked: bool) -> bool:
+    """Not asked: the answer is right. Asked: the label is among the buttons, or it is out
+    of scope and 「都不是，转人工」 takes the customer to an agent, which is right for it."""
+    if not asked:
+        return canonical(prediction) == canonical(label)
+    if canonical(label) == "out_of_scope":
+        return True
+    return label in candidates([{"name": n, "confidence": c} for n, c in ranking])
+
+
+def reliability(labels: Sequence[str], rankings: Sequence[Ranking]) -> Tuple[float, List[Tuple[float, float, int, float, float]]]:
+    """The top confidence against how often the top intent is right, in bins; and the ECE."""
+    rows, ece, n = [], 0.0, max(len(labels), 1)
+    for lo, hi in zip(BINS, BINS[1:]):
+        inside = [(r[0][1], canonical(r[0][0]) == canonical(y)) for y, r in zip(labels, rankings)
+                  if r and lo <= r[0][1] < hi]
+        if inside:
+            confidence = sum(c for c, _ in inside) / len(inside)
+            accuracy = sum(ok for _, ok in inside) / len(inside)
+            ece += len(inside) / n * abs(confidence - accuracy)
+            rows.append((lo, min(hi, 1.0), len(inside), confidence, accuracy))
+    return ece, rows
+
+
+def threshold_sweep(labels: Sequence[str], rankings: Sequence[Ranking]) -> List[Tuple[float, float, float, float]]:
+    """For each threshold: (threshold, accuracy with out_of_scope below it, share asked,
+    resolved within one question) — how `make eval` calibrates FallbackClassifier."""
+    rows = []
+    for t in THRESHOLDS:
+        predictions = [r[0][0] if r and r[0][1] >= t else "nlu_fallback" for r in rankings]
+        asked = [p == "nlu_fallback" for p in predictions]
+        accuracy = sum(canonical(p) == canonical(y) for p, y in zip(predictions, labels)) / max(len(labels), 1)
+        solved = sum(resolved_within_one_question(y, p, r, a)
+                     for y, p, r, a in zip(labels, predictions, rankings, asked)) / max(len(labels), 1)
+        rows.append((t, accuracy, sum(asked) / max(len(labels), 1), solved))
+    return rows
+
+
 def score(system: str, dataset: str, labels: Sequence[str], predictions: Sequence[str],
-          examples: Optional[Sequence[Any]] = None) -> Scores:
+          examples: Optional[Sequence[Any]] = None, rankings: Optional[Sequence[Ranking]] = None,
+          asked: Optional[Sequence[bool]] = None) -> Scores:
     from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
     y = [canonical(x) for x in labels]
@@ -44,6 +102,15 @@ def score(system: str, dataset: str, labels: Sequence[str], predictions: Sequenc
     oos_true = [t == "out_of_scope" for t in y]
     oos_pred = [q == "out_of_scope" for q in p]
     hits = sum(a and b for a, b in zip(oos_true, oos_pred))
+    extra: Dict[str, Any] = {}
+    if rankings is not None:
+        asked = list(asked) if asked is not None else [False] * len(y)
+        extra["top3"] = sum(in_top(a, r) for a, r in zip(labels, rankings)) / max(len(y), 1)
+        extra["resolved"] = sum(resolved_within_one_question(a, b, r, q) for a, b, r, q
+                                in zip(labels, predictions, rankings, asked)) / max(len(y), 1)
+        extra["asked"] = sum(asked) / max(len(y), 1)
+        extra["ece"], extra["reliability"] = reliability(labels, rankings)
+        extra["rankings"], extra["asked_each"] = list(rankings), asked
     return Scores(
         system=system,
         dataset=dataset,
@@ -56,6 +123,9 @@ def score(system: str, dataset: str, labels: Sequence[str], predictions: Sequenc
         predictions=p,
         n=len(y),
         examples=list(examples or []),
+        labels_raw=list(labels),
+        predictions_raw=list(predictions),
+        **extra,
     )
 
 

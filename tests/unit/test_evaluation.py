@@ -51,3 +51,24 @@ def test_make_test_reports_the_held_out_figure_of_make_eval():
     assert "rasa test nlu" not in steps
     main = Path(PROJECT_ROOT / "evaluation" / "__main__.py").read_text(encoding="utf-8")
     assert main.count("results.append(held_out(model))") == 1
+
+
+def test_top3_resolved_and_calibration_follow_the_ranking_and_the_question():
+    from evaluation.metrics import threshold_sweep
+
+    labels = ["track_parcel", "refund_status", "out_of_scope", "complaint"]
+    rankings = [
+        [("track_parcel", 0.9), ("urge_shipment", 0.1)],  # right, sure
+        [("track_parcel", 0.35), ("greet", 0.3), ("refund_status", 0.25)],  # asked: among the buttons
+        [("greet", 0.3), ("thank", 0.2)],  # asked, out of scope: 「都不是，转人工」
+        [("refund_status", 0.3), ("greet", 0.2), ("track_parcel", 0.2), ("urge_shipment", 0.1), ("complaint", 0.05)],
+    ]
+    predictions = ["track_parcel", "nlu_fallback", "nlu_fallback", "nlu_fallback"]
+    s = score("m", "d", labels, predictions, rankings=rankings, asked=[False, True, True, True])
+    assert s.accuracy == 0.5  # the two asked out_of_scope count as one right answer
+    assert s.top3 == 0.5  # refund_status third; complaint fifth
+    assert s.resolved == 0.75  # buttons skip greet: refund_status is offered, complaint (fourth topic) not
+    assert s.asked == 0.75
+    assert [row[2] for row in s.reliability] == [3, 1] and 0 < s.ece < 1
+    t, accuracy, asked, resolved = next(row for row in threshold_sweep(labels, rankings) if row[0] == 0.4)
+    assert (accuracy, asked, resolved) == (0.5, 0.75, 0.75)

@@ -1,0 +1,47 @@
+"""Asking when unsure, end to end over REST: the real Rasa server, action server and model."""
+
+from __future__ import annotations
+
+from typing import Dict, List
+
+import pytest
+import requests
+
+from bot.playbook.clarify import TOPICS
+from tests.e2e.test_e2e_rest import Customer
+from tests.helpers.servers import TOKEN
+
+pytestmark = pytest.mark.e2e
+
+# vague messages; the test uses the first the trained model is unsure of
+VAGUE = ["东西的问题", "那个单子的事", "钱和快递的事情", "东西和钱", "就是那个事情", "货的事", "这个单子呢",
+         "东西呢", "那个问题", "单子的问题"]
+
+
+def unsure_message(rasa_url: str) -> str:
+    for text in VAGUE:
+        parsed = requests.post(f"{rasa_url}/model/parse?token={TOKEN}", json={"text": text}, timeout=30).json()
+        ranking: List[Dict] = parsed.get("intent_ranking") or []
+        if parsed["intent"]["name"] == "nlu_fallback" and any(r["name"] in TOPICS for r in ranking[:4]):
+            return text
+    raise AssertionError(f"the model is sure of every one of {VAGUE}: add vaguer ones")
+
+
+def test_an_unsure_message_gets_topics_as_buttons_and_a_pick_goes_on_as_that_intent(rasa_url):
+    customer = Customer(rasa_url)
+    [question] = customer.messages(unsure_message(rasa_url))
+    assert question["text"] == "您是想问："
+    *topics, none = question["buttons"]
+    assert none == {"title": "都不是，转人工", "payload": "/request_human"}
+    assert 1 <= len(topics) <= 3
+    assert all(b["payload"][1:] in TOPICS and b["title"] for b in topics)
+    # the choice is taken as the intent: the reply is the one a clear message of it gets
+    picked = topics[0]["payload"]
+    assert customer.says(picked) == Customer(rasa_url).says(picked) != "您是想问："
+
+
+def test_two_misses_in_a_row_hand_over_to_an_agent(rasa_url):
+    customer = Customer(rasa_url)
+    unsure = unsure_message(rasa_url)
+    assert customer.says(unsure) == "您是想问："
+    assert "人工客服" in customer.says(unsure)

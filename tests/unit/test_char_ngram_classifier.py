@@ -1,0 +1,64 @@
+"""The character n-gram intent classifier: trained, stored in the model, loaded, mixed with DIET."""
+
+import pytest
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.char_ngram_classifier import CharNgramClassifier, mix
+
+EXAMPLES = {
+    "track_parcel": ["快递到哪了", "物流怎么不动了", "包裹什么时候到", "查一下物流"],
+    "quality_issue": ["插上电没反应", "耳机左边没声音", "杯子到手就裂了", "屏幕有亮点"],
+    "refund_status": ["退款什么时候到账", "售后单审核了吗", "退款进度怎么样", "钱还没退回来"],
+}
+
+
+def trained(tmp_path, **config):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("char_ngram")
+    context = ExecutionContext(graph_schema=None, model_id="test")  # type: ignore[arg-type]
+    config = {**CharNgramClassifier.get_default_config(), **config}
+    data = TrainingData([Message(data={"text": t, "intent": i}) for i, ts in EXAMPLES.items() for t in ts])
+    CharNgramClassifier.create(config, storage, resource, context).train(data)
+    # what the Rasa server does: load the trained component from the model
+    return CharNgramClassifier.load(config, storage, resource, context)
+
+
+def parse(classifier, text, previous=None):
+    message = Message(data={"text": text})
+    if previous:
+        message.set("intent_ranking", previous)
+    classifier.process([message])
+    return message
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("吹风机插上电没反应", "quality_issue"),
+    ("我的快递到哪里了", "track_parcel"),
+    ("售后单的退款什么时候到", "refund_status"),
+])
+def test_a_loaded_model_ranks_unseen_phrasings(tmp_path, text, intent):
+    message = parse(trained(tmp_path), text)
+    ranking = message.get("intent_ranking")
+    assert message.get("intent")["name"] == intent == ranking[0]["name"]
+    assert abs(sum(r["confidence"] for r in ranking) - 1) < 1e-6
+    assert ranking == sorted(ranking, key=lambda r: -r["confidence"])
+
+
+def test_the_previous_classifiers_ranking_is_mixed_in_with_its_weight(tmp_path):
+    alone = parse(trained(tmp_path / "a"), "退款")
+    diet = [{"name": "track_parcel", "confidence": 1.0}]
+    mixed = parse(trained(tmp_path / "b", previous_weight=0.5), "退款", diet)
+    own = {r["name"]: r["confidence"] for r in alone.get("intent_ranking")}
+    got = {r["name"]: r["confidence"] for r in mixed.get("intent_ranking")}
+    assert got["track_parcel"] == pytest.approx(0.5 * own["track_parcel"] + 0.5)
+    assert got["refund_status"] == pytest.approx(0.5 * own["refund_status"])
+
+
+def test_mix_counts_intents_the_previous_ranking_left_out_as_zero():
+    assert mix({"a": 0.6, "b": 0.4}, [{"name": "b", "confidence": 1.0}], 0.25) == pytest.approx(
+        {"a": 0.45, "b": 0.55})
