@@ -169,6 +169,12 @@ def case_notes_path() -> Path:
     return Path(os.environ.get("SHOP_CASE_NOTES", PROJECT_ROOT / "case_notes.yml"))
 
 
+def rasa_endpoints_path() -> Path:
+    """The endpoints.yml the Rasa server runs with (``RASA_ENDPOINTS``): the agents'
+    workbench reads the conversations' list from its tracker store."""
+    return Path(os.environ.get("RASA_ENDPOINTS", PROJECT_ROOT / "endpoints.yml"))
+
+
 def utcnow() -> datetime:
     """Now as naive UTC, the way the store keeps times."""
     return datetime.now(timezone.utc).replace(tzinfo=None)

@@ -1,4 +1,4 @@
-"""python -m web: the shop page and agent assist on $WEB_PORT (8080)."""
+"""python -m web: the shop page, agent assist and the agents' workbench on $WEB_PORT (8080)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import os
 
 from aiohttp import web
+from sqlalchemy import create_engine
 
 from bot import settings
 from bot.logmask import install_record_factory
@@ -14,8 +15,10 @@ from bot.playbook.casenotes import CaseNotes
 from bot.playbook.policy import load_policy
 from bot.shop.store import OrderStore
 from rasa_adapter.api import conversation_slot, parse_ranking
+from rasa_adapter.conversations import RasaConversations, TrackerIndex, tracker_store_url
 from rasa_adapter.project_files import agent_assist
 from web.app import Settings, make_app
+from web.workbench import Bench
 
 
 def main() -> None:
@@ -24,9 +27,13 @@ def main() -> None:
     policy = load_policy(settings.policy_path())
     rasa_url = settings.rasa_url()
     rasa_token = settings.rasa_token()
+    store = OrderStore.from_url(settings.database_url())
+    store.create_schema()  # the workbench's tables in a shop made before them
+    assistant = agent_assist(CaseNotes.load(settings.case_notes_path()), policy)
+    tracker_url = tracker_store_url(settings.rasa_endpoints_path(), settings.PROJECT_ROOT)
     app = make_app(Settings(
-        store=OrderStore.from_url(settings.database_url()),
-        assistant=agent_assist(CaseNotes.load(settings.case_notes_path()), policy),
+        store=store,
+        assistant=assistant,
         rank=functools.partial(parse_ranking, rasa_url, token=rasa_token),
         conversation_order=lambda cid: conversation_slot(rasa_url, cid, "order_id", rasa_token),
         agent_token=settings.agent_token(),
@@ -36,6 +43,11 @@ def main() -> None:
         rasa_socket_url=os.environ.get("RASA_PUBLIC_URL", rasa_url),
         demo_login=os.environ.get("DEMO_LOGIN") == "1",
         shop_name=policy.shop_name,
+        workbench=Bench(
+            store=store, assistant=assistant, clock=settings.utcnow,
+            conversations=RasaConversations(rasa_url, rasa_token),
+            index=TrackerIndex(create_engine(tracker_url, future=True)) if tracker_url else None,
+        ),
     ))
     web.run_app(app, host=settings.host(), port=settings.web_port(),
                 print=None)

@@ -6,7 +6,7 @@ import enum
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -128,6 +128,39 @@ class CaseLog:
                 select(Case).where(Case.order_id == order_id).order_by(Case.updated_at.desc())
             ).scalars()
             return [_record(c) for c in cases]
+
+    def cases_for_conversation(self, conversation_id: str) -> List[CaseRecord]:
+        with self.store.session() as s:
+            cases = s.execute(
+                select(Case).where(Case.conversation_id == conversation_id).order_by(Case.updated_at.desc())
+            ).scalars()
+            return [_record(c) for c in cases]
+
+    def hand_to(self, conversation_id: str, handler: str, now: datetime) -> int:
+        """A human agent handles this conversation's open cases now: the case log names them."""
+        with self.store.session() as s, s.begin():
+            cases = s.execute(select(Case).where(
+                Case.conversation_id == conversation_id, Case.state != CaseState.CLOSED.value,
+                Case.handler != handler)).scalars().all()
+            for case in cases:
+                case.handler = handler
+                case.updated_at = now
+            return len(cases)
+
+    def resolve_handover(self, conversation_id: str, handler: str, now: datetime, note: str,
+                         intents: Tuple[str, ...]) -> int:
+        """The agent gave the conversation back: its open hand-over cases (``intents``)
+        are resolved by ``handler``, with ``note`` added."""
+        with self.store.session() as s, s.begin():
+            cases = s.execute(select(Case).where(
+                Case.conversation_id == conversation_id, Case.intent.in_(intents),
+                Case.state == CaseState.ESCALATED.value)).scalars().all()
+            for case in cases:
+                case.state = CaseState.RESOLVED.value
+                case.handler = handler
+                case.note = f"{case.note}（{note}）" if case.note else note
+                case.updated_at = now
+            return len(cases)
 
     def close(self, case_id: int, now: datetime, handler: Optional[str] = None) -> bool:
         with self.store.session() as s, s.begin():

@@ -186,7 +186,7 @@ class Feedback(Base):
     # (an out_of_scope draft rewritten into an answer about invoices: invoice_request)
     chosen_intent = Column(String(48))
     order_id = Column(String(19))
-    verdict = Column(String(16), nullable=False)  # used / edited / rejected
+    verdict = Column(String(16), nullable=False)  # used / edited / rejected / own
     final_text = Column(Text)  # what the agent sent
     agent = Column(String(64))
 
