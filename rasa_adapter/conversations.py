@@ -26,6 +26,9 @@ from bot.workbench.inbox import Activity
 from rasa_adapter import api
 
 FALLBACK_INTENT = "nlu_fallback"
+# a customer message the bot could not help with: below the confidence threshold, or
+# answered with 「这个问题我暂时回答不了」
+NOT_UNDERSTOOD = (FALLBACK_INTENT, "out_of_scope")
 EVENTS = table("events", column("id"), column("sender_id"), column("type_name"), column("timestamp"),
                column("intent_name"), column("data"))
 
@@ -141,7 +144,7 @@ def _activity(sender: str, rows: Iterable[Any]) -> Activity:
             event = {}
         if kind == "user":
             customer_at = last_at
-            understood.append(intent != FALLBACK_INTENT)
+            understood.append(intent not in NOT_UNDERSTOOD)
         elif (event.get("metadata") or {}).get("agent"):
             understood = []  # an agent answered: the failures are dealt with
         last_text = str(event.get("text") or last_text)

@@ -193,6 +193,8 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
 
     async def send(request: web.Request) -> web.Response:
         body = await json_body(request)
+        if not isinstance(body.get("text", ""), str):
+            raise api_error(400, "text must be a string")
         text = (text_field(body, "text", MAX_AGENT_TEXT, required=True) or "").strip()
         if not text:
             raise api_error(400, "text is required")
@@ -238,7 +240,7 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
         """Server-Sent Events: ``inbox`` (both lists) whenever it changes, ``conversation``
         whenever the watched conversation does; a comment every 15 s keeps it open."""
         conversation_id = request.query.get("conversation") or None
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
                                                "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         await response.prepare(request)
         last: Dict[str, Any] = {}
