@@ -211,7 +211,8 @@ def dialogue_problems(project: Project, dom: dict, intents: Set[str]) -> List[st
 
 
 def filled_names(project: Project) -> Set[str]:
-    """Facts the code fills: drafted over the sample shop, plus names passed in actions/ and channels/."""
+    """Facts the code fills: drafted over the sample shop, plus names passed in actions/ and
+    channels/ and the agents' workbench."""
     from bot.playbook.handoff import handoff
     from bot.playbook.policy import load_policy
     from bot.playbook.scenarios import SCENARIOS, Context, draft
@@ -239,7 +240,9 @@ def filled_names(project: Project) -> Set[str]:
         names |= set(draft("refund_status", order, now, policy, ctx).facts)
     for hour in (2, 15):
         names |= set(handoff(datetime(2026, 11, 20, hour), policy).facts)
-    for path in [*(project.code / "actions").glob("*.py"), *(project.code / "channels").glob("*.py")]:
+    # and the drafts and messages of the agents' workbench (bot/assist.py, web/workbench.py)
+    for path in [*(project.code / "actions").glob("*.py"), *(project.code / "channels").glob("*.py"),
+                 project.code / "bot" / "assist.py", project.code / "web" / "workbench.py"]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.keyword) and node.arg:
                 names.add(node.arg)

@@ -33,7 +33,7 @@ from bot.shop.feedback import FeedbackLog
 from bot.shop.store import OrderStore
 from bot.workbench.agents import AgentIdentity, AgentLog
 from bot.workbench.card import case_card, order_card
-from bot.workbench.conversation import Conversation
+from bot.workbench.conversation import RELEASED_REPLY, Conversation
 from bot.workbench.holds import HeldByOther, Holds
 from bot.workbench.inbox import HANDOVER_INTENTS, Activity, build_inbox
 from rasa_adapter.api import RasaUnavailable
@@ -155,7 +155,7 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
         return web.json_response({"held_by": agent, "taken": newly})
 
     def give_back(conversation: Conversation, agent: str) -> int:
-        farewell = bench.assistant.fill("utter_agent_released", {"agent": agent})
+        farewell = bench.assistant.fill(RELEASED_REPLY, {"agent": agent})
         bench.conversations.release(conversation.id, farewell)
         holds.drop(conversation.id)
         now = bench.clock()

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Dict, List, Optional, Sequence, Tuple
 
 CUSTOMER, BOT, AGENT = "customer", "bot", "agent"
+# what the bot tells the customer when an agent gives the conversation back (domain.yml)
+RELEASED_REPLY = "utter_agent_released"
 
 
 @dataclass(frozen=True)

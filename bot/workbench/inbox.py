@@ -104,8 +104,12 @@ def build_inbox(
         if reason is None:
             continue
         handover = [c for c in cases if c.intent in HANDOVER_INTENTS]
-        since = (handover[0].created_at if handover
-                 else act.last_customer_at or act.last_at if act is not None else cases[0].created_at)
+        if handover:
+            since = handover[0].created_at
+        elif act is not None:
+            since = act.last_customer_at or act.last_at
+        else:  # held, with no case and no recent activity
+            since = cases[0].created_at if cases else now
         latest = cases[-1] if cases else None
         priority, text = REASONS[reason]
         entries.append(InboxEntry(
