@@ -210,7 +210,7 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
             raise api_error(400, str(exc)) from exc
         return web.json_response({"sent": True, "verdict": verdict}, status=201)
 
-    def canned(query: str, conversation_id: Optional[str], agent: str) -> List[Dict[str, str]]:
+    def canned(query: str, conversation_id: Optional[str], agent: str) -> List[Dict[str, Any]]:
         facts: Dict[str, Any] = {"agent": agent}
         if conversation_id:
             order_id = bench.conversations.get(conversation_id).order_id
