@@ -242,7 +242,8 @@ def filled_names(project: Project) -> Set[str]:
         names |= set(handoff(datetime(2026, 11, 20, hour), policy).facts)
     # and the drafts and messages of the agents' workbench (bot/assist.py, web/workbench.py)
     for path in [*(project.code / "actions").glob("*.py"), *(project.code / "channels").glob("*.py"),
-                 project.code / "bot" / "assist.py", project.code / "web" / "workbench.py"]:
+                 project.code / "bot" / "assist.py", project.code / "web" / "workbench.py",
+                 *(project.code / "bot" / "workbench").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.keyword) and node.arg:
                 names.add(node.arg)

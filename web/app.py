@@ -67,6 +67,7 @@ class Settings:
 ERRORS = {
     400: web.HTTPBadRequest,
     401: web.HTTPUnauthorized,
+    403: web.HTTPForbidden,
     404: web.HTTPNotFound,
     409: web.HTTPConflict,
     503: web.HTTPServiceUnavailable,

@@ -6,7 +6,7 @@ import enum
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -161,6 +161,29 @@ class CaseLog:
                 case.note = f"{case.note}（{note}）" if case.note else note
                 case.updated_at = now
             return len(cases)
+
+    def awaiting_approval(self) -> List[CaseRecord]:
+        """The supervisors' queue: open cases that need an approval, the oldest first."""
+        return [c for c in self.open_cases() if c.state == CaseState.NEEDS_APPROVAL]
+
+    def decide(self, case_id: int, approved: bool, handler: str, now: datetime, note: str,
+               before_commit: Callable[[CaseRecord], None]) -> Optional[CaseRecord]:
+        """A supervisor's decision on a case awaiting approval: approved, the shop acts
+        (waiting_shop); denied, it is resolved. ``before_commit`` (telling the customer)
+        runs inside the transaction: if it raises, the case stays as it was. None when
+        the case is not awaiting approval (unknown, or decided already)."""
+        with self.store.transaction() as s:
+            case = s.get(Case, case_id)
+            if case is None or case.state != CaseState.NEEDS_APPROVAL.value:
+                return None
+            case.state = (CaseState.WAITING_SHOP if approved else CaseState.RESOLVED).value
+            case.handler = handler
+            case.note = f"{case.note}（{note}）"
+            case.updated_at = now
+            s.flush()
+            record = _record(case)
+            before_commit(record)
+            return record
 
     def close(self, case_id: int, now: datetime, handler: Optional[str] = None) -> bool:
         with self.store.session() as s, s.begin():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 
@@ -24,8 +25,6 @@ ORDER = "2938475610293840001"  # signed by the door guard (sample shop)
 @pytest.fixture(scope="module")
 def agents(shop, web_url):
     """Two named agents made with the command line: name → Authorization header."""
-    import io
-
     found = {}
     for name in ("xiaowang", "xiaoli"):
         out = io.StringIO()
@@ -234,3 +233,36 @@ def test_the_stream_sends_the_inbox_and_a_conversations_changes(web_url, rasa_ur
                     break
     inbox = next(data for n, data in events if n == "inbox")
     assert customer.sender in [e["conversation_id"] for e in inbox]
+
+
+def test_supervisors_decide_approvals_and_the_customer_is_told(web_url, rasa_url, shop, agents):
+
+    out = io.StringIO()
+    assert bot_cli(["--db", shop.db, "agents", "add", "laozhang", "--supervisor"], out=out) == 0
+    boss = {"Authorization": f"Bearer {out.getvalue().strip()}"}
+    customer = Customer(rasa_url, "liu_yang")
+    assert "主管审批" in customer.says("电热水壶刚买就降价了，订单7700112233445566778能退差价吗")
+
+    assert requests.get(f"{web_url}/agent/approvals", headers=agents["xiaowang"], timeout=10).status_code == 403
+    queue = requests.get(f"{web_url}/agent/approvals", headers=boss, timeout=10).json()
+    case = next(c for c in queue if c["conversation_id"] == customer.sender)
+    assert case["intent"] == "price_drop_refund" and case["state"] == "needs_approval"
+    decide = f"{web_url}/agent/approvals/{case['id']}"
+    assert requests.post(decide, headers=agents["xiaowang"], json={"decision": "approve"}, timeout=10).status_code == 403
+    for body in ({}, {"decision": "maybe"}, {"decision": "deny"}, {"decision": "deny", "reason": "{x}"}):
+        assert requests.post(decide, headers=boss, json=body, timeout=10).status_code == 400, body
+    assert requests.post(f"{web_url}/agent/approvals/999999", headers=boss, json={"decision": "approve"},
+                         timeout=10).status_code == 404
+
+    approved = requests.post(decide, headers=boss, json={"decision": "approve"}, timeout=10)
+    assert approved.status_code == 200 and approved.json()["state"] == "waiting_shop"
+    assert requests.post(decide, headers=boss, json={"decision": "deny", "reason": "晚了"},
+                         timeout=10).status_code == 409  # decided already
+    view = requests.get(path(web_url, customer.sender), headers=boss, timeout=10).json()
+    told = view["transcript"][-1]
+    assert told["who"] == "agent" and told["agent"] == "laozhang"
+    assert "7700112233445566778" in told["text"] and "退差价" in told["text"] and "通过" in told["text"]
+    store = OrderStore.from_url(shop.db)
+    record = CaseLog(store).get(case["id"])
+    assert record.handler == "laozhang" and "主管laozhang已批准" in record.note
+    assert ("laozhang", "approve") in [(r.agent, r.action) for r in AgentLog(store).recent()]

@@ -9,7 +9,6 @@
   let tab = "waiting";
   let openId = null;
   let chosenDraft = null; // the draft the answer box started from
-  let chosenText = null;
   let streamAbort = null;
 
   function headers() {
@@ -58,14 +57,49 @@
       li.addEventListener("click", () => openConversation(e.conversation_id));
       list.append(li);
     }
-    $("empty").hidden = shown.length > 0;
+    $("empty").hidden = shown.length > 0 || tab === "approvals";
   }
   $("tab-waiting").addEventListener("click", () => { tab = "waiting"; switchTab(); });
   $("tab-all").addEventListener("click", () => { tab = "all"; switchTab(); });
+  $("tab-approvals").addEventListener("click", () => { tab = "approvals"; switchTab(); });
   function switchTab() {
-    $("tab-waiting").classList.toggle("on", tab === "waiting");
-    $("tab-all").classList.toggle("on", tab === "all");
+    for (const name of ["waiting", "all", "approvals"]) $("tab-" + name).classList.toggle("on", tab === name);
+    $("conversations").hidden = tab === "approvals";
+    $("approvals").hidden = tab !== "approvals";
     renderInbox();
+    if (tab === "approvals") loadApprovals();
+  }
+
+  // -- supervisors: the approvals queue ---------------------------------------------
+  let supervisor = false;
+  async function loadApprovals() {
+    if (!supervisor) return;
+    const response = await api("/agent/approvals");
+    if (!response.ok) return;
+    const pending = await response.json();
+    $("count-approvals").textContent = pending.length;
+    const list = $("approvals");
+    list.replaceChildren();
+    for (const c of pending) {
+      const li = el("li", "conv");
+      li.append(el("div", "top", "#" + c.id + " " + c.intent + " · 订单 " + (c.order_id || "无")));
+      li.append(el("div", "last", c.note));
+      li.append(el("div", "muted", c.next_step));
+      const reason = el("input");
+      reason.placeholder = "拒绝原因（会告诉客户）";
+      const approve = el("button", null, "批准");
+      const deny = el("button", null, "拒绝");
+      approve.addEventListener("click", () => decide(c.id, "approve", ""));
+      deny.addEventListener("click", () => decide(c.id, "deny", reason.value));
+      li.append(reason, approve, deny);
+      list.append(li);
+    }
+  }
+  async function decide(id, decision, reason) {
+    const response = await api("/agent/approvals/" + id, {decision: decision, reason: reason});
+    const data = await response.json().catch(() => ({}));
+    $("live").textContent = response.ok ? (decision === "approve" ? "已批准，已通知客户" : "已拒绝，已通知客户") : (data.error || "失败");
+    loadApprovals();
   }
   setInterval(() => {
     for (const li of document.querySelectorAll(".conv")) {
@@ -100,7 +134,7 @@
             if (line.startsWith("event: ")) name = line.slice(7);
             else if (line.startsWith("data: ")) data += line.slice(6);
           }
-          if (name === "inbox") { entries = JSON.parse(data); renderInbox(); }
+          if (name === "inbox") { entries = JSON.parse(data); renderInbox(); loadApprovals(); }
           else if (name === "conversation") loadConversation();
         }
       }
@@ -113,7 +147,7 @@
   // -- a conversation --------------------------------------------------------------
   async function openConversation(id) {
     openId = id;
-    chosenDraft = chosenText = null;
+    chosenDraft = null;
     $("text").value = "";
     $("draft-used").textContent = "";
     renderInbox();
@@ -160,7 +194,6 @@
       for (const item of d.checklist) node.querySelector(".checklist").append(el("li", null, "☐ " + item));
       node.querySelector(".use").addEventListener("click", () => {
         chosenDraft = d.intent;
-        chosenText = d.reply;
         $("text").value = d.reply;
         $("draft-used").textContent = "基于建议：" + d.intent;
         $("text").focus();
@@ -220,7 +253,7 @@
     if (sent) {
       status("已发送（" + {used: "直接使用建议", edited: "修改后使用", own: "自己撰写"}[sent.verdict] + "）");
       $("text").value = "";
-      chosenDraft = chosenText = null;
+      chosenDraft = null;
       $("draft-used").textContent = "";
       loadConversation();
     }
@@ -252,6 +285,8 @@
     if (!response.ok) { $("me").textContent = "未登录"; return; }
     const me = await response.json();
     $("me").textContent = "当前客服：" + me.name + (me.supervisor ? "（主管）" : "");
+    supervisor = me.supervisor;
+    $("tab-approvals").hidden = !supervisor;
     stream();
   }
   token.addEventListener("change", start);
