@@ -175,6 +175,13 @@ def rasa_endpoints_path() -> Path:
     return Path(os.environ.get("RASA_ENDPOINTS", PROJECT_ROOT / "endpoints.yml"))
 
 
+def socketio_redis_url() -> str | None:
+    """``SOCKETIO_REDIS_URL``: a Redis that the socket.io channels of several Rasa instances
+    share, so a message emitted on one reaches a widget connected to another (an agent's
+    message, a replayed turn). Unset: each instance keeps its own sockets."""
+    return os.environ.get("SOCKETIO_REDIS_URL") or None
+
+
 def utcnow() -> datetime:
     """Now as naive UTC, the way the store keeps times."""
     return datetime.now(timezone.utc).replace(tzinfo=None)

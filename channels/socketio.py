@@ -1,6 +1,8 @@
 """The socket.io channel (the shop page's chat widget): Rasa's, with the turn guard.
 
-A late answer (a replayed turn) reaches the widget through the session's room.
+A late answer (a replayed turn) and an agent's message (the workbench, through Rasa's
+tracker API) reach the widget through the session's room; with ``SOCKETIO_REDIS_URL``
+(``make run-scaled``) the rooms are shared by every Rasa instance.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from typing import Any, Awaitable, Callable, Optional
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 
+from bot import settings
 from channels.guard import TurnGuard
 from channels.runtime import attach
+from rasa_adapter.compat import share_socketio_rooms
 
 
 class GuardedSocketIOInput(SocketIOInput):
@@ -29,6 +33,9 @@ class GuardedSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SocketBlueprint:
         guard = TurnGuard(self.name(), late_output=self._late_output)
         blueprint = super().blueprint(guard.wrap(on_new_message))
+        redis_url = settings.socketio_redis_url()
+        if redis_url:  # several instances: rooms shared through Redis
+            share_socketio_rooms(self.sio, redis_url)
         attach(guard, blueprint)
         return blueprint
 

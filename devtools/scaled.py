@@ -232,6 +232,9 @@ class ScaledStack:
         self.create_databases()
         # every server of the assistant, and the one-off commands, use the shop in PostgreSQL
         self.servers.env["SHOP_DATABASE_URL"] = self.shop_database_url
+        # the Rasa instances share their socket.io rooms: an agent's message reaches a
+        # widget connected to the other instance (channels/socketio.py)
+        self.servers.env["SOCKETIO_REDIS_URL"] = f"redis://127.0.0.1:{self.ports.redis}/1"
         if self.policy:
             self.servers.env["SHOP_POLICY"] = str(self.policy)
         self.say("==> creating the sample shop in PostgreSQL (python -m bot init-db)")

@@ -178,3 +178,20 @@ def install_speedups() -> bool:
         setattr(_validate_action_result, _PATCHED, True)
         RemoteAction._validate_action_result = _validate_action_result
     return True
+
+
+def share_socketio_rooms(sio: Any, redis_url: str) -> None:
+    """Make ``sio`` (the python-socketio ``AsyncServer`` Rasa's socket.io channel builds
+    itself, with the in-process ``AsyncManager``) emit through Redis: a message for a
+    room reaches the socket in it whichever Rasa instance holds it.
+
+    The manager is swapped before the first connection: ``AsyncServer`` initialises its
+    manager then (``manager_initialized``), starting the Redis listener.
+    """
+    import socketio
+
+    if getattr(sio, "manager_initialized", True):
+        raise RuntimeError("the socket.io server has started: its manager cannot change now")
+    manager = socketio.AsyncRedisManager(redis_url)
+    sio.manager = manager
+    manager.set_server(sio)
