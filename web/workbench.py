@@ -23,9 +23,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from aiohttp import web
 
@@ -46,6 +47,7 @@ from rasa_adapter.conversations import RasaConversations, TrackerIndex
 MAX_AGENT_TEXT = 1000  # characters of one agent message
 LIVE_HOURS = 24  # the "every conversation" tab: active in the last day
 POLL_SECONDS = 0.5  # how often the stream looks for changes
+STAMP_SECONDS = 30  # and rebuilds the inbox even without one
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 T = TypeVar("T")
 
@@ -287,6 +289,12 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
             return bench.index.mark(conversation_id)
         return len(bench.conversations.get(conversation_id).lines)
 
+    def changes() -> Tuple[Any, ...]:
+        """A cheap mark of everything the inbox is made of; the half minute, for promises
+        that become overdue with time alone."""
+        return (bench.index.latest_id() if bench.index else None, cases.latest_change(),
+                sorted(holds.all().items()), int(time.monotonic() // STAMP_SECONDS))
+
     async def stream(request: web.Request) -> web.StreamResponse:
         """Server-Sent Events: ``inbox`` (both lists) whenever it changes, ``conversation``
         whenever the watched conversation does; a comment every 15 s keeps it open."""
@@ -298,14 +306,17 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
         quiet = 0.0
         try:
             while True:
-                entries = await off_loop(inbox, True)
-                for entry in entries:
-                    entry.pop("waiting_seconds")  # the page counts; the data changes only on events
-                payload = json.dumps(entries, ensure_ascii=False)
                 events = []
-                if payload != last.get("inbox"):
-                    events.append(f"event: inbox\ndata: {payload}\n\n")
-                    last["inbox"] = payload
+                stamp = await off_loop(changes)
+                if stamp != last.get("stamp"):  # something happened: build the inbox again
+                    last["stamp"] = stamp
+                    entries = await off_loop(inbox, True)
+                    for entry in entries:
+                        entry.pop("waiting_seconds")  # the page counts; the data changes only on events
+                    payload = json.dumps(entries, ensure_ascii=False)
+                    if payload != last.get("inbox"):
+                        events.append(f"event: inbox\ndata: {payload}\n\n")
+                        last["inbox"] = payload
                 if conversation_id:
                     now_mark = await off_loop(mark, conversation_id)
                     if now_mark != last.get("mark"):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, List, Optional, Tuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.shop.schema import Case
@@ -161,6 +161,12 @@ class CaseLog:
                 case.note = f"{case.note}（{note}）" if case.note else note
                 case.updated_at = now
             return len(cases)
+
+    def latest_change(self) -> Tuple[Optional[datetime], int]:
+        """When a case last changed, and how many there are: a cheap mark of any change."""
+        with self.store.session() as s:
+            latest, count = s.execute(select(func.max(Case.updated_at), func.count(Case.id))).one()
+            return latest, int(count)
 
     def awaiting_approval(self) -> List[CaseRecord]:
         """The supervisors' queue: open cases that need an approval, the oldest first."""

@@ -48,9 +48,11 @@ def test_held_and_live_conversations(store, policy):
 
 def test_a_resolved_handover_leaves_the_inbox(store, policy):
     log = CaseLog(store)
-    register(log, "asks", "request_human")
+    register(log, "asks", "request_human", minutes_ago=1)
+    before = log.latest_change()
     assert log.resolve_handover("asks", "li", NOW, "人工客服li已处理", ("request_human", "complaint")) == 1
     assert build_inbox(log.open_cases(), {}, [], NOW, policy) == []
+    assert log.latest_change() != before  # the inbox stream's mark of a change
     (case,) = log.cases_for_conversation("asks")
     assert case.state == CaseState.RESOLVED and case.handler == "li" and "li已处理" in case.note
 

@@ -64,7 +64,7 @@ def events_table(tmp_path):
 def test_the_index_lists_recent_conversations_and_two_failures(tmp_path):
     engine, table = events_table(tmp_path)
     index = TrackerIndex(engine)
-    assert index.recent(NOW) == [] and index.mark("a") == 0
+    assert index.recent(NOW) == [] and index.mark("a") == 0 and index.latest_id() == 0
     rows = [("a", "user", 1, "out_of_scope", {"text": "啊"}), ("a", "bot", 2, None, {"text": "抱歉"}),
             ("a", "user", 3, "nlu_fallback", {"text": "嗯？"}),
             ("b", "user", 4, "greet", {"text": "你好"}), ("b", "pause", 5, None, {}),
@@ -80,4 +80,4 @@ def test_the_index_lists_recent_conversations_and_two_failures(tmp_path):
     assert found["a"].not_understood and found["a"].last_text == "嗯？"
     assert found["b"].paused and not found["b"].not_understood
     assert not found["c"].not_understood  # an agent answered since
-    assert index.mark("c") > index.mark("a") > 0
+    assert index.mark("c") > index.mark("a") > 0 and index.latest_id() == len(rows)
