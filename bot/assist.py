@@ -42,6 +42,9 @@ AGENT_RESPONSES = {
     "greet": "utter_agent_greeting",
     "complaint": "utter_complaint_apology",
 }
+# The bot's own "I cannot answer this" (「这个问题我暂时回答不了…回复「转人工」」): the console
+# shows it (an agent labels such messages), the workbench does not offer it as a reply.
+BOT_ONLY_INTENTS = frozenset({"out_of_scope"})
 # Hypotheses the NLU gives less than this are not drafted: with about thirty intents,
 # a softmax share below a tenth is noise, and a draft of it would mislead the agent.
 DRAFT_CONFIDENCE_FLOOR = 0.1

@@ -30,7 +30,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 from aiohttp import web
 
-from bot.assist import AgentAssist
+from bot.assist import BOT_ONLY_INTENTS, AgentAssist
 from bot.playbook.scenarios import order_facts
 from bot.shop.cases import CaseLog, CaseRecord
 from bot.shop.feedback import FeedbackLog
@@ -105,7 +105,8 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
         suggestions = bench.assistant.suggest(
             list(conversation.ranking), order, bench.clock(), text, store=store,
             entities=conversation.entities, agent=agent)
-        return {"order": order, "message": text, "drafts": [s.as_dict() for s in suggestions]}
+        return {"order": order, "message": text,
+                "drafts": [s.as_dict() for s in suggestions if s.intent not in BOT_ONLY_INTENTS]}
 
     def view(conversation: Conversation, agent: str) -> Dict[str, Any]:
         now = bench.clock()

@@ -214,6 +214,9 @@ def test_two_messages_not_understood_reach_the_inbox(web_url, rasa_url):
     inbox = requests.get(f"{web_url}/agent/inbox", headers=DEV, timeout=10).json()
     entry = [e for e in inbox if e["conversation_id"] == customer.sender]
     assert entry and entry[0]["reason"] == "not_understood"
+    # the bot's 「暂时回答不了」 is no reply for a person to send
+    drafts = requests.get(path(web_url, customer.sender), headers=DEV, timeout=10).json()["drafts"]
+    assert "out_of_scope" not in [d["intent"] for d in drafts]
 
 
 def test_the_stream_sends_the_inbox_and_a_conversations_changes(web_url, rasa_url):

@@ -27,14 +27,19 @@ def open_workbench(browser, web_url):  # noqa: F811
     return page
 
 
-def open_shop(browser, web_url, frames=None):  # noqa: F811
-    """A customer of their own (a fresh browser context: no earlier conversation);
-    ``frames`` collects (time, text) of every socket.io frame the page receives."""
+def open_shop(browser, web_url, frames=None, buyer=None):  # noqa: F811
+    """A customer of their own (a fresh browser context: no earlier conversation), signed
+    in as ``buyer`` with the demo login; ``frames`` collects (time, text) of every
+    socket.io frame the page receives."""
     page = browser.new_context(viewport={"width": 900, "height": 900}).new_page()
     if frames is not None:
         page.on("websocket", lambda ws: ws.on(
             "framereceived", lambda payload: frames.append((time.monotonic(), str(payload)))))
     page.goto(web_url + "/")
+    if buyer:
+        page.select_option("#buyer", buyer)  # reloads with the buyer's token
+        page.wait_for_selector(f"#buyer option[value='{buyer}']", state="attached")
+        page.wait_for_function(f"document.getElementById('buyer').value === '{buyer}'")
     page.click(".rw-launcher")
     page.wait_for_selector(".rw-new-message")
     page.wait_for_selector(".rw-response")  # the greeting: the socket's session is up
@@ -49,18 +54,22 @@ def say(page, text):
 
 def test_a_customer_and_an_agent_talk_in_two_pages(web_url, browser):  # noqa: F811
     agent = open_workbench(browser, web_url)
-    customer, session = open_shop(browser, web_url)
+    customer, session = open_shop(browser, web_url, buyer="chen_hao")
     entry = f".conv[data-id='{session}']"
+    say(customer, "我的快递到哪了")
+    customer.wait_for_selector("text=SF1402938475610", timeout=30000)  # his recent order, picked
 
     start = time.monotonic()
     say(customer, "转人工")
     agent.wait_for_selector(entry, timeout=2000)  # in the inbox within 2 s, no reload
     to_inbox = time.monotonic() - start
     customer.wait_for_selector("text=转接人工客服", timeout=30000)
-    assert "转人工" in agent.inner_text(entry)
+    assert "转人工" in agent.inner_text(entry) and "chen_hao" in agent.inner_text(entry)
 
     agent.click(entry)
     agent.wait_for_selector(".draft")
+    assert "1829374650192837465" in agent.inner_text("#order")  # the order card of his order
+    assert "SF1402938475610" in agent.inner_text("#order")
     agent.locator(".draft").first.locator(".use").click()
     edited = agent.input_value("#text") + "请问您遇到了什么问题？"
     agent.fill("#text", edited)
@@ -70,8 +79,9 @@ def test_a_customer_and_an_agent_talk_in_two_pages(web_url, browser):  # noqa: F
     to_widget = time.monotonic() - start
     agent.wait_for_selector("#status >> text=修改后使用")
 
-    say(customer, "快递显示签收了但我没收到 " + INJECTION)
-    agent.wait_for_selector(".line.customer >> text=快递显示签收了但我没收到", timeout=5000)
+    say(customer, "能不能快点送到 " + INJECTION)
+    agent.wait_for_selector(".line.customer >> text=能不能快点送到", timeout=5000)
+    agent.wait_for_selector("#for-message >> text=能不能快点送到")  # drafts for the new message
     assert INJECTION in agent.inner_text("#transcript")  # shown as text, not run
     assert agent.evaluate("document.body.dataset.pwned") is None
     assert customer.evaluate("document.body.dataset.pwned") is None
@@ -84,8 +94,8 @@ def test_a_customer_and_an_agent_talk_in_two_pages(web_url, browser):  # noqa: F
     agent.click("#release")
     customer.wait_for_selector("text=已结束本次服务", timeout=10000)
     agent.wait_for_selector("#holder >> text=机器人接待中")
-    say(customer, "我的快递到哪了")
-    customer.wait_for_selector("text=麻烦把订单号发给我", timeout=30000)  # the bot answers again
+    say(customer, "谢谢")
+    customer.wait_for_selector("text=不客气", timeout=30000)  # the bot answers again
     print(f"\n  customer → inbox {to_inbox:.2f} s, agent send → widget {to_widget:.2f} s")
     agent.close()
     customer.context.close()
