@@ -9,9 +9,7 @@
   POST /agent/conversations/{id}/messages       {"text": "...", "draft"?: "<intent>"}: send it
   GET  /agent/canned?q=...&conversation=...     domain responses filled with the order's facts
   GET  /agent/stream[?conversation=id]          Server-Sent Events: "inbox" and "conversation"
-  GET  /agent/approvals                         supervisors: the cases awaiting approval
-  POST /agent/approvals/{case_id}               {"decision": "approve"|"deny", "reason"?}: the
-                                                case is updated and the customer told, or neither
+  GET  /agent/approvals, POST /agent/approvals/{case_id}   supervisors (web/approvals.py)
 
 Every route needs ``Authorization: Bearer <agent token>`` (web/app.py's middleware puts
 the agent in ``request["agent"]``); every change is logged with the agent's name.
@@ -32,17 +30,17 @@ from aiohttp import web
 
 from bot.assist import BOT_ONLY_INTENTS, AgentAssist
 from bot.playbook.scenarios import order_facts
-from bot.shop.cases import CaseLog, CaseRecord
+from bot.shop.cases import CaseLog
 from bot.shop.feedback import FeedbackLog
 from bot.shop.store import OrderStore
 from bot.workbench.agents import AgentIdentity, AgentLog
-from bot.workbench.approvals import decision_note, decision_reply
 from bot.workbench.card import case_card, order_card
 from bot.workbench.conversation import RELEASED_REPLY, Conversation
 from bot.workbench.holds import HeldByOther, Holds
 from bot.workbench.inbox import HANDOVER_INTENTS, Activity, build_inbox
 from rasa_adapter.api import RasaUnavailable
 from rasa_adapter.conversations import RasaConversations, TrackerIndex
+from web.approvals import add_approvals
 
 MAX_AGENT_TEXT = 1000  # characters of one agent message
 LIVE_HOURS = 24  # the "every conversation" tab: active in the last day
@@ -70,6 +68,7 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
     holds, cases, log, feedback = Holds(store), CaseLog(store), AgentLog(store), FeedbackLog(store)
 
     async def off_loop(fn: Callable[..., T], *args: Any) -> T:
+        """``fn`` in a worker thread (the store and Rasa's API block); Rasa away: 503."""
         try:
             return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
         except RasaUnavailable as exc:
@@ -238,53 +237,6 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
             raise api_error(400, "conversation is too long")
         return web.json_response(await off_loop(canned, query, conversation_id, me(request).name))
 
-    def require_supervisor(request: web.Request) -> AgentIdentity:
-        agent = me(request)
-        if not agent.supervisor:
-            raise api_error(403, "only a supervisor decides approvals")
-        return agent
-
-    async def get_approvals(request: web.Request) -> web.Response:
-        require_supervisor(request)
-        now = bench.clock()
-        pending = await off_loop(cases.awaiting_approval)
-        return web.json_response([{**case_card(c, now, policy), "conversation_id": c.conversation_id,
-                                   "order_id": c.order_id, "buyer": c.buyer_account} for c in pending])
-
-    def decide(case_id: int, approved: bool, supervisor: str, reason: str) -> Optional[Dict[str, Any]]:
-        def tell(case: CaseRecord) -> None:
-            reply = decision_reply(case, approved, reason)
-            bench.conversations.send(case.conversation_id, bench.assistant.fill(reply.response, reply.facts),
-                                     supervisor)
-        now = bench.clock()
-        case = cases.decide(case_id, approved, supervisor, now, decision_note(approved, supervisor, reason), tell)
-        if case is None:
-            return None
-        log.record(supervisor, "approve" if approved else "deny", now, case.conversation_id, f"case {case_id}")
-        return case_card(case, now, policy)
-
-    async def post_decision(request: web.Request) -> web.Response:
-        supervisor = require_supervisor(request).name
-        try:
-            case_id = int(request.match_info["case_id"])
-        except ValueError as exc:
-            raise api_error(404, "no such case") from exc
-        body = await json_body(request)
-        decision = body.get("decision")
-        if decision not in ("approve", "deny"):
-            raise api_error(400, "decision must be approve or deny")
-        reason = (text_field(body, "reason", 200) or "").strip()
-        if decision == "deny" and not reason:
-            raise api_error(400, "a denial needs a reason: the customer is told it")
-        if PLACEHOLDER.search(reason):
-            raise api_error(400, "the reason has a {placeholder}")
-        if await off_loop(cases.get, case_id) is None:
-            raise api_error(404, f"no case {case_id}")
-        card = await off_loop(decide, case_id, decision == "approve", supervisor, reason)
-        if card is None:
-            raise api_error(409, f"case {case_id} is not awaiting approval")
-        return web.json_response(card)
-
     def mark(conversation_id: str) -> int:
         if bench.index is not None:
             return bench.index.mark(conversation_id)
@@ -343,5 +295,4 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
     app.router.add_post("/agent/conversations/{id}/messages", send)
     app.router.add_get("/agent/canned", get_canned)
     app.router.add_get("/agent/stream", stream)
-    app.router.add_get("/agent/approvals", get_approvals)
-    app.router.add_post("/agent/approvals/{case_id}", post_decision)
+    add_approvals(app, bench, errors, off_loop)
