@@ -80,7 +80,7 @@ def test_a_customer_and_an_agent_talk_in_two_pages(web_url, browser):  # noqa: F
     agent.wait_for_selector("#status >> text=修改后使用")
 
     say(customer, "能不能快点送到 " + INJECTION)
-    agent.wait_for_selector(".line.customer >> text=能不能快点送到", timeout=5000)
+    agent.wait_for_selector(".line.customer >> text=能不能快点送到", timeout=10000)
     agent.wait_for_selector("#for-message >> text=能不能快点送到")  # drafts for the new message
     assert INJECTION in agent.inner_text("#transcript")  # shown as text, not run
     assert agent.evaluate("document.body.dataset.pwned") is None
