@@ -1,7 +1,5 @@
 """已发货要退款, 退差价 and 退款进度."""
 
-
-
 from actions.scenario import ScenarioAction
 
 
@@ -17,5 +15,3 @@ class ActionRefundStatus(ScenarioAction):
     """Answers from the order's state and the cases logged for it."""
 
     scenario = "refund_status"
-
-    # the order's cases come with every scenario's context (ScenarioAction.context)

@@ -15,7 +15,8 @@ from actions.deps import Deps, UsesDeps
 from bot.playbook import faults
 from bot.playbook.casenotes import log_case
 from bot.playbook.render import bubbles, resolved
-from bot.playbook.scenarios import CONTEXT_ENTITIES, Context, Reply, draft
+from bot.playbook.reply import scenario_reply
+from bot.playbook.scenarios import CONTEXT_ENTITIES, Reply
 from bot.shop.cases import CaseRecord, CaseState, Escalation
 from bot.shop.store import OrderFacts
 
@@ -141,26 +142,21 @@ class ScenarioAction(UsesDeps, Action, ABC):
         deps = self.deps
         try:
             order = deps.conversation_order(tracker)
-            ctx = self.context(deps, tracker, order) if order else Context()
+            reply = scenario_reply(
+                self.scenario, order, deps.clock(), deps.policy, deps.store,
+                text=tracker.latest_message.get("text") or "",
+                entities={e: list(tracker.get_latest_entity_values(e)) for e in CONTEXT_ENTITIES},
+            ) if order else None
         except SQLAlchemyError:
             logger.exception("order store unavailable in %s", self.name())
             dispatcher.utter_message(response=faults.ORDER_LOOKUP_FAILED)
             return []
-        if order is None:
+        if order is None or reply is None:
             # no pass for it: found for someone else on this conversation id, or gone
             dispatcher.utter_message(response="utter_ask_order_id")
             return [SlotSet("order_id", None), SlotSet("order_checked_for", None)]
-        reply = draft(self.scenario, order, deps.clock(), deps.policy, ctx)
         events = answer(dispatcher, deps, tracker, self.scenario, reply, order)
         return [] if events is None else events + self.after(order)
-
-    def context(self, deps: Deps, tracker: Tracker, order: OrderFacts) -> Context:
-        """What the scenario needs beyond the order: the message, its entities, the order's cases."""
-        return Context(
-            text=tracker.latest_message.get("text") or "",
-            entities={e: list(tracker.get_latest_entity_values(e)) for e in CONTEXT_ENTITIES},
-            cases=deps.cases.cases_for_order(order.order_id),
-        )
 
     def after(self, order: OrderFacts) -> EventList:
         """Events that steer the conversation after the answer; most have none."""

@@ -23,8 +23,9 @@ from bot.playbook.policy import (
     who_pays_return_shipping,
 )
 from bot.playbook.render import resolve, resolved
-from bot.playbook.scenarios import SCENARIOS, Context, Reply, draft, order_facts
-from bot.shop.store import OrderFacts, OrderState
+from bot.playbook.reply import scenario_reply
+from bot.playbook.scenarios import SCENARIOS, Reply, order_facts
+from bot.shop.store import OrderFacts, OrderState, OrderStore
 
 # The return reason whose shipping rule applies to each scenario.
 RETURN_REASON = {
@@ -36,7 +37,26 @@ RETURN_REASON = {
 }
 # where the manuals let an agent offer a discount (折价) instead of a return
 DISCOUNT_INTENTS = {"quality_issue"}
-HANDOFF_INTENTS = {"request_human": "utter_handoff_now", "complaint": "utter_complaint_apology"}
+# Drafts written for an agent to send: the bot's 「正在为您转接人工客服」 or 「我是售后助手」
+# would make no sense from a person (review W7).
+AGENT_RESPONSES = {
+    "request_human": "utter_agent_greeting",
+    "greet": "utter_agent_greeting",
+    "complaint": "utter_complaint_apology",
+}
+# The bot's own "I cannot answer this" (「这个问题我暂时回答不了…回复「转人工」」): the console
+# shows it (an agent labels such messages), the workbench does not offer it as a reply.
+BOT_ONLY_INTENTS = frozenset({"out_of_scope"})
+# Hypotheses the NLU gives less than this are not drafted: with about thirty intents,
+# a softmax share below a tenth is noise, and a draft of it would mislead the agent.
+DRAFT_CONFIDENCE_FLOOR = 0.1
+PAYERS = {"shop": "店铺", "buyer": "买家"}
+STATES = {
+    OrderState.NOT_SHIPPED: "未发货", OrderState.IN_TRANSIT: "运输中",
+    OrderState.OUT_FOR_DELIVERY: "派送中", OrderState.SIGNED: "已签收",
+    OrderState.REFUSED_RETURNING: "拒收退回中", OrderState.RETURNED: "已退回",
+    OrderState.REFUNDED: "已退款",
+}
 
 
 @dataclass
@@ -48,6 +68,7 @@ class Suggestion:
     checklist: List[str]
     verdicts: Dict[str, Any] = field(default_factory=dict)
     case_note: Optional[Dict[str, str]] = None
+    verdict_text: List[str] = field(default_factory=list)  # the verdicts as words, for the agent
 
     def as_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -88,11 +109,21 @@ class AgentAssist:
         now: datetime,
         text: str = "",
         top: int = 3,
+        *,
+        store: Optional[OrderStore] = None,
+        entities: Optional[Mapping[str, Sequence[str]]] = None,
+        agent: str = "客服",
     ) -> List[Suggestion]:
-        return [self._one(intent, confidence, order, now, text) for intent, confidence in ranking[:top]]
+        """Drafts for the ``top`` hypotheses at or above the confidence floor. With the
+        ``store`` (variants, cases) and the message's ``entities`` a scenario's draft is
+        the bot's own reply (``bot.playbook.reply.scenario_reply``)."""
+        kept = [(i, c) for i, c in ranking if c >= DRAFT_CONFIDENCE_FLOOR][:top]
+        return [self._one(intent, confidence, order, now, text, store, entities or {}, agent)
+                for intent, confidence in kept]
 
     def _one(
-        self, intent: str, confidence: float, order: Optional[OrderFacts], now: datetime, text: str
+        self, intent: str, confidence: float, order: Optional[OrderFacts], now: datetime, text: str,
+        store: Optional[OrderStore], entities: Mapping[str, Sequence[str]], agent: str,
     ) -> Suggestion:
         checklist = [item.format_map(policy_facts(self.policy)) for item in self.checklists.get(intent, [])]
         verdicts: Dict[str, Any] = {}
@@ -101,15 +132,16 @@ class AgentAssist:
             reply = Reply("utter_ask_order_id")
             checklist.insert(0, "先问客户订单号（或快递单号）")
         elif intent in SCENARIOS and order is not None:
-            reply = resolved(draft(intent, order, now, self.policy, Context(text=text)), self.responses)
+            reply = resolved(scenario_reply(intent, order, now, self.policy, store, text, entities),
+                             self.responses)
             verdicts = self.verdicts(intent, order, now)
             if self.notes.covers(reply.response):
                 note = self.notes.for_reply(reply)
                 case_note = {"state": note.state.value, "next_step": note.next_step, "note": note.note}
                 verdicts["needs_supervisor_approval"] = note.state.value == "needs_approval"
-        elif intent in HANDOFF_INTENTS:
+        elif intent in AGENT_RESPONSES:
             facts = resolve(order_facts(order, self.policy, now), self.responses) if order else {}
-            reply = Reply(HANDOFF_INTENTS[intent], {**facts, "shift": "人工"})
+            reply = Reply(AGENT_RESPONSES[intent], {**facts, "agent": agent})
         else:
             reply = Reply(self.rule_responses.get(intent, "utter_ask_rephrase"))
         return Suggestion(
@@ -120,6 +152,7 @@ class AgentAssist:
             checklist=checklist,
             verdicts=verdicts,
             case_note=case_note,
+            verdict_text=verdict_words(verdicts),
         )
 
     def verdicts(self, intent: str, order: OrderFacts, now: datetime) -> Dict[str, Any]:
@@ -142,3 +175,29 @@ class AgentAssist:
         verdicts["freight_collect_return_parcel_accepted"] = self.policy.accept_cash_on_delivery
         verdicts["order_paid_cash_on_delivery"] = order.cash_on_delivery
         return verdicts
+
+
+def verdict_words(verdicts: Mapping[str, Any]) -> List[str]:
+    """The policy verdicts as an agent reads them: 「退货期还剩 5 天」, not keys."""
+    words = []
+    if "order_state" in verdicts:
+        state = verdicts["order_state"]
+        words.append(f"订单状态：{STATES.get(OrderState(state), state)}")
+    if verdicts.get("return_window_open") is True:
+        words.append(f"退货期还剩 {verdicts.get('return_window_days_left', 0)} 天")
+    elif verdicts.get("return_window_open") is False:
+        words.append("已过退货期")
+    if "return_shipping_paid_by" in verdicts:
+        payer = PAYERS.get(verdicts["return_shipping_paid_by"], verdicts["return_shipping_paid_by"])
+        words.append(f"退货运费由{payer}承担")
+    if verdicts.get("missing_item_window_open") is True:
+        words.append("仍在少件反馈时限内")
+    elif verdicts.get("missing_item_window_open") is False:
+        words.append("已过少件反馈时限")
+    if "discount_without_approval_up_to" in verdicts:
+        words.append(f"可直接给予不超过 ¥{verdicts['discount_without_approval_up_to']:.2f} 的补偿，超出需主管审批")
+    if verdicts.get("needs_supervisor_approval"):
+        words.append("需要主管审批")
+    if verdicts.get("cash_on_delivery_return_accepted") is False:
+        words.append("到付退货不接收")
+    return words

@@ -11,6 +11,7 @@
   export-feedback        agents' accepted messages as Rasa NLU YAML, for review
   check-policy           validate shop.yml and case_notes.yml
   secrets [NAME]         make the development secrets in var/ (0600); print one
+  agents [add NAME [--supervisor]]  the workbench's agents; add one and print its token
 
 This module is the command line's composition root: besides ``bot/`` it wires
 the Rasa adapters (``rasa_adapter``) for ``release``, ``suggest``, ``export-feedback`` and
@@ -274,6 +275,26 @@ def make_secrets(run: Run) -> int:
     return 0
 
 
+def agents(run: Run) -> int:
+    from bot.workbench.agents import AgentDirectory
+
+    store = run.store()
+    store.create_schema()
+    directory = AgentDirectory(store)
+    if run.args.action == "add":
+        if not run.args.name:
+            return fail("agents add NAME: the agent's name is missing", 2)
+        try:
+            token = directory.add(run.args.name, settings.utcnow(), supervisor=run.args.supervisor)
+        except ValueError as exc:
+            return fail(str(exc))
+        run.say(token)  # shown once: only its hash is stored
+        return 0
+    for agent in directory.all():
+        run.say(f"{agent.name}{'  (主管)' if agent.supervisor else ''}")
+    return 0
+
+
 Command = Callable[[Run], int]
 COMMANDS: Dict[str, Command] = {
     "init-db": init_db,
@@ -285,6 +306,7 @@ COMMANDS: Dict[str, Command] = {
     "export-feedback": export_feedback,
     "check-policy": check_policy,
     "secrets": make_secrets,
+    "agents": agents,
 }
 
 
@@ -318,6 +340,10 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("account")
         elif name == "export-feedback":
             p.add_argument("--out", default=None, help="a file (default: standard output)")
+        elif name == "agents":
+            p.add_argument("action", nargs="?", choices=["add"], help="add an agent (prints its token)")
+            p.add_argument("name", nargs="?", help="the agent's name")
+            p.add_argument("--supervisor", action="store_true", help="a supervisor (approvals)")
         elif name == "secrets":
             p.add_argument("name", nargs="?", choices=sorted(settings.SECRETS), help="print this one")
     return top

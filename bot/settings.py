@@ -193,6 +193,12 @@ def complaint_signs_path() -> Path:
     return Path(os.environ.get("SHOP_COMPLAINT_SIGNS", PROJECT_ROOT / "complaint_signs.yml"))
 
 
+def rasa_endpoints_path() -> Path:
+    """The endpoints.yml the Rasa server runs with (``RASA_ENDPOINTS``): the agents'
+    workbench reads the conversations' list from its tracker store."""
+    return Path(os.environ.get("RASA_ENDPOINTS", PROJECT_ROOT / "endpoints.yml"))
+
+
 def utcnow() -> datetime:
     """Now as naive UTC, the way the store keeps times."""
     return datetime.now(timezone.utc).replace(tzinfo=None)

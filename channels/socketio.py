@@ -1,9 +1,10 @@
 """The socket.io channel (the shop page's chat widget): Rasa's, with the turn guard.
 
-A late answer (a replayed turn) reaches the widget through the session's room.
-With ``SOCKETIO_MESSAGE_QUEUE`` (several Rasa instances: channels/socketio_queue.py)
-a message any instance sends to a conversation reaches its widget whichever
-instance holds the socket.
+A late answer (a replayed turn) and an agent's message (the workbench, through Rasa's
+tracker API) reach the widget through the session's room. With
+``SOCKETIO_MESSAGE_QUEUE`` (several Rasa instances: channels/socketio_queue.py) a
+message any instance sends to a conversation reaches its widget whichever instance
+holds the socket.
 """
 
 from __future__ import annotations

@@ -399,7 +399,7 @@ class ScaledStack:
         self.say(f"==> starting the shop page and agent console on :{self.ports.web} (Rasa via nginx)")
         add_web(stack, self.ports.web, self.public_url,
                 public_rasa_url=f"http://localhost:{self.ports.nginx}",
-                demo_login=os.environ.get("DEMO_LOGIN", "1") == "1").tier = ASSISTANT_TIER
+                demo_login=os.environ.get("DEMO_LOGIN", "1") == "1", endpoints=endpoints).tier = ASSISTANT_TIER
         self.say("==> loading the model in both Rasa instances")
         if self.supervised is not None:
             self.say(f"    under supervisord ({self.workdir}/run/supervisord.conf)")

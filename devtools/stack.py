@@ -416,9 +416,12 @@ def add_rasa(stack: Stack, port: int, endpoints: Path, name: str = "rasa", model
 
 
 def add_web(stack: Stack, port: int, rasa_url: str, public_rasa_url: Optional[str] = None,
-            demo_login: bool = True) -> Server:
-    """``python -m web``: the shop page and the agent console (it binds AFTERSALES_HOST)."""
+            demo_login: bool = True, endpoints: Optional[Path] = None) -> Server:
+    """``python -m web``: the shop page and the agent console (it binds AFTERSALES_HOST);
+    ``endpoints``: Rasa's, whose tracker store lists the conversations for the workbench."""
     extra = {"WEB_PORT": str(port), "RASA_URL": rasa_url, "DEMO_LOGIN": "1" if demo_login else "0"}
+    if endpoints is not None:
+        extra["RASA_ENDPOINTS"] = str(endpoints)
     if public_rasa_url:
         extra["RASA_PUBLIC_URL"] = public_rasa_url  # where the widget in the browser reaches Rasa
     return stack.add("web", [sys.executable, "-m", "web"], ready=f"{local_url(port)}/health", extra_env=extra)
@@ -460,7 +463,7 @@ class Assistant(Stack):
         add_action_server(self, ports.actions)
         add_rasa(self, ports.rasa, endpoints_file)
         if web:
-            add_web(self, ports.web, self.rasa_url, demo_login=demo_login)
+            add_web(self, ports.web, self.rasa_url, demo_login=demo_login, endpoints=endpoints_file)
 
     @property
     def action_url(self) -> str:

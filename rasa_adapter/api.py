@@ -1,14 +1,17 @@
 """The client of a running Rasa server's HTTP API: the only code outside Rasa that calls it.
 
 ``parse_ranking`` (``/model/parse``) for agent assist, ``conversation_slots`` (a
-tracker's slots), ``release_conversation`` (tracker events that give a paused
-conversation back to the assistant) and ``trigger_intent`` (an external event, such as
-a photo received, said into a conversation).
+tracker's slots), ``tracker`` (a whole conversation, for the agents' workbench),
+``append_events`` (pause, an agent's message delivered to the customer),
+``release_conversation`` (tracker events that give a paused conversation back to
+the assistant) and ``trigger_intent`` (an external event, such as a photo received,
+said into a conversation).
 """
 
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -82,15 +85,68 @@ def trigger_intent(rasa_url: str, conversation_id: str, intent: str, entities: D
 HANDOFF_SLOT = "handoff"
 
 
-def release_conversation(rasa_url: str, conversation_id: str, token: str = "", timeout: float = 10) -> None:
-    """Give a paused conversation back to the assistant through Rasa's tracker API.
+def _url(rasa_url: str, path: str, token: str, **query: str) -> str:
+    params = {**query, **({"token": token} if token else {})}
+    return f"{rasa_url.rstrip('/')}{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
 
-    Besides ``resume``, an ``action_listen`` is appended: the messages the customer
-    sent to the human were never answered by the assistant, and its next message
-    must start a fresh turn.
-    """
-    _call(rasa_url, _conversation_url(rasa_url, conversation_id, "tracker/events", token), [
+
+def _events_path(conversation_id: str) -> str:
+    return f"/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker/events"
+
+
+def append_events(rasa_url: str, conversation_id: str, events: List[Dict[str, Any]], token: str = "",
+                  deliver: bool = False, timeout: float = 10) -> None:
+    """Append ``events`` to a conversation in one request (Rasa holds the conversation's
+    lock: all or none are stored). With ``deliver`` the bot messages among them are also
+    sent on the channel the customer last wrote from (socket.io: to the widget at once;
+    REST: nothing to push to, the message waits in the conversation)."""
+    query = {"execute_side_effects": "true", "output_channel": "latest"} if deliver else {}
+    request = urllib.request.Request(
+        _url(rasa_url, _events_path(conversation_id), token, **query),
+        data=json.dumps(events).encode(), method="POST", headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout):
+            pass
+    except (urllib.error.URLError, OSError) as exc:
+        raise RasaUnavailable(f"Rasa at {rasa_url} did not answer: {exc}") from exc
+
+
+def tracker(rasa_url: str, conversation_id: str, token: str = "", timeout: float = 10) -> Dict[str, Any]:
+    """A conversation's tracker (every event); an unknown id gives a tracker without events."""
+    url = _url(rasa_url, f"/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker", token,
+               include_events="ALL")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return dict(json.loads(response.read()))
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise RasaUnavailable(f"Rasa at {rasa_url} did not answer: {exc}") from exc
+
+
+def bot_message(text: str, agent: Optional[str] = None) -> Dict[str, Any]:
+    """A bot message event; an agent's carries the agent's name in its metadata."""
+    return {"event": "bot", "text": text, "metadata": {"agent": agent} if agent else {},
+            "timestamp": time.time()}
+
+
+PAUSE_EVENTS: List[Dict[str, Any]] = [{"event": "pause"}, {"event": "slot", "name": HANDOFF_SLOT, "value": "agent"}]
+
+
+def release_events(farewell: Optional[str] = None, agent: Optional[str] = None) -> List[Dict[str, Any]]:
+    """Give a paused conversation back to the assistant: besides ``resume``, an
+    ``action_listen``: the messages the customer sent to the human were never answered
+    by the assistant, and its next message must start a fresh turn. ``farewell``, the
+    bot's message telling the customer, comes before it."""
+    return [
         {"event": "resume"},
         {"event": "slot", "name": HANDOFF_SLOT, "value": None},
+        *([bot_message(farewell)] if farewell else []),
         {"event": "action", "name": "action_listen"},
-    ], timeout)
+    ]
+
+
+def release_conversation(rasa_url: str, conversation_id: str, token: str = "", timeout: float = 10,
+                         farewell: Optional[str] = None) -> None:
+    """Give a paused conversation back to the assistant through Rasa's tracker API."""
+    append_events(rasa_url, conversation_id, release_events(farewell), token, deliver=bool(farewell),
+                  timeout=timeout)

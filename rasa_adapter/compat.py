@@ -217,3 +217,4 @@ def install_speedups() -> bool:
         setattr(_validate_action_result, _PATCHED, True)
         RemoteAction._validate_action_result = _validate_action_result
     return True
+

@@ -303,7 +303,10 @@ def filled_names(project: Project) -> Set[str]:
         names |= set(reply.facts)
         for phrase in _phrases(reply.facts):
             names |= set(phrase.facts)
-    for path in [*(project.code / "actions").glob("*.py"), *(project.code / "channels").glob("*.py")]:
+    # and the drafts and messages of the agents' workbench (bot/assist.py, web/workbench.py)
+    for path in [*(project.code / "actions").glob("*.py"), *(project.code / "channels").glob("*.py"),
+                 project.code / "bot" / "assist.py", project.code / "web" / "workbench.py",
+                 *(project.code / "bot" / "workbench").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.keyword) and node.arg:
                 names.add(node.arg)

@@ -1,4 +1,4 @@
-"""python -m web: the shop page and agent assist on $WEB_PORT (8080)."""
+"""python -m web: the shop page, agent assist and the agents' workbench on $WEB_PORT (8080)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import os
 
 from aiohttp import web
+from sqlalchemy import create_engine
 
 from bot import settings
 from bot.logmask import install_record_factory
@@ -15,9 +16,11 @@ from bot.playbook.policy import load_policy
 from bot.shop.store import OrderStore
 from bot.shop.uploads import Uploads
 from rasa_adapter.api import conversation_slot, conversation_slots, parse_ranking, trigger_intent
+from rasa_adapter.conversations import RasaConversations, TrackerIndex, tracker_store_url
 from rasa_adapter.project_files import agent_assist
 from web.app import Settings, make_app
 from web.uploads import PHOTO_INTENT, UploadService
+from web.workbench import Bench
 
 
 def main() -> None:
@@ -27,9 +30,12 @@ def main() -> None:
     rasa_url = settings.rasa_url()
     rasa_token = settings.rasa_token()
     store = OrderStore.from_url(settings.database_url())
+    store.create_schema()  # the workbench's tables in a shop made before them
+    assistant = agent_assist(CaseNotes.load(settings.case_notes_path()), policy)
+    tracker_url = tracker_store_url(settings.rasa_endpoints_path(), settings.PROJECT_ROOT)
     app = make_app(Settings(
         store=store,
-        assistant=agent_assist(CaseNotes.load(settings.case_notes_path()), policy),
+        assistant=assistant,
         rank=functools.partial(parse_ranking, rasa_url, token=rasa_token),
         conversation_order=lambda cid: conversation_slot(rasa_url, cid, "order_id", rasa_token),
         agent_token=settings.agent_token(),
@@ -46,6 +52,11 @@ def main() -> None:
             clock=settings.utcnow,
             slots=lambda cid: conversation_slots(rasa_url, cid, rasa_token),
             acknowledge=lambda cid: trigger_intent(rasa_url, cid, PHOTO_INTENT, {}, rasa_token),
+        ),
+        workbench=Bench(
+            store=store, assistant=assistant, clock=settings.utcnow,
+            conversations=RasaConversations(rasa_url, rasa_token),
+            index=TrackerIndex(create_engine(tracker_url, future=True)) if tracker_url else None,
         ),
     ))
     web.run_app(app, host=settings.host(), port=settings.web_port(),

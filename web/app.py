@@ -5,7 +5,9 @@
   POST /agent/feedback  {"message", "intent", "verdict": used|edited|rejected, "final_text"?, "order_id"?,
                          "chosen_intent"?: what the message is about, if not the suggestion's intent}
   GET  /agent/orders    the orders, for the console's picker
-both behind ``Authorization: Bearer $AGENT_TOKEN``.
+both behind ``Authorization: Bearer <agent token>`` (a named agent's, ``python -m bot agents add``,
+or $AGENT_TOKEN); the workbench's routes (/agent/inbox, /agent/conversations/...) are in
+web/workbench.py, its page at /workbench.
   POST /api/session     {"buyer": "chen_hao"}: the demo shop's login, a signed buyer token
   POST /api/uploads     a customer's photo for their open case (web/uploads.py)
   GET  /health          {"status": "ok"} without a token: a cheap check for the supervisor,
@@ -15,7 +17,6 @@ both behind ``Authorization: Bearer $AGENT_TOKEN``.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,10 +32,13 @@ from bot.playbook.policy import ShopPolicy
 from bot.playbook.scenarios import fmt_items, fmt_time
 from bot.shop.feedback import FeedbackLog
 from bot.shop.store import OrderFacts, OrderStore
+from bot.workbench.agents import AgentDirectory
 from rasa_adapter.api import RasaUnavailable
 from web.uploads import UploadService, add_upload_routes
+from web.workbench import Bench, add_workbench
 
 STATIC = Path(__file__).with_name("static")
+PAGES = {"/agent": "agent.html", "/workbench": "workbench.html"}
 MAX_MESSAGE = 2000
 MAX_REPLY = 5000  # an agent's edited reply
 MAX_ID = 200  # order numbers, conversation ids, accounts, intents
@@ -61,19 +65,23 @@ class Settings:
     shop_name: str = "店铺"
     # photos from the shop page (POST /api/uploads) and for agents (web/uploads.py)
     uploads: Optional[UploadService] = None
+    # the agents' workbench (web/workbench.py): the conversations, through Rasa
+    workbench: Optional[Bench] = None
 
 
 ERRORS = {
     400: web.HTTPBadRequest,
     401: web.HTTPUnauthorized,
+    403: web.HTTPForbidden,
     404: web.HTTPNotFound,
+    409: web.HTTPConflict,
     503: web.HTTPServiceUnavailable,
 }
 
 
-def api_error(status: int, message: str) -> web.HTTPException:
-    """The one error style of the API: raise it; the body is ``{"error": message}``."""
-    return ERRORS[status](text=json.dumps({"error": message}, ensure_ascii=False),
+def api_error(status: int, message: str, **extra: Any) -> web.HTTPException:
+    """The one error style of the API: raise it; the body is ``{"error": message, **extra}``."""
+    return ERRORS[status](text=json.dumps({"error": message, **extra}, ensure_ascii=False),
                           content_type="application/json")
 
 
@@ -111,20 +119,25 @@ def text_field(body: Dict[str, Any], key: str, max_length: int, required: bool =
     return value
 
 
-def authorised(request: web.Request, settings: Settings) -> bool:
+def bearer(request: web.Request) -> str:
     header = request.headers.get("Authorization", "")
-    given = header[7:] if header.startswith("Bearer ") else ""
-    return bool(settings.agent_token) and hmac.compare_digest(given, settings.agent_token)
+    return header[7:] if header.startswith("Bearer ") else ""
 
 
 def make_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     feedback = FeedbackLog(settings.store)
+    agents = AgentDirectory(settings.store, settings.agent_token)
 
     @web.middleware
     async def agent_auth(request: web.Request, handler):
-        if request.path.startswith("/agent/") and not authorised(request, settings):
-            raise api_error(401, "a valid Authorization: Bearer token is required")
+        """/agent/*: a named agent's token, or the development AGENT_TOKEN (agent ``dev``)."""
+        if request.path.startswith("/agent/"):
+            token = bearer(request)
+            agent = await asyncio.get_running_loop().run_in_executor(None, agents.authenticate, token)
+            if agent is None:
+                raise api_error(401, "a valid Authorization: Bearer token is required")
+            request["agent"] = agent
         return await handler(request)
 
     app.middlewares.append(agent_auth)
@@ -216,7 +229,7 @@ def make_app(settings: Settings) -> web.Application:
         )
 
     async def page(request: web.Request) -> web.Response:
-        name = "agent.html" if request.path.startswith("/agent") else "shop.html"
+        name = PAGES.get(request.path, "shop.html")
         html = (STATIC / name).read_text(encoding="utf-8")
         html = html.replace("__RASA_SOCKET_URL__", escape(settings.rasa_socket_url, quote=True))
         html = html.replace("__SHOP_NAME__", escape(settings.shop_name, quote=True))
@@ -230,6 +243,7 @@ def make_app(settings: Settings) -> web.Application:
     app.router.add_get("/health", health)
     app.router.add_get("/", page)
     app.router.add_get("/agent", page)
+    app.router.add_get("/workbench", page)
     app.router.add_post("/agent/suggest", suggest)
     app.router.add_post("/agent/feedback", record_feedback)
     app.router.add_get("/agent/orders", orders)
@@ -238,6 +252,8 @@ def make_app(settings: Settings) -> web.Application:
     if settings.uploads is not None:
         add_upload_routes(app, settings.uploads)
     app.router.add_static("/static/", STATIC)
+    if settings.workbench is not None:
+        add_workbench(app, settings.workbench, (api_error, json_body, text_field))
     if settings.webchat_dir and settings.webchat_dir.exists():
         app.router.add_static("/webchat/", settings.webchat_dir)
     return app

@@ -6,9 +6,9 @@ import enum
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.shop.schema import Case, Promise
@@ -324,6 +324,68 @@ class CaseLog:
                 select(Case).where(Case.order_id == order_id).order_by(Case.updated_at.desc())
             ).scalars()
             return [_record(c) for c in cases]
+
+    def cases_for_conversation(self, conversation_id: str) -> List[CaseRecord]:
+        with self.store.session() as s:
+            cases = s.execute(
+                select(Case).where(Case.conversation_id == conversation_id).order_by(Case.updated_at.desc())
+            ).scalars()
+            return [_record(c) for c in cases]
+
+    def hand_to(self, conversation_id: str, handler: str, now: datetime) -> int:
+        """A human agent handles this conversation's open cases now: the case log names them."""
+        with self.store.session() as s, s.begin():
+            cases = s.execute(select(Case).where(
+                Case.conversation_id == conversation_id, Case.state != CaseState.CLOSED.value,
+                Case.handler != handler)).scalars().all()
+            for case in cases:
+                case.handler = handler
+                case.updated_at = now
+            return len(cases)
+
+    def resolve_handover(self, conversation_id: str, handler: str, now: datetime, note: str,
+                         intents: Tuple[str, ...]) -> int:
+        """The agent gave the conversation back: its open hand-over cases (``intents``)
+        are resolved by ``handler``, with ``note`` added."""
+        with self.store.session() as s, s.begin():
+            cases = s.execute(select(Case).where(
+                Case.conversation_id == conversation_id, Case.intent.in_(intents),
+                Case.state == CaseState.ESCALATED.value)).scalars().all()
+            for case in cases:
+                case.state = CaseState.RESOLVED.value
+                case.handler = handler
+                case.note = f"{case.note}（{note}）" if case.note else note
+                case.updated_at = now
+            return len(cases)
+
+    def latest_change(self) -> Tuple[Optional[datetime], int]:
+        """When a case last changed, and how many there are: a cheap mark of any change."""
+        with self.store.session() as s:
+            latest, count = s.execute(select(func.max(Case.updated_at), func.count(Case.id))).one()
+            return latest, int(count)
+
+    def awaiting_approval(self) -> List[CaseRecord]:
+        """The supervisors' queue: open cases that need an approval, the oldest first."""
+        return [c for c in self.open_cases() if c.state == CaseState.NEEDS_APPROVAL]
+
+    def decide(self, case_id: int, approved: bool, handler: str, now: datetime, note: str,
+               before_commit: Callable[[CaseRecord], None]) -> Optional[CaseRecord]:
+        """A supervisor's decision on a case awaiting approval: approved, the shop acts
+        (waiting_shop); denied, it is resolved. ``before_commit`` (telling the customer)
+        runs inside the transaction: if it raises, the case stays as it was. None when
+        the case is not awaiting approval (unknown, or decided already)."""
+        with self.store.transaction() as s:
+            case = s.get(Case, case_id)
+            if case is None or case.state != CaseState.NEEDS_APPROVAL.value:
+                return None
+            case.state = (CaseState.WAITING_SHOP if approved else CaseState.RESOLVED).value
+            case.handler = handler
+            case.note = f"{case.note}（{note}）"
+            case.updated_at = now
+            s.flush()
+            record = _record(case)
+            before_commit(record)
+            return record
 
     def close(self, case_id: int, now: datetime, handler: Optional[str] = None) -> bool:
         with self.store.session() as s, s.begin():

@@ -13,7 +13,8 @@ from bot.access.ids import ORDER_ID, PHONE, TRACKING_NUMBER, normalise_digits
 from bot.shop.schema import Feedback
 from bot.shop.store import OrderStore
 
-VERDICTS = ("used", "edited", "rejected")
+# own: the agent wrote the reply without a draft (the workbench records it on sending)
+VERDICTS = ("used", "edited", "rejected", "own")
 # a suggestion of these says the assistant has no answer: its label teaches nothing
 NO_ANSWER = ("out_of_scope", "nlu_fallback")
 

@@ -246,6 +246,41 @@ class Feedback(Base):
     # (an out_of_scope draft rewritten into an answer about invoices: invoice_request)
     chosen_intent = Column(String(48))
     order_id = Column(String(19))
-    verdict = Column(String(16), nullable=False)  # used / edited / rejected
+    verdict = Column(String(16), nullable=False)  # used / edited / rejected / own
     final_text = Column(Text)  # what the agent sent
     agent = Column(String(64))
+
+
+class Agent(Base):
+    """A human agent of the workbench (bot/workbench/agents.py); the token is stored hashed."""
+
+    __tablename__ = "agents"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(64), nullable=False, unique=True)
+    token_hash = Column(String(64), nullable=False, unique=True)  # sha256 hex of the token
+    supervisor = Column(Boolean, nullable=False, default=False)
+    created_at = Column(DateTime, nullable=False)
+
+
+class ConversationHold(Base):
+    """Which agent holds a conversation (the bot is paused meanwhile): one row per held one."""
+
+    __tablename__ = "conversation_holds"
+
+    conversation_id = Column(String(128), primary_key=True)
+    agent = Column(String(64), nullable=False)
+    since = Column(DateTime, nullable=False)
+
+
+class AgentAction(Base):
+    """Every action of an agent on the workbench, with the agent's name."""
+
+    __tablename__ = "agent_actions"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, index=True)
+    agent = Column(String(64), nullable=False, index=True)
+    action = Column(String(32), nullable=False)  # takeover, release, send, ...
+    conversation_id = Column(String(128))
+    detail = Column(Text, nullable=False, default="")

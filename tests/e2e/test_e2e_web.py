@@ -47,7 +47,10 @@ def test_suggestions_for_a_real_message_and_order(web_url):
     response = suggest(web_url, {"message": "显示签收了但我没收到", "order_id": "2938475610293840001"})
     assert response.status_code == 200
     suggestions = response.json()["suggestions"]
-    assert len(suggestions) == 3
+    # the rival hypotheses are below the draft confidence floor: no misleading second draft
+    from bot.assist import DRAFT_CONFIDENCE_FLOOR
+
+    assert 1 <= len(suggestions) <= 3 and all(s["confidence"] >= DRAFT_CONFIDENCE_FLOOR for s in suggestions)
     first = suggestions[0]
     assert first["intent"] == "signed_not_received" and first["confidence"] > 0.5
     assert "小区门卫" in first["reply"] and "申通快递" in first["reply"]

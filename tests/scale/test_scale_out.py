@@ -502,3 +502,31 @@ def test_what_one_instance_says_reaches_a_widget_connected_to_the_other(stack: S
                            r"\d+ upstream=(\S+)", log)
     print(f"    photo acknowledgement through nginx ran on {via_nginx} (instance 1: {first}); the one "
           f"instance 2 was asked for was shown on instance 1's widget {shown:.2f} s after asking", flush=True)
+def test_an_agents_message_reaches_a_widget_connected_to_either_instance(stack: ScaledStack) -> None:
+    """The workbench sends through whichever Rasa instance nginx picks; the widget's socket
+    is on one of them: the shared socket.io rooms (Redis) deliver it from both."""
+    from rasa_adapter.conversations import RasaConversations
+
+    sender = f"scale-agent-{uuid.uuid4().hex[:6]}"
+    replies: List[str] = []
+    arrived = threading.Condition()
+    client = socketio.Client(reconnection=False)
+
+    @client.on("bot_uttered")
+    def on_bot_uttered(data: Dict[str, Any]) -> None:
+        with arrived:
+            replies.append(data.get("text", ""))
+            arrived.notify_all()
+
+    client.connect(stack.public_url, transports=["polling"], socketio_path="/socket.io/")
+    try:
+        client.emit("session_request", {"session_id": sender})
+        client.emit("user_uttered", {"message": "你好", "session_id": sender})
+        with arrived:
+            assert arrived.wait_for(lambda: len(replies) >= 1, timeout=30), replies
+        for n, url in enumerate(stack.instance_urls, start=1):
+            RasaConversations(url, SECRETS.rasa_token).send(sender, f"人工客服的第{n}条消息", "xiaowang")
+        with arrived:
+            assert arrived.wait_for(lambda: sum("人工客服的第" in r for r in replies) == 2, timeout=10), replies
+    finally:
+        client.disconnect()

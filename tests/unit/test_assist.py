@@ -14,7 +14,7 @@ def assistant(policy, notes):
     return agent_assist(notes, policy)
 
 
-RANKING = [("signed_not_received", 0.91), ("track_parcel", 0.05), ("wrong_item", 0.02), ("greet", 0.01)]
+RANKING = [("signed_not_received", 0.61), ("track_parcel", 0.2), ("wrong_item", 0.12), ("greet", 0.07)]
 
 
 def test_the_top_three_hypotheses_each_get_a_filled_draft(assistant, store):
@@ -22,7 +22,7 @@ def test_the_top_three_hypotheses_each_get_a_filled_draft(assistant, store):
     suggestions = assistant.suggest(RANKING, order, NOW, "显示签收了但我没收到")
     assert [s.intent for s in suggestions] == ["signed_not_received", "track_parcel", "wrong_item"]
     first = suggestions[0]
-    assert first.confidence == 0.91 and first.response == "utter_snr_signed"
+    assert first.confidence == 0.61 and first.response == "utter_snr_signed"
     assert "小区门卫" in first.reply and "申通快递" in first.reply and "{" not in first.reply
     assert "联系快递核实签收人" in first.checklist
     assert first.case_note["state"] == "waiting_shop" and "小区门卫" in first.case_note["note"]
@@ -52,9 +52,56 @@ def test_without_an_order_the_draft_asks_for_it(assistant):
 
 
 def test_intents_without_order_facts_use_their_rule_response(assistant):
-    greet, faq = assistant.suggest([("greet", 0.8), ("product_no_effect", 0.2)], None, NOW)
-    assert greet.response == "utter_greet" and "售后助手" in greet.reply
+    thanks, faq = assistant.suggest([("thank", 0.8), ("product_no_effect", 0.2)], None, NOW)
+    assert thanks.response == "utter_thank"
     assert faq.response == "utter_product_no_effect"
+
+
+def test_an_agents_greeting_draft_names_the_agent_not_the_assistant(assistant):
+    greet, human = assistant.suggest([("greet", 0.5), ("request_human", 0.4)], None, NOW, agent="小王")
+    assert greet.response == human.response == "utter_agent_greeting"
+    assert "小王" in greet.reply and "售后助手" not in greet.reply and "转接" not in human.reply
+
+
+def test_hypotheses_below_the_floor_get_no_draft(assistant, store):
+    from bot.assist import DRAFT_CONFIDENCE_FLOOR
+
+    order = store.get_order("2938475610293840001")
+    drafts = assistant.suggest([("signed_not_received", 0.9), ("track_parcel", DRAFT_CONFIDENCE_FLOOR - 0.01)],
+                               order, NOW)
+    assert [d.intent for d in drafts] == ["signed_not_received"]
+
+
+def test_verdicts_read_as_words(assistant, store):
+    order = store.get_order("7700112233445566778")  # signed 20 h ago
+    (wrong,) = assistant.suggest([("wrong_item", 0.9)], order, NOW)
+    days = wrong.verdicts["return_window_days_left"]
+    assert f"退货期还剩 {days} 天" in wrong.verdict_text
+    assert "退货运费由店铺承担" in wrong.verdict_text and "订单状态：已签收" in wrong.verdict_text
+    assert not any("_" in line for line in wrong.verdict_text)
+
+
+def test_a_draft_has_the_bots_context_cases_variants_and_entities(assistant, store, policy):
+    """W7: the refund-status draft sees the pending approval the bot sees; the wrong-item
+    draft names the aspect; the exchange draft checks the variant's stock."""
+    from bot.playbook.reply import scenario_reply
+
+    order = store.get_order("7700112233445566778")
+    (price,) = assistant.suggest([("price_drop_refund", 0.9)], order, NOW, store=store)
+    from bot.playbook.casenotes import CaseNotes, log_case
+    from bot.shop.cases import CaseLog
+
+    log_case(CaseLog(store), CaseNotes.load(PROJECT_ROOT / "case_notes.yml"), conversation="c1",
+             intent="price_drop_refund", reply=scenario_reply("price_drop_refund", order, NOW, policy, store),
+             order=order, now=NOW)
+    (status,) = assistant.suggest([("refund_status", 0.9)], order, NOW, "退差价到哪了", store=store)
+    bot = scenario_reply("refund_status", order, NOW, policy, store, "退差价到哪了")
+    assert status.response == bot.response == "utter_refund_status_needs_approval"
+    (wrong,) = assistant.suggest([("wrong_item", 0.9)], order, NOW, "颜色发错了", store=store,
+                                 entities={"aspect": ["颜色"]})
+    bot = scenario_reply("wrong_item", order, NOW, policy, store, "颜色发错了", {"aspect": ["颜色"]})
+    assert wrong.response == bot.response and wrong.reply == assistant.fill(bot.response, bot.facts)
+    assert "颜色" in wrong.reply
 
 
 def test_every_intent_has_a_checklist():

@@ -1,0 +1,21 @@
+"""Supervisors' approvals: what the customer is told of a decision on their case."""
+
+from __future__ import annotations
+
+from bot.playbook.scenarios import Reply
+from bot.shop.cases import CaseRecord
+
+# what the customer asked for, by the case's intent (the cases case_notes.yml sends to a supervisor)
+REQUESTS = {"price_drop_refund": "退差价", "missing_item": "补发"}
+GRANTED, DENIED = "utter_approval_granted", "utter_approval_denied"
+
+
+def decision_note(approved: bool, supervisor: str, reason: str) -> str:
+    """The case log's words for the decision."""
+    return f"主管{supervisor}已批准" if approved else f"主管{supervisor}未批准：{reason}"
+
+
+def decision_reply(case: CaseRecord, approved: bool, reason: str) -> Reply:
+    """The message that tells the customer the decision, in their conversation."""
+    facts = {"order_id": case.order_id or "", "request": REQUESTS.get(case.intent, "售后")}
+    return Reply(GRANTED, facts) if approved else Reply(DENIED, {**facts, "reason": reason})

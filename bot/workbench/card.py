@@ -1,0 +1,69 @@
+"""The order card of the conversation view: items, amounts, state, tracking, cases, attachments."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Dict, Iterable
+
+from bot.assist import STATES
+from bot.playbook.policy import ShopPolicy
+from bot.playbook.scenarios import fmt_money, fmt_time
+from bot.shop.cases import CaseRecord, CaseState
+from bot.shop.store import OrderFacts
+from bot.shop.uploads import AttachmentRecord
+
+CASE_STATES = {
+    CaseState.RESOLVED: "已解决", CaseState.WAITING_CUSTOMER: "等客户",
+    CaseState.WAITING_SHOP: "等店铺处理", CaseState.NEEDS_APPROVAL: "待主管审批",
+    CaseState.ESCALATED: "已转人工", CaseState.CLOSED: "已关闭",
+}
+
+
+def overdue(case: CaseRecord, now: datetime, policy: ShopPolicy) -> bool:
+    """A promise the shop has not kept in time: a case waiting for the shop (the courier's
+    answer, the warehouse) for longer than shop.yml's courier answer time."""
+    return (case.state == CaseState.WAITING_SHOP
+            and now - case.updated_at > timedelta(hours=policy.courier_answer_hours))
+
+
+def case_card(case: CaseRecord, now: datetime, policy: ShopPolicy) -> Dict[str, Any]:
+    return {
+        "id": case.id, "intent": case.intent, "state": case.state.value,
+        "state_text": CASE_STATES[case.state], "next_step": case.next_step, "note": case.note,
+        "handler": case.handler, "customer_message": case.customer_message,
+        "updated": fmt_time(case.updated_at, policy), "overdue": overdue(case, now, policy),
+    }
+
+
+def order_card(order: OrderFacts, cases: Iterable[CaseRecord], now: datetime,
+               policy: ShopPolicy, attachments: Iterable[AttachmentRecord] = ()) -> Dict[str, Any]:
+    """What an agent sees of the order, with the customer's photos about it (uploads:
+    ``attachments_of_order``) as {"id", "case_id", "url", "thumbnail", "at"}."""
+    shipment = order.shipment
+    open_cases = [c for c in cases if c.state != CaseState.CLOSED]
+    return {
+        "order_id": order.order_id,
+        "buyer": order.buyer_account,
+        "buyer_name": order.buyer_name,
+        "state": order.state.value,
+        "state_text": STATES[order.state],
+        "created": fmt_time(order.created_at, policy),
+        "items": [{"label": i.label, "price_paid": fmt_money(i.price_paid),
+                   "current_price": fmt_money(i.current_price), "gift": i.is_gift} for i in order.items],
+        "shipping_fee": fmt_money(order.shipping_fee),
+        "amount_paid": fmt_money(order.amount_paid),
+        "cash_on_delivery": order.cash_on_delivery,
+        "refund": fmt_money(order.refund_amount) if order.refund_amount is not None else None,
+        "shipment": None if shipment is None else {
+            "courier": shipment.courier, "tracking_number": shipment.tracking_number,
+            "shipped": fmt_time(shipment.shipped_at, policy),
+            "signed": fmt_time(shipment.signed_at, policy) if shipment.signed_at else None,
+            "signed_by": shipment.signed_by,
+            "events": [{"time": fmt_time(e.time, policy), "place": e.place, "description": e.description}
+                       for e in reversed(shipment.events)],  # newest first
+        },
+        "cases": [case_card(c, now, policy) for c in open_cases],
+        "attachments": [{"id": a.id, "case_id": a.case_id, "url": a.url, "thumbnail": a.thumbnail_url,
+                         "at": fmt_time(a.created_at, policy)} for a in attachments],
+    }
+

@@ -1,0 +1,80 @@
+"""Supervisors' approvals on the workbench (docs/workbench.md):
+
+  GET  /agent/approvals               the cases awaiting approval (403 for a non-supervisor)
+  POST /agent/approvals/{case_id}     {"decision": "approve"|"deny", "reason"?}: the case is
+                                      updated and the customer told in their conversation, or neither
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional
+
+from aiohttp import web
+
+from bot.shop.cases import CaseLog, CaseRecord
+from bot.workbench.agents import AgentIdentity, AgentLog
+from bot.workbench.approvals import decision_note, decision_reply
+from bot.workbench.card import case_card
+
+if TYPE_CHECKING:
+    from web.workbench import Bench
+
+PLACEHOLDER_CHARS = ("{", "}")
+
+
+def add_approvals(app: web.Application, bench: Bench, errors: Any,
+                  off_loop: Callable[..., Awaitable[Any]]) -> None:
+    """The approvals routes on ``app``; ``errors`` and ``off_loop`` as in web/workbench.py."""
+    api_error, json_body, text_field = errors
+    cases, log, policy = CaseLog(bench.store), AgentLog(bench.store), bench.assistant.policy
+
+    def require_supervisor(request: web.Request) -> AgentIdentity:
+        agent: AgentIdentity = request["agent"]
+        if not agent.supervisor:
+            raise api_error(403, "only a supervisor decides approvals")
+        return agent
+
+    async def get_approvals(request: web.Request) -> web.Response:
+        require_supervisor(request)
+        now = bench.clock()
+        pending = await off_loop(cases.awaiting_approval)
+        return web.json_response([{**case_card(c, now, policy), "conversation_id": c.conversation_id,
+                                   "order_id": c.order_id, "buyer": c.buyer_account} for c in pending])
+
+    def decide(case_id: int, approved: bool, supervisor: str, reason: str) -> Optional[Dict[str, Any]]:
+        def tell(case: CaseRecord) -> None:
+            reply = decision_reply(case, approved, reason)
+            bench.conversations.send(case.conversation_id, bench.assistant.fill(reply.response, reply.facts),
+                                     supervisor)
+        now = bench.clock()
+        case = cases.decide(case_id, approved, supervisor, now, decision_note(approved, supervisor, reason), tell)
+        if case is None:
+            return None
+        log.record(supervisor, "approve" if approved else "deny", now, case.conversation_id, f"case {case_id}")
+        return case_card(case, now, policy)
+
+    async def post_decision(request: web.Request) -> web.Response:
+        supervisor = require_supervisor(request).name
+        try:
+            case_id = int(request.match_info["case_id"])
+        except ValueError as exc:
+            raise api_error(404, "no such case") from exc
+        body = await json_body(request)
+        decision = body.get("decision")
+        if decision not in ("approve", "deny"):
+            raise api_error(400, "decision must be approve or deny")
+        reason = (text_field(body, "reason", 200) or "").strip()
+        if decision == "deny" and not reason:
+            raise api_error(400, "a denial needs a reason: the customer is told it")
+        if any(c in reason for c in PLACEHOLDER_CHARS):
+            raise api_error(400, "the reason has a {placeholder}")
+        if await off_loop(cases.get, case_id) is None:
+            raise api_error(404, f"no case {case_id}")
+        card = await off_loop(decide, case_id, decision == "approve", supervisor, reason)
+        if card is None:
+            raise api_error(409, f"case {case_id} is not awaiting approval")
+        return web.json_response(card)
+
+
+    app.router.add_get("/agent/approvals", get_approvals)
+    app.router.add_post("/agent/approvals/{case_id}", post_decision)
