@@ -398,6 +398,7 @@ async def test_a_reply_missing_a_fact_is_never_sent_raw(deps, dispatcher, make_t
     import actions.scenario
     from bot.playbook.scenarios import Reply
 
-    monkeypatch.setattr(actions.scenario, "draft", lambda *a: Reply("utter_track_in_transit", {"order_id": "1"}))
+    monkeypatch.setattr(actions.scenario, "scenario_reply",
+                        lambda *a, **k: Reply("utter_track_in_transit", {"order_id": "1"}))
     await ActionTrackParcel(deps).run(dispatcher, make_tracker(slots={"order_id": "3027461958302746518"}), {})
     assert responses(dispatcher) == ["utter_order_lookup_failed"] and deps.cases.open_cases() == []

@@ -84,6 +84,7 @@ def test_verdicts_read_as_words(assistant, store):
 def test_a_draft_has_the_bots_context_cases_variants_and_entities(assistant, store, policy):
     """W7: the refund-status draft sees the pending approval the bot sees; the wrong-item
     draft names the aspect; the exchange draft checks the variant's stock."""
+    from bot.playbook.render import resolved
     from bot.playbook.reply import scenario_reply
 
     order = store.get_order("7700112233445566778")
@@ -96,11 +97,13 @@ def test_a_draft_has_the_bots_context_cases_variants_and_entities(assistant, sto
              order=order, now=NOW)
     (status,) = assistant.suggest([("refund_status", 0.9)], order, NOW, "退差价到哪了", store=store)
     bot = scenario_reply("refund_status", order, NOW, policy, store, "退差价到哪了")
-    assert status.response == bot.response == "utter_refund_status_needs_approval"
+    assert status.response == bot.response and bot.response.endswith("_status_needs_approval")
     (wrong,) = assistant.suggest([("wrong_item", 0.9)], order, NOW, "颜色发错了", store=store,
                                  entities={"aspect": ["颜色"]})
     bot = scenario_reply("wrong_item", order, NOW, policy, store, "颜色发错了", {"aspect": ["颜色"]})
-    assert wrong.response == bot.response and wrong.reply == assistant.fill(bot.response, bot.facts)
+    bot = resolved(bot, assistant.responses)
+    assert wrong.response == bot.response
+    assert wrong.reply == "\n".join(assistant.fill(bubble, bot.facts) for bubble in bot.bubbles)
     assert "颜色" in wrong.reply
 
 
