@@ -7,12 +7,12 @@ import pytest
 
 from tests.e2e.test_clarify_rest import unsure_message
 from tests.e2e.test_e2e_rest import Customer
-from tests.e2e.test_e2e_web import REPORTS, browser  # noqa: F401 (the Chromium fixture)
+from tests.helpers.browser import REPORTS
 
 pytestmark = pytest.mark.e2e
 
 
-def test_the_widget_shows_the_topics_as_buttons_and_a_click_is_taken_as_the_intent(web_url, rasa_url, browser):  # noqa: F811
+def test_the_widget_shows_the_topics_as_buttons_and_a_click_is_taken_as_the_intent(web_url, rasa_url, browser):
     unsure = unsure_message(rasa_url)
     [question] = Customer(rasa_url).messages(unsure)
     first = question["buttons"][0]

@@ -17,11 +17,9 @@ import pytest
 from bot.settings import utcnow
 from bot.shop.schema import Buyer, Item, Order, Product, Shipment, TrackingEvent
 from bot.shop.store import OrderState, OrderStore
-from tests.e2e import test_e2e_web
 from tests.e2e.test_e2e_web import open_console
 
 pytestmark = pytest.mark.e2e
-browser = test_e2e_web.browser  # the same Chromium fixture
 
 # no "_" or "*": the widget renders replies as Markdown (with HTML escaped), and those would format
 PAYLOAD = '<img src=x class=injected onerror="window.pwned=1;alert(1)"><script>window.pwned=1</script>'

@@ -10,14 +10,14 @@ import time
 
 import pytest
 
-from tests.e2e.test_e2e_web import REPORTS, browser  # noqa: F401 (the browser fixture)
+from tests.helpers.browser import REPORTS
 from tests.helpers.servers import AGENT_TOKEN
 
 pytestmark = pytest.mark.e2e
 INJECTION = "<img src=x onerror=\"document.body.dataset.pwned=1\">"
 
 
-def open_workbench(browser, web_url):  # noqa: F811
+def open_workbench(browser, web_url):
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.goto(web_url + "/workbench")
     page.fill("#token", AGENT_TOKEN)
@@ -27,7 +27,7 @@ def open_workbench(browser, web_url):  # noqa: F811
     return page
 
 
-def open_shop(browser, web_url, frames=None, buyer=None):  # noqa: F811
+def open_shop(browser, web_url, frames=None, buyer=None):
     """A customer of their own (a fresh browser context: no earlier conversation), signed
     in as ``buyer`` with the demo login; ``frames`` collects (time, text) of every
     socket.io frame the page receives."""
@@ -52,7 +52,7 @@ def say(page, text):
     page.press(".rw-new-message", "Enter")
 
 
-def test_a_customer_and_an_agent_talk_in_two_pages(web_url, browser):  # noqa: F811
+def test_a_customer_and_an_agent_talk_in_two_pages(web_url, browser):
     agent = open_workbench(browser, web_url)
     customer, session = open_shop(browser, web_url, buyer="chen_hao")
     entry = f".conv[data-id='{session}']"
@@ -101,7 +101,7 @@ def test_a_customer_and_an_agent_talk_in_two_pages(web_url, browser):  # noqa: F
     customer.context.close()
 
 
-def test_latency_p50(web_url, browser):  # noqa: F811
+def test_latency_p50(web_url, browser):
     """Five customers hand over, the agent answers each: the median of each path. The
     widget shows a bot message after a typing pause of its own (rasa-webchat's
     customMessageDelay: 30 ms a character, at least 0.8 s), so the time the socket.io
