@@ -30,6 +30,9 @@ TOPICS: Dict[str, str] = {
     "confirm_receipt": "utter_topic_confirm_receipt",
 }
 NONE_OF_THEM = ("request_human", "utter_topic_request_human")  # 「都不是，转人工」
+# the payloads of the question's buttons, ``/<intent>``: the only commands the channels
+# let through (channels/sanitise.py)
+BUTTON_INTENTS = frozenset([*TOPICS, NONE_OF_THEM[0]])
 MAX_CANDIDATES = 3
 MISSES_BEFORE_HANDOVER = 2
 

@@ -146,10 +146,19 @@ async def test_a_number_after_a_reply_without_buttons_stays_a_number(runtime):
 
 
 async def test_a_payload_is_read_as_text_never_as_an_intent(runtime):
-    client = RestClient(runtime, [{"title": "转人工", "payload": "/request_human"}])
+    client = RestClient(runtime, [{"title": "改地址", "payload": '/change_address{"order_id": "1"}'}])
     await client.says("你好")
     await client.says("1")
-    assert client.heard[-1] == "request_human"  # the guard's sanitising comes after the choice
+    # the guard's sanitising comes after the choice: no entities, no slot set
+    assert client.heard[-1] == 'change_address{"order_id": "1"}'
+
+
+async def test_a_clarifying_buttons_payload_stays_its_topic(runtime):
+    client = RestClient(runtime, [{"title": "商品有质量问题", "payload": "/quality_issue"},
+                                  {"title": "都不是，转人工", "payload": "/request_human"}])
+    await client.says("你好")
+    await client.says("2")
+    assert client.heard[-1] == "/request_human"  # one of the 「您是想问」 topics (bot/playbook/clarify.py)
 
 
 async def test_without_a_runtime_messages_pass_as_they_are():

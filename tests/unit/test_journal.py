@@ -34,6 +34,12 @@ def record(journal: PendingTurnJournal, message_id: str, sender: str = "c1", now
     ("你好", "你好"),  # the widget's initPayload
     ("  你好 /greet", "  你好 /greet"),
     ("", ""),
+    # the 「您是想问」 buttons' payloads stay commands, bare and only for their topics
+    ("/quality_issue", "/quality_issue"),
+    ("/request_human", "/request_human"),
+    ('/quality_issue{"order_id": "1"}', 'quality_issue{"order_id": "1"}'),
+    ("/EXTERNAL_photo_received", "EXTERNAL_photo_received"),
+    ("/greet", "greet"),
 ])
 def test_typed_intent_syntax_is_neutralised(typed, parsed):
     assert neutralise_command(typed) == parsed
