@@ -89,7 +89,7 @@ SHORT_COUNT = re.compile(r"粒|颗数")
 COURIER_DAMAGE = re.compile(r"压(?:烂|坏|扁|变形)|外箱|外包装|箱子.{0,4}(?:破|烂|坏)|快递.{0,6}(?:摔|压|弄)")
 
 # the names of the code a row of playbook.yml may use
-KNOWN = {"conditions": CONDITIONS, "facts": FACT_SETS, "promise": PROMISES}
+KNOWN: playbook.Known = {"conditions": CONDITIONS, "facts": FACT_SETS, "promise": PROMISES}
 
 
 @cache

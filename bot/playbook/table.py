@@ -62,6 +62,7 @@ class Table:
         return self.intents[name] if name in self.intents else self.blocks[name]
 
 
+Known = Mapping[str, Collection[str]]  # "conditions", "facts", "promise" → the names the code has
 Holds = Callable[[str], bool]  # a condition's name → whether it holds now
 
 
@@ -88,7 +89,7 @@ def covers(table: Table, name: str, state: OrderState) -> bool:
     return False
 
 
-def _row(raw: Any, where: str, known: Dict[str, Collection[str]]) -> Row:
+def _row(raw: Any, where: str, known: Known) -> Row:
     if not isinstance(raw, dict):
         raise ValueError(f"{where}: a row is a mapping")
     unknown = set(raw) - ROW_KEYS
@@ -113,10 +114,11 @@ def _row(raw: Any, where: str, known: Dict[str, Collection[str]]) -> Row:
         for value in ([values] if isinstance(values, str) else values or ()):
             if value not in known[key]:
                 raise ValueError(f"{where}: unknown {key} {value!r}")
-    note = raw.get("order_note")
+    note: Any = raw.get("order_note")
     until = False
     if isinstance(note, dict):
-        note, until = note.get("kind"), bool(note.get("until_promise", False))
+        until = bool(note.get("until_promise", False))
+        note = note.get("kind")
         if until and not raw.get("promise"):
             raise ValueError(f"{where}: order_note until_promise needs a promise")
     return Row(
@@ -126,7 +128,7 @@ def _row(raw: Any, where: str, known: Dict[str, Collection[str]]) -> Row:
     )
 
 
-def parse(raw: Mapping[str, Any], source: str, known: Dict[str, Collection[str]]) -> Table:
+def parse(raw: Mapping[str, Any], source: str, known: Known) -> Table:
     """The table of a read ``playbook.yml``; ``ValueError`` names the first wrong row.
     ``known``: the names of ``conditions``, ``facts`` and ``promise``s the code has."""
     sections: Dict[str, Dict[str, Tuple[Row, ...]]] = {}
@@ -157,6 +159,6 @@ def _no_cycles(table: Table) -> None:
         visit(name, [])
 
 
-def load(path: Path, known: Dict[str, Collection[str]]) -> Table:
+def load(path: Path, known: Known) -> Table:
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     return parse(raw, Path(path).name, known)
