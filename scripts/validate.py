@@ -527,29 +527,40 @@ def state_facts(project: Project) -> Dict[Any, Set[str]]:
     return {state: found.get(state, set()) for state in OrderState}
 
 
+def read_playbook(project: Project) -> Tuple[Any, Dict[str, int], List[str]]:
+    """The playbook table, the line of each row, and why it does not load (at its row)."""
+    from bot.playbook import table as playbook
+    from bot.playbook.scenarios import KNOWN
+
+    text = project.data_or_code(str(PLAYBOOK)).read_text(encoding="utf-8")
+    lines = _row_lines(text)
+    try:
+        return playbook.parse(yaml.safe_load(text) or {}, str(PLAYBOOK), KNOWN), lines, []
+    except ValueError as exc:
+        place = str(exc).split(": ")[1] if ": " in str(exc) else ""
+        return None, lines, [f"{PLAYBOOK}:{lines.get(place, 1)}: {str(exc).split(': ', 1)[-1]}"]
+
+
 def playbook_problems(project: Project, dom: dict, intents: List[str]) -> List[str]:
     """The playbook table: loads (known names), answers every state of every intent it
-    lists, its responses exist, and each bubble's {variables} are facts the row gives."""
+    lists, its responses exist (the answering one with a case note), and each bubble's
+    {variables} are facts the row gives."""
     from bot.playbook import table as playbook
     from bot.playbook.facts import FACT_SETS, PROMISES
-    from bot.playbook.scenarios import KNOWN, SCENARIOS
+    from bot.playbook.scenarios import SCENARIOS
     from bot.shop.store import OrderState
 
-    path = project.data_or_code(str(PLAYBOOK))
-    text = path.read_text(encoding="utf-8")
-    lines = _row_lines(text)
+    table, lines, problems = read_playbook(project)
+    if table is None:
+        return problems
 
     def at(row: Any) -> str:
         place = row.where.split(": ", 1)[-1]
         return f"{PLAYBOOK}:{lines.get(place, 1)}: {place}"
 
-    try:
-        table = playbook.parse(yaml.safe_load(text) or {}, str(PLAYBOOK), KNOWN)
-    except ValueError as exc:
-        place = str(exc).split(": ")[1] if ": " in str(exc) else ""
-        return [f"{PLAYBOOK}:{lines.get(place, 1)}: {exc}"]
-    problems = []
     given = state_facts(project)
+    notes_path = project.data_or_code(str(CASE_NOTES))
+    noted = set(yaml.safe_load(notes_path.read_text(encoding="utf-8")) or {})
     for intent in table.intents:
         if intent not in SCENARIOS or intent not in intents:
             problems.append(f"{PLAYBOOK}:{lines.get(f'{intent}[0]', 1)}: {intent} is not a scenario intent "
@@ -561,6 +572,9 @@ def playbook_problems(project: Project, dom: dict, intents: List[str]) -> List[s
                                 f"every {state.value} order: add one without `when` (a fallback)")
     for rows in [*table.intents.values(), *table.blocks.values()]:
         for row in rows:
+            if row.reply is not None and row.reply not in noted:
+                problems.append(f"{at(row)}: {row.reply} has no entry in {CASE_NOTES} (the case's state, "
+                                "next step and note)")
             for name in row.bubbles:
                 if name not in dom["responses"]:
                     problems.append(f"{at(row)}: response {name} is not in domain.yml"
@@ -584,7 +598,7 @@ def used_in_code(project: Project) -> str:
 
 def yaml_problems(project: Project) -> List[str]:
     """A file that is not YAML, at the line and column where the reading stopped."""
-    paths = [project.root / p for p in (DOMAIN, NLU, ENTITIES, RULES, STORIES, TEST_STORIES, CHECKLISTS)]
+    paths = [project.root / p for p in (DOMAIN, NLU, ENTITIES, RULES, STORIES, TEST_STORIES, CHECKLISTS, PLAYBOOK)]
     problems = []
     for path in paths + held_out_paths(project.root):
         if not path.exists():
@@ -620,6 +634,9 @@ def check(root: Path = CODE_ROOT, code: Path = CODE_ROOT) -> Tuple[List[str], st
     errors = yaml_problems(project)
     if errors:  # the other checks need the files read
         return errors, f"validate: {len(errors)} error(s); fix the YAML first"
+    errors = read_playbook(project)[2]
+    if errors:  # the replies are drafted by the table
+        return errors, f"validate: {len(errors)} error(s); fix playbook.yml first"
     dom, where = domain(project)
     intents = [i if isinstance(i, str) else next(iter(i)) for i in dom["intents"]]
     train = nlu_examples(project, [project.root / NLU], errors)

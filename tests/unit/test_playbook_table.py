@@ -237,6 +237,11 @@ def test_validate_names_an_unknown_response_and_a_placeholder_the_row_lacks(tmp_
                "does not give" in p for p in found), found
 
 
+def test_validate_wants_a_case_note_for_the_answering_response(tmp_path):
+    found = problems(tmp_path, lambda raw: raw["intents"]["track_parcel"][1].update(reply="utter_greet"))
+    assert any("track_parcel[1]: utter_greet has no entry in case_notes.yml" in p for p in found), found
+
+
 def test_validate_names_an_unknown_condition_at_its_line(tmp_path):
     found = problems(tmp_path, lambda raw: raw["intents"]["urge_shipment"][1].update(when=["campain_date"]))
     assert len(found) == 1 and found[0].startswith("playbook.yml:") and "unknown condition 'campain_date'" in found[0]
