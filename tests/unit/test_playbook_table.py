@@ -265,3 +265,23 @@ def test_a_new_row_changes_the_answer_without_python(store, policy):
     reply = from_table("track_parcel", sit, table)
     assert reply is not None and reply.bubbles == ("utter_track_out_for_delivery",)
 
+
+
+def test_every_fact_set_gives_the_keys_validate_checks_against(store, policy):
+    """FACT_SETS declare their keys for `make validate`; what they compute is exactly that."""
+    from bot.playbook.facts import FACT_SETS
+
+    computed = set()
+    for order in store.all_orders():
+        due = NOW - timedelta(hours=1)
+        promised = dataclasses.replace(order, notes=(NoteFacts(COURIER_ANSWER, "", NOW, "assistant", due),))
+        ctx = Context(text="换货", cases=(case("signed_not_received", CaseState.WAITING_SHOP),))
+        for sit in (Situation(order, NOW, policy), Situation(promised, NOW, policy, ctx)):
+            for name, facts in FACT_SETS.items():
+                try:
+                    got = facts.compute(sit)
+                except AssertionError:  # a fact set only for the states its rows name
+                    continue
+                assert tuple(got) == facts.keys, name
+                computed.add(name)
+    assert computed == set(FACT_SETS)
