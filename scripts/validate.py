@@ -299,7 +299,7 @@ def _drafts(project: Project) -> List[Any]:
 
 
 def _phrases(facts: Dict[str, Any]) -> List[Any]:
-    from bot.playbook.scenarios import Phrase
+    from bot.playbook.facts import Phrase
 
     found = [v for v in facts.values() if isinstance(v, Phrase)]
     return found + [p for f in found for p in _phrases(dict(f.facts))]

@@ -7,12 +7,16 @@ A row writes ``when: [name]``, or ``when: [not name]`` for its negation.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Callable, Dict, List, Optional
 
 from bot.playbook.context import Situation
 from bot.playbook.policy import (
     ShopPolicy,
+    missing_item_report_open,
+    price_protected,
+    quality_claim_open,
     return_window,
     returned_handling_deadline,
     ship_deadline,
@@ -24,6 +28,12 @@ from bot.shop.store import NoteFacts, OrderFacts
 
 # the note a signed-not-received reply writes on the order: the courier's answer promised
 COURIER_ANSWER = "courier_answer"
+
+# A short count inside a bottle (「粒数不够」「少了几粒」) is a product defect, not a
+# shortage in the parcel: the quality path answers it (000 产品问题 3).
+SHORT_COUNT = re.compile(r"粒|颗数")
+# Damage done by the courier (「箱子压烂了」「快递把外包装摔破了」), not a product defect.
+COURIER_DAMAGE = re.compile(r"压(?:烂|坏|扁|变形)|外箱|外包装|箱子.{0,4}(?:破|烂|坏)|快递.{0,6}(?:摔|压|弄)")
 
 
 def returned_at(order: OrderFacts, now: datetime) -> datetime:
@@ -104,6 +114,42 @@ def _courier_answer_overdue(sit: Situation) -> bool:
     return given is not None and given.due_at is not None and sit.now > given.due_at
 
 
+def _aspect_mentioned(sit: Situation) -> bool:
+    return bool(sit.ctx.entities.get("aspect"))
+
+
+def _quality_claim_open(sit: Situation) -> bool:
+    return quality_claim_open(signed_at(sit.order), sit.now, sit.policy)
+
+
+def _mentions_courier_damage(sit: Situation) -> bool:
+    return COURIER_DAMAGE.search(sit.ctx.text) is not None
+
+
+def _signer_pays_courier_damage(sit: Situation) -> bool:
+    return sit.policy.courier_damage_after_signing == "buyer"
+
+
+def _mentions_short_count(sit: Situation) -> bool:
+    return SHORT_COUNT.search(sit.ctx.text) is not None
+
+
+def _shortage_report_open(sit: Situation) -> bool:
+    return missing_item_report_open(signed_at(sit.order), sit.now, sit.policy)
+
+
+def _late_shortage_to_supervisor(sit: Situation) -> bool:
+    return sit.policy.late_missing_reports == "supervisor"
+
+
+def _price_dropped(sit: Situation) -> bool:
+    return any(i.current_price < i.price_paid for i in sit.order.goods)
+
+
+def _price_protected(sit: Situation) -> bool:
+    return price_protected(sit.order.created_at, sit.now, sit.policy)
+
+
 Condition = Callable[[Situation], bool]
 
 CONDITIONS: Dict[str, Condition] = {
@@ -118,4 +164,13 @@ CONDITIONS: Dict[str, Condition] = {
     "in_quality_case": _in_quality_case,  # the newest case is a quality case waiting for the customer
     "courier_answer_held": _courier_answer_held,  # an open case already promised the courier's answer
     "courier_answer_overdue": _courier_answer_overdue,  # ... and that promise has passed
+    "aspect_mentioned": _aspect_mentioned,  # the message names what is wrong (颜色, 尺码: an aspect entity)
+    "quality_claim_open": _quality_claim_open,  # signed within quality.claim_within_days
+    "mentions_courier_damage": _mentions_courier_damage,  # 「箱子压烂了」: the courier's damage
+    "signer_pays_courier_damage": _signer_pays_courier_damage,  # courier.damage_after_signing: buyer
+    "mentions_short_count": _mentions_short_count,  # 「少了几粒」: a product defect, not a shortage
+    "shortage_report_open": _shortage_report_open,  # signed within missing_items.report_within_hours
+    "late_shortage_to_supervisor": _late_shortage_to_supervisor,  # missing_items.late_reports: supervisor
+    "price_dropped": _price_dropped,  # an item costs less now than was paid
+    "price_protected": _price_protected,  # ordered within the price-protection days
 }

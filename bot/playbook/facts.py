@@ -199,6 +199,19 @@ def _choice(sit: Situation) -> Facts:
     return {"choice": Phrase(f"utter_phrase_choice_{choice}")}
 
 
+def _aspect(sit: Situation) -> Facts:
+    return {"aspect": (sit.ctx.entities.get("aspect") or ("",))[0]}
+
+
+def _price_difference(sit: Situation) -> Facts:
+    dropped = [i for i in sit.order.goods if i.current_price < i.price_paid]
+    difference = sum(((i.price_paid - i.current_price) * i.quantity for i in dropped), Decimal(0))
+    return {
+        "price_items": "、".join(f"{i.name} {fmt_money(i.price_paid)} → {fmt_money(i.current_price)}" for i in dropped),
+        "difference": fmt_money(difference),
+    }
+
+
 RETURN_KEYS = ("return_address", "return_receiver", "return_phone", "handling_days", "window_days",
                "must_return", "exclusions", "cod_rule", "fee_personal", "fee_fault", "fee_quality",
                "fee_wrong_item", "exchange_fee")
@@ -219,6 +232,14 @@ FACT_SETS: Dict[str, FactSet] = {
         "unopened_goods": "、".join(unopened_goods(s.order, s.policy))}),
     "missed_answer_by": FactSet(("missed_answer_by",), _missed_answer_by),
     "choice": FactSet(("choice",), _choice),
+    "aspect": FactSet(("aspect",), _aspect),
+    "after_signing": FactSet(("after_signing",), lambda s: {"after_signing": Phrase(
+        f"utter_phrase_damage_after_signing_{s.policy.courier_damage_after_signing}")}),
+    "claim_days": FactSet(("claim_days",), lambda s: {"claim_days": s.policy.quality_claim_days}),
+    "report_hours": FactSet(("report_hours",), lambda s: {"report_hours": s.policy.missing_report_hours}),
+    "price_drop_days": FactSet(("price_drop_days",), lambda s: {"price_drop_days": s.policy.price_drop_days}),
+    "price_difference": FactSet(("price_items", "difference"), _price_difference),
+    "address": FactSet(("address",), lambda s: {"address": s.order.address}),
 }
 
 

@@ -10,10 +10,8 @@ in the domain and the facts its template needs; the text lives in the domain, ne
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
@@ -28,7 +26,6 @@ from bot.playbook.context import Situation
 from bot.playbook.facts import (
     FACT_SETS,
     PROMISES,
-    Phrase,
     last_day,
     order_facts,
     promised,
@@ -42,9 +39,6 @@ from bot.playbook.facts import fmt_time as fmt_time
 from bot.playbook.facts import round_promise as round_promise
 from bot.playbook.policy import (
     ShopPolicy,
-    missing_item_report_open,
-    price_protected,
-    quality_claim_open,
     return_window,
 )
 from bot.playbook.variants import requested_variant
@@ -81,12 +75,6 @@ class Reply:
 
 # The entity types a scenario reads from the message (``Context.entities``).
 CONTEXT_ENTITIES = ("aspect",)
-
-# A short count inside a bottle (「粒数不够」「少了几粒」) is a product defect, not a
-# shortage in the parcel: the quality path answers it (000 产品问题 3).
-SHORT_COUNT = re.compile(r"粒|颗数")
-# Damage done by the courier (「箱子压烂了」「快递把外包装摔破了」), not a product defect.
-COURIER_DAMAGE = re.compile(r"压(?:烂|坏|扁|变形)|外箱|外包装|箱子.{0,4}(?:破|烂|坏)|快递.{0,6}(?:摔|压|弄)")
 
 # the names of the code a row of playbook.yml may use
 KNOWN: playbook.Known = {"conditions": CONDITIONS, "facts": FACT_SETS, "promise": PROMISES}
@@ -153,29 +141,9 @@ def _returning(name: str, order: OrderFacts, policy: ShopPolicy, now: datetime, 
 # -- states every scenario shares (the table's blocks) ------------------------------------
 
 
-def _not_shipped(name: str, order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
-    """An unshipped order: unpaid or overdue as the table's ``not_shipped`` block says, else
-    ``name`` with the shipping deadline as the promise."""
-    sit = Situation(order, now, policy)
-    reply = from_table("not_shipped", sit)
-    if reply is not None:
-        return reply
-    due, ship_by = promised(PROMISES["ship_by"], sit)
-    return _reply(name, order, policy, now=now, ship_by=ship_by, promised=due)
-
-
 def _back_at_shop(order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
     """Goods on their way back, back, or refunded: the table's ``back_at_shop`` block."""
     return _block("back_at_shop", order, now, policy)
-
-
-def _goods_not_received(order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
-    """The goods have not reached the buyer: say where they are instead."""
-    if order.state == OrderState.NOT_SHIPPED:
-        return _not_shipped("utter_goods_not_shipped_yet", order, now, policy)
-    if order.state in SHIPPED_NOT_SIGNED:
-        return _reply("utter_goods_on_the_way", order, policy, now=now)
-    return _back_at_shop(order, now, policy)
 
 
 # -- the scenarios the table decides -------------------------------------------------------
@@ -195,39 +163,14 @@ track_parcel = _tabled("track_parcel")
 signed_not_received = _tabled("signed_not_received")
 urge_shipment = _tabled("urge_shipment")
 refund_after_shipping = _tabled("refund_after_shipping")
+wrong_item = _tabled("wrong_item")
+quality_issue = _tabled("quality_issue")
+missing_item = _tabled("missing_item")
+price_drop_refund = _tabled("price_drop_refund")
+change_address = _tabled("change_address")
 
 
 # -- the scenarios still decided here --------------------------------------------------------
-
-
-def wrong_item(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
-) -> Reply:
-    if order.state != OrderState.SIGNED:
-        return _goods_not_received(order, now, policy)
-    aspects = ctx.entities.get("aspect") or ()
-    if aspects:  # 「颜色发错了」: what they told us, not yet a fact
-        return _returning("utter_wrong_item_aspect", order, policy, now, "utter_wrong_item_steps",
-                          aspect=aspects[0])
-    return _returning("utter_wrong_item", order, policy, now, "utter_wrong_item_steps")
-
-
-def quality_issue(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
-) -> Reply:
-    if order.state in SHIPPED_NOT_SIGNED:
-        # before signing, courier damage is the shop's: inspect and refuse (001)
-        return _reply("utter_quality_before_signing", order, policy, now=now,
-                      after_signing=Phrase(f"utter_phrase_damage_after_signing_{policy.courier_damage_after_signing}"))
-    if order.state != OrderState.SIGNED:
-        return _goods_not_received(order, now, policy)
-    if not quality_claim_open(signed_at(order), now, policy):
-        return _reply("utter_quality_claim_late", order, policy, now=now,
-                      claim_days=policy.quality_claim_days)
-    if COURIER_DAMAGE.search(ctx.text) and policy.courier_damage_after_signing == "buyer":
-        # the box crushed on the way, noticed after signing: the signer's (001)
-        return _reply("utter_quality_courier_damage_signed", order, policy, now=now)
-    return _returning("utter_quality_issue", order, policy, now, "utter_quality_steps")
 
 
 def _in_quality_case(order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context) -> bool:
@@ -246,20 +189,6 @@ def _unopened_bubble(order: OrderFacts, policy: ShopPolicy) -> Tuple[str, ...]:
 def _unopened_facts(order: OrderFacts, policy: ShopPolicy) -> Dict[str, Any]:
     names = unopened_goods(order, policy)
     return {"unopened_goods": "、".join(names)} if names else {}
-
-
-def missing_item(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
-) -> Reply:
-    if order.state != OrderState.SIGNED:
-        return _goods_not_received(order, now, policy)
-    if SHORT_COUNT.search(ctx.text):
-        return quality_issue(order, now, policy, ctx)
-    hours = policy.missing_report_hours
-    if missing_item_report_open(signed_at(order), now, policy):
-        return _reply("utter_missing_item", order, policy, "utter_missing_item_steps", now=now)
-    name = "utter_missing_item_late" if policy.late_missing_reports == "supervisor" else "utter_missing_item_refused"
-    return _reply(name, order, policy, now=now, report_hours=hours)
 
 
 def return_or_exchange(
@@ -314,29 +243,6 @@ def _change_before_shipping(order: OrderFacts, now: datetime, policy: ShopPolicy
     return _reply("utter_change_before_shipping", order, policy, now=now)
 
 
-def price_drop_refund(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
-) -> Reply:
-    if order.state not in (OrderState.NOT_SHIPPED, OrderState.SIGNED, *SHIPPED_NOT_SIGNED):
-        return _back_at_shop(order, now, policy)  # returned or refunded: no difference to pay
-    if order.paid_at is None:
-        return _reply("utter_order_unpaid", order, policy, now=now, ship_within_hours=policy.ship_within_hours)
-    dropped = [i for i in order.goods if i.current_price < i.price_paid]
-    if not dropped:
-        return _reply("utter_price_no_drop", order, policy, now=now)
-    if not price_protected(order.created_at, now, policy):
-        return _reply("utter_price_drop_too_old", order, policy, now=now,
-                      price_drop_days=policy.price_drop_days)
-    difference = sum(((i.price_paid - i.current_price) * i.quantity for i in dropped), Decimal(0))
-    return _reply(
-        "utter_price_drop_approval", order, policy, now=now,
-        price_items="、".join(
-            f"{i.name} {fmt_money(i.price_paid)} → {fmt_money(i.current_price)}" for i in dropped
-        ),
-        difference=fmt_money(difference),
-    )
-
-
 def can_change_address(order: OrderFacts) -> bool:
     """Whether the address can still change: only until the order ships. When it
     can, ``change_address`` asks for the new address and the conversation takes it."""
@@ -347,16 +253,6 @@ def takes_new_address(order: OrderFacts) -> bool:
     """Whether the conversation asks for a new address: to change it before shipping,
     or to note it for the courier to redirect the parcel on its way (001 售前)."""
     return can_change_address(order) or order.state in SHIPPED_NOT_SIGNED
-
-
-def change_address(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
-) -> Reply:
-    if can_change_address(order):
-        return _reply("utter_change_address_ask", order, policy, now=now, address=order.address)
-    if order.state in SHIPPED_NOT_SIGNED:
-        return _reply("utter_change_address_shipped", order, policy, now=now)
-    return _reply("utter_change_address_too_late", order, policy, now=now)
 
 
 # refund_status: what an open case means depends on what it is about (W6)

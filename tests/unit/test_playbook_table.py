@@ -131,6 +131,64 @@ def test_a_courier_answer_is_held_while_its_case_is_open_and_overdue_after_it(st
     assert holds("courier_answer_overdue", promised, due + SECOND, policy, open_case)
 
 
+def signed_time(order: OrderFacts) -> datetime:
+    assert order.shipment is not None and order.shipment.signed_at is not None
+    return order.shipment.signed_at
+
+
+def test_the_quality_claim_and_shortage_windows_close_at_shop_yml_s_numbers(store, policy):
+    order = of_state(store, OrderState.SIGNED)
+    claim = signed_time(order) + timedelta(days=policy.quality_claim_days)
+    assert holds("quality_claim_open", order, claim - SECOND, policy)
+    assert not holds("quality_claim_open", order, claim, policy)
+    shortage = signed_time(order) + timedelta(hours=policy.missing_report_hours)
+    assert holds("shortage_report_open", order, shortage, policy)  # the last hour itself counts
+    assert not holds("shortage_report_open", order, shortage + SECOND, policy)
+
+
+def test_price_drop_conditions(store, policy):
+    order = of_state(store, OrderState.SIGNED)
+    same = dataclasses.replace(order, items=tuple(dataclasses.replace(i, current_price=i.price_paid)
+                                                  for i in order.items))
+    cheaper = dataclasses.replace(order, items=tuple(
+        dataclasses.replace(i, current_price=i.price_paid - Decimal("0.01")) if n == 0 else
+        dataclasses.replace(i, current_price=i.price_paid) for n, i in enumerate(order.items)))
+    assert not holds("price_dropped", same, NOW, policy)
+    assert holds("price_dropped", cheaper, NOW, policy)
+    protected = order.created_at + timedelta(days=policy.price_drop_days)
+    assert holds("price_protected", order, protected, policy)
+    assert not holds("price_protected", order, protected + SECOND, policy)
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("mentions_courier_damage", "箱子压烂了", True),
+    ("mentions_courier_damage", "快递把外包装摔破了", True),
+    ("mentions_courier_damage", "衣服有个洞", False),
+    ("mentions_short_count", "少了几粒", True),
+    ("mentions_short_count", "少了一件", False),
+])
+def test_what_the_message_mentions(store, policy, name, text, expected):
+    order = of_state(store, OrderState.SIGNED)
+    assert holds(name, order, NOW, policy, Context(text=text)) is expected
+
+
+def test_an_aspect_counts_only_when_the_message_has_one(store, policy):
+    order = of_state(store, OrderState.SIGNED)
+    assert holds("aspect_mentioned", order, NOW, policy, Context(entities={"aspect": ["颜色"]}))
+    assert not holds("aspect_mentioned", order, NOW, policy, Context(entities={"aspect": []}))
+    assert not holds("aspect_mentioned", order, NOW, policy, Context())
+
+
+def test_the_business_choices_of_shop_yml(store, policy):
+    order = of_state(store, OrderState.SIGNED)
+    for choice, expected in (("buyer", True), ("shop", False)):
+        rules = dataclasses.replace(policy, courier_damage_after_signing=choice)
+        assert holds("signer_pays_courier_damage", order, NOW, rules) is expected
+    for choice, expected in (("supervisor", True), ("refuse", False)):
+        rules = dataclasses.replace(policy, late_missing_reports=choice)
+        assert holds("late_shortage_to_supervisor", order, NOW, rules) is expected
+
+
 def test_every_condition_is_tested_here():
     source = Path(__file__).read_text(encoding="utf-8")
     assert [n for n in CONDITIONS if f'"{n}"' not in source] == []
