@@ -616,12 +616,17 @@ def yaml_problems(project: Project) -> List[str]:
 
 
 def used_responses(project: Project, dom: dict) -> Set[str]:
-    """The responses sent by a rule or story, by Python code, as a form's question or by Rasa."""
+    """The responses sent by a rule or story, by Python code, by a row of playbook.yml, as a
+    form's question or by Rasa."""
     used = {str(step.get("action")) for *_, steps in
             dialogues(project, [project.root / RULES, project.root / STORIES]) for step, _ in steps}
     source = used_in_code(project)
     used |= {name for name in dom["responses"] if f'"{name}"' in source}
     used |= drafted_responses(project)
+    table = read_playbook(project)[0]  # every row's bubbles, reached by the sample shop or not
+    if table is not None:
+        used |= {name for rows in [*table.intents.values(), *table.blocks.values()]
+                 for row in rows for name in row.bubbles}
     used |= {f"utter_ask_{slot}" for form in dom["forms"].values() for slot in form.get("required_slots", [])}
     # slots a form validation action adds in its required_slots (order_form's phone_tail)
     used |= {f"utter_ask_{slot}" for slot in dom["slots"] if f'"{slot}"' in source}
