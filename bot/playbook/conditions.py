@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from bot.playbook.context import Situation
 from bot.playbook.policy import (
@@ -23,8 +23,9 @@ from bot.playbook.policy import (
     shipping_deadline_passed,
     unopened_only,
 )
+from bot.playbook.variants import requested_variant
 from bot.shop.cases import CaseState
-from bot.shop.store import NoteFacts, OrderFacts
+from bot.shop.store import ItemFacts, NoteFacts, OrderFacts
 
 # the note a signed-not-received reply writes on the order: the courier's answer promised
 COURIER_ANSWER = "courier_answer"
@@ -61,6 +62,33 @@ def courier_answer_given(sit: Situation) -> Optional[NoteFacts]:
     """The courier answer promised in the order's open signed-not-received case, if any."""
     given = sit.order.promise(COURIER_ANSWER) if case_open(sit, "signed_not_received") else None
     return given if given is not None and given.due_at is not None else None
+
+
+def variant_wanted(sit: Situation) -> Optional[Tuple[ItemFacts, str, int, List[str]]]:
+    """The first item whose other variant the message asks for (「换M码」): the item, the
+    variant, its stock, and the item's other variants in stock."""
+    for item in sit.order.goods:
+        stock = sit.ctx.variants.get(item.product_id, ())
+        wanted = requested_variant(sit.ctx.text, item.variant, stock)
+        if wanted is not None:
+            name, left = wanted
+            others = [v for v, n in stock if n > 0 and v not in (item.variant, name)]
+            return item, name, left, others
+    return None
+
+
+def _variant_requested(sit: Situation) -> bool:
+    return variant_wanted(sit) is not None
+
+
+def _requested_variant_in_stock(sit: Situation) -> bool:
+    wanted = variant_wanted(sit)
+    return wanted is not None and wanted[2] > 0
+
+
+def _other_variants_in_stock(sit: Situation) -> bool:
+    wanted = variant_wanted(sit)
+    return wanted is not None and bool(wanted[3])
 
 
 def _unpaid(sit: Situation) -> bool:
@@ -173,4 +201,7 @@ CONDITIONS: Dict[str, Condition] = {
     "late_shortage_to_supervisor": _late_shortage_to_supervisor,  # missing_items.late_reports: supervisor
     "price_dropped": _price_dropped,  # an item costs less now than was paid
     "price_protected": _price_protected,  # ordered within the price-protection days
+    "variant_requested": _variant_requested,  # 「换M码」: another variant of an item is asked for
+    "requested_variant_in_stock": _requested_variant_in_stock,  # ... and it is in stock
+    "other_variants_in_stock": _other_variants_in_stock,  # ... and the item has others in stock
 }

@@ -13,7 +13,13 @@ from decimal import Decimal
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple
 from zoneinfo import ZoneInfo
 
-from bot.playbook.conditions import courier_answer_given, returned_at, signed_at, unopened_goods
+from bot.playbook.conditions import (
+    courier_answer_given,
+    returned_at,
+    signed_at,
+    unopened_goods,
+    variant_wanted,
+)
 from bot.playbook.context import Situation
 from bot.playbook.policy import (
     ShopPolicy,
@@ -212,6 +218,19 @@ def _price_difference(sit: Situation) -> Facts:
     }
 
 
+def _exchange(sit: Situation) -> Facts:
+    wanted = variant_wanted(sit)
+    assert wanted is not None, "a row with the exchange facts needs variant_requested"
+    item, name, _, _ = wanted
+    return {"product": item.name, "from_variant": item.variant, "to_variant": name}
+
+
+def _in_stock(sit: Situation) -> Facts:
+    wanted = variant_wanted(sit)
+    assert wanted is not None, "a row with the in_stock facts needs variant_requested"
+    return {"in_stock": "、".join(wanted[3])}
+
+
 RETURN_KEYS = ("return_address", "return_receiver", "return_phone", "handling_days", "window_days",
                "must_return", "exclusions", "cod_rule", "fee_personal", "fee_fault", "fee_quality",
                "fee_wrong_item", "exchange_fee")
@@ -240,6 +259,8 @@ FACT_SETS: Dict[str, FactSet] = {
     "price_drop_days": FactSet(("price_drop_days",), lambda s: {"price_drop_days": s.policy.price_drop_days}),
     "price_difference": FactSet(("price_items", "difference"), _price_difference),
     "address": FactSet(("address",), lambda s: {"address": s.order.address}),
+    "exchange": FactSet(("product", "from_variant", "to_variant"), _exchange),
+    "in_stock": FactSet(("in_stock",), _in_stock),
 }
 
 

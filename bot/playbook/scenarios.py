@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 from bot import settings
 from bot.playbook import table as playbook
-from bot.playbook.conditions import CONDITIONS, signed_at, unopened_goods
+from bot.playbook.conditions import CONDITIONS
 from bot.playbook.conditions import COURIER_ANSWER as COURIER_ANSWER
 from bot.playbook.context import NO_CONTEXT as NO_CONTEXT
 from bot.playbook.context import Context as Context
@@ -26,10 +26,8 @@ from bot.playbook.context import Situation
 from bot.playbook.facts import (
     FACT_SETS,
     PROMISES,
-    last_day,
     order_facts,
     promised,
-    return_facts,
 )
 from bot.playbook.facts import fmt_date as fmt_date
 from bot.playbook.facts import fmt_day as fmt_day
@@ -39,9 +37,7 @@ from bot.playbook.facts import fmt_time as fmt_time
 from bot.playbook.facts import round_promise as round_promise
 from bot.playbook.policy import (
     ShopPolicy,
-    return_window,
 )
-from bot.playbook.variants import requested_variant
 from bot.shop.cases import CaseState
 from bot.shop.store import SHIPPED_NOT_SIGNED, OrderFacts, OrderState
 
@@ -132,12 +128,6 @@ def _reply(name: str, order: OrderFacts, policy: ShopPolicy, *more: str, **extra
     return Reply(name, facts, tuple(more), promised_at, note, case_intent)
 
 
-def _returning(name: str, order: OrderFacts, policy: ShopPolicy, now: datetime, *more: str, **extra: Any) -> Reply:
-    """A reply whose goods come back: the return address bubble and its facts added."""
-    return _reply(name, order, policy, *more, "utter_return_address", now=now,
-                  **{**return_facts(policy), **extra})
-
-
 # -- states every scenario shares (the table's blocks) ------------------------------------
 
 
@@ -168,79 +158,10 @@ quality_issue = _tabled("quality_issue")
 missing_item = _tabled("missing_item")
 price_drop_refund = _tabled("price_drop_refund")
 change_address = _tabled("change_address")
+return_or_exchange = _tabled("return_or_exchange")
 
 
 # -- the scenarios still decided here --------------------------------------------------------
-
-
-def _in_quality_case(order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context) -> bool:
-    return CONDITIONS["in_quality_case"](Situation(order, now, policy, ctx))
-
-
-def _quality_choice(order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context) -> Reply:
-    """「退货」or「换货」 answered inside a quality case: the table's ``quality_choice`` block."""
-    return _block("quality_choice", order, now, policy, ctx)
-
-
-def _unopened_bubble(order: OrderFacts, policy: ShopPolicy) -> Tuple[str, ...]:
-    return ("utter_return_unopened_only",) if unopened_goods(order, policy) else ()
-
-
-def _unopened_facts(order: OrderFacts, policy: ShopPolicy) -> Dict[str, Any]:
-    names = unopened_goods(order, policy)
-    return {"unopened_goods": "、".join(names)} if names else {}
-
-
-def return_or_exchange(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
-) -> Reply:
-    if order.state == OrderState.NOT_SHIPPED:
-        return _change_before_shipping(order, now, policy, ctx)
-    if order.state in SHIPPED_NOT_SIGNED:
-        return _reply("utter_refund_refuse_delivery", order, policy, now=now)
-    if order.state != OrderState.SIGNED:
-        return _back_at_shop(order, now, policy)
-    if _in_quality_case(order, now, policy, ctx):
-        return _quality_choice(order, now, policy, ctx)
-    is_open, closes, days_left = return_window(signed_at(order), now, policy)
-    window = dict(window_days=policy.return_window_days, window_last_day=last_day(closes))
-    if not is_open:
-        return _reply("utter_refund_window_closed", order, policy, now=now, **window)
-    facts = dict(window, days_left=days_left, **_unopened_facts(order, policy))
-    unopened = _unopened_bubble(order, policy)
-    for item in order.goods:
-        stock = ctx.variants.get(item.product_id, ())
-        wanted = requested_variant(ctx.text, item.variant, stock)
-        if wanted is None:
-            continue
-        name, left = wanted
-        facts.update(product=item.name, from_variant=item.variant, to_variant=name)
-        if left > 0:
-            return _returning("utter_exchange_available", order, policy, now, "utter_exchange_steps", **facts)
-        others = [v for v, n in stock if n > 0 and v not in (item.variant, name)]
-        if not others:
-            return _reply("utter_exchange_none_in_stock", order, policy, now=now, **facts)
-        return _reply("utter_exchange_out_of_stock", order, policy, now=now,
-                      in_stock="、".join(others), **facts)
-    return _returning("utter_return_or_exchange", order, policy, now, "utter_return_or_exchange_steps",
-                      "utter_return_exclusions", *unopened, **facts)
-
-
-def _change_before_shipping(order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context) -> Reply:
-    """A size or colour change before shipping is a change to the order, noted (001 售前)."""
-    if order.paid_at is None:
-        return _reply("utter_order_unpaid", order, policy, now=now, ship_within_hours=policy.ship_within_hours)
-    for item in order.goods:
-        wanted = requested_variant(ctx.text, item.variant, ctx.variants.get(item.product_id, ()))
-        if wanted is None:
-            continue
-        name, left = wanted
-        facts = dict(product=item.name, from_variant=item.variant, to_variant=name)
-        if left <= 0:
-            return _reply("utter_change_variant_out_of_stock", order, policy, now=now, **facts)
-        return _reply("utter_change_variant_noted", order, policy, now=now,
-                      order_note=OrderNoteSpec("change_variant"), **facts)
-    return _reply("utter_change_before_shipping", order, policy, now=now)
 
 
 def can_change_address(order: OrderFacts) -> bool:

@@ -189,6 +189,23 @@ def test_the_business_choices_of_shop_yml(store, policy):
         assert holds("late_shortage_to_supervisor", order, NOW, rules) is expected
 
 
+def test_a_requested_variant_and_its_stock(store, policy):
+    order = of_state(store, OrderState.SIGNED, has=lambda o: any(" " in i.variant for i in o.goods))
+    item = next(i for i in order.goods if " " in i.variant)
+    colour, size = item.variant.split()
+    other = "XS" if size != "XS" else "S"
+    wanted, spare = f"{colour} {other}", f"{colour} XXL"
+
+    def ctx(stock: Dict[str, int]) -> Context:
+        return Context(text=f"换{other}码", variants={item.product_id: [(item.variant, 1), *stock.items()]})
+
+    names = ("variant_requested", "requested_variant_in_stock", "other_variants_in_stock")
+    assert [holds(n, order, NOW, policy, Context(text=f"换{other}码")) for n in names] == [False] * 3
+    assert [holds(n, order, NOW, policy, ctx({wanted: 2, spare: 0})) for n in names] == [True, True, False]
+    assert [holds(n, order, NOW, policy, ctx({wanted: 0, spare: 1})) for n in names] == [True, False, True]
+    assert [holds(n, order, NOW, policy, ctx({wanted: 0, spare: 0})) for n in names] == [True, False, False]
+
+
 def test_every_condition_is_tested_here():
     source = Path(__file__).read_text(encoding="utf-8")
     assert [n for n in CONDITIONS if f'"{n}"' not in source] == []
@@ -333,8 +350,11 @@ def test_every_fact_set_gives_the_keys_validate_checks_against(store, policy):
     for order in store.all_orders():
         due = NOW - timedelta(hours=1)
         promised = dataclasses.replace(order, notes=(NoteFacts(COURIER_ANSWER, "", NOW, "assistant", due),))
+        stock = {i.product_id: store.variants(i.product_id) for i in order.goods}
         ctx = Context(text="换货", cases=(case("signed_not_received", CaseState.WAITING_SHOP),))
-        for sit in (Situation(order, NOW, policy), Situation(promised, NOW, policy, ctx)):
+        asks = [Context(text=text, variants=stock) for text in ("换M码", "换燕麦色")]
+        for sit in (Situation(order, NOW, policy), Situation(promised, NOW, policy, ctx),
+                    *(Situation(order, NOW, policy, c) for c in asks)):
             for name, facts in FACT_SETS.items():
                 try:
                     got = facts.compute(sit)
