@@ -765,7 +765,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"    rasa: {message}")
         if hidden:
             print(f"    rasa: {hidden} \"utterance not used in any story or rule\" warnings left out: "
-                  "Rasa reads only rules and stories; these are sent by actions/ or ask a form's slot")
+                  "Rasa reads only rules and stories; these are sent by actions/, playbook.yml or ask a form's slot")
         failed = bool(args.rasa_exit or shown)
     errors, summary = check(args.root)
     for error in errors:
