@@ -24,7 +24,7 @@ from bot.playbook.policy import (
     unopened_only,
 )
 from bot.playbook.variants import requested_variant
-from bot.shop.cases import CaseState
+from bot.shop.cases import CaseRecord, CaseState
 from bot.shop.store import ItemFacts, NoteFacts, OrderFacts
 
 # the note a signed-not-received reply writes on the order: the courier's answer promised
@@ -89,6 +89,30 @@ def _requested_variant_in_stock(sit: Situation) -> bool:
 def _other_variants_in_stock(sit: Situation) -> bool:
     wanted = variant_wanted(sit)
     return wanted is not None and bool(wanted[3])
+
+
+# refund_status: what an open case means depends on what it is about (W6)
+REFUND_INTENTS = frozenset({"refund_after_shipping", "return_or_exchange", "quality_issue", "wrong_item"})
+STATUS_STATES = (CaseState.WAITING_CUSTOMER, CaseState.WAITING_SHOP, CaseState.NEEDS_APPROVAL, CaseState.ESCALATED)
+
+
+def status_case(sit: Situation) -> Optional[CaseRecord]:
+    """The case a status question is about: the order's newest case still under way
+    (not resolved or closed), other than an earlier status question."""
+    return next((c for c in sit.ctx.cases if c.intent != "refund_status" and c.state in STATUS_STATES), None)
+
+
+def _status_case_is(state: CaseState) -> Callable[[Situation], bool]:
+    def holds(sit: Situation) -> bool:
+        case = status_case(sit)
+        return case is not None and case.state == state
+
+    return holds
+
+
+def _status_case_about_refund(sit: Situation) -> bool:
+    case = status_case(sit)
+    return case is not None and case.intent in REFUND_INTENTS
 
 
 def _unpaid(sit: Situation) -> bool:
@@ -204,4 +228,10 @@ CONDITIONS: Dict[str, Condition] = {
     "variant_requested": _variant_requested,  # 「换M码」: another variant of an item is asked for
     "requested_variant_in_stock": _requested_variant_in_stock,  # ... and it is in stock
     "other_variants_in_stock": _other_variants_in_stock,  # ... and the item has others in stock
+    # the order's newest case under way (not a status question): what it is about, its state
+    "status_case_about_refund": _status_case_about_refund,  # a return, refund, quality or wrong item
+    "status_case_waiting_customer": _status_case_is(CaseState.WAITING_CUSTOMER),
+    "status_case_waiting_shop": _status_case_is(CaseState.WAITING_SHOP),
+    "status_case_needs_approval": _status_case_is(CaseState.NEEDS_APPROVAL),
+    "status_case_escalated": _status_case_is(CaseState.ESCALATED),
 }

@@ -17,6 +17,7 @@ from bot.playbook.conditions import (
     courier_answer_given,
     returned_at,
     signed_at,
+    status_case,
     unopened_goods,
     variant_wanted,
 )
@@ -231,6 +232,12 @@ def _in_stock(sit: Situation) -> Facts:
     return {"in_stock": "、".join(wanted[3])}
 
 
+def _case_time(sit: Situation) -> Facts:
+    case = status_case(sit)
+    assert case is not None, "a row with the case_time facts needs a status_case_* condition"
+    return {"case_time": fmt_time(case.updated_at, sit.policy)}
+
+
 RETURN_KEYS = ("return_address", "return_receiver", "return_phone", "handling_days", "window_days",
                "must_return", "exclusions", "cod_rule", "fee_personal", "fee_fault", "fee_quality",
                "fee_wrong_item", "exchange_fee")
@@ -261,6 +268,7 @@ FACT_SETS: Dict[str, FactSet] = {
     "address": FactSet(("address",), lambda s: {"address": s.order.address}),
     "exchange": FactSet(("product", "from_variant", "to_variant"), _exchange),
     "in_stock": FactSet(("in_stock",), _in_stock),
+    "case_time": FactSet(("case_time",), _case_time),
 }
 
 

@@ -38,7 +38,6 @@ from bot.playbook.facts import round_promise as round_promise
 from bot.playbook.policy import (
     ShopPolicy,
 )
-from bot.shop.cases import CaseState
 from bot.shop.store import SHIPPED_NOT_SIGNED, OrderFacts, OrderState
 
 
@@ -111,35 +110,10 @@ def from_table(name: str, sit: Situation, table: Optional[playbook.Table] = None
     return row_reply(found, sit) if found is not None else None
 
 
-def _block(name: str, order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT) -> Reply:
-    """A block the table answers for every state it is used for."""
-    reply = from_table(name, Situation(order, now, policy, ctx))
-    assert reply is not None, f"playbook.yml: block {name} has no row for {order.state.value}"
-    return reply
-
-
-def _reply(name: str, order: OrderFacts, policy: ShopPolicy, *more: str, **extra: Any) -> Reply:
-    promised_at = extra.pop("promised", None)
-    note = extra.pop("order_note", None)
-    now = extra.pop("now", None)
-    case_intent = extra.pop("case_intent", None)
-    facts = order_facts(order, policy, now)
-    facts.update(extra)
-    return Reply(name, facts, tuple(more), promised_at, note, case_intent)
-
-
-# -- states every scenario shares (the table's blocks) ------------------------------------
-
-
-def _back_at_shop(order: OrderFacts, now: datetime, policy: ShopPolicy) -> Reply:
-    """Goods on their way back, back, or refunded: the table's ``back_at_shop`` block."""
-    return _block("back_at_shop", order, now, policy)
-
-
 # -- the scenarios the table decides -------------------------------------------------------
 
 
-def _tabled(intent: str) -> Callable[..., Reply]:
+def _tabled(intent: str) -> Callable[[OrderFacts, datetime, ShopPolicy, Context], Reply]:
     def scenario(order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT) -> Reply:
         reply = from_table(intent, Situation(order, now, policy, ctx))
         assert reply is not None, f"playbook.yml: {intent} has no row for {order.state.value}"
@@ -149,19 +123,22 @@ def _tabled(intent: str) -> Callable[..., Reply]:
     return scenario
 
 
-track_parcel = _tabled("track_parcel")
-signed_not_received = _tabled("signed_not_received")
-urge_shipment = _tabled("urge_shipment")
-refund_after_shipping = _tabled("refund_after_shipping")
-wrong_item = _tabled("wrong_item")
-quality_issue = _tabled("quality_issue")
-missing_item = _tabled("missing_item")
-price_drop_refund = _tabled("price_drop_refund")
-change_address = _tabled("change_address")
-return_or_exchange = _tabled("return_or_exchange")
+Scenario = Callable[[OrderFacts, datetime, ShopPolicy, Context], Reply]
+
+# every scenario is decided by its rows in playbook.yml
+SCENARIOS: Dict[str, Scenario] = {intent: _tabled(intent) for intent in (
+    "track_parcel", "signed_not_received", "wrong_item", "quality_issue", "refund_after_shipping",
+    "urge_shipment", "missing_item", "return_or_exchange", "price_drop_refund", "change_address",
+    "refund_status",
+)}
 
 
-# -- the scenarios still decided here --------------------------------------------------------
+def change_address(order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT) -> Reply:
+    """The answer to an address change (``bot.playbook.address`` answers with it again)."""
+    return SCENARIOS["change_address"](order, now, policy, ctx)
+
+
+# -- what the address conversation asks -----------------------------------------------------
 
 
 def can_change_address(order: OrderFacts) -> bool:
@@ -174,50 +151,6 @@ def takes_new_address(order: OrderFacts) -> bool:
     """Whether the conversation asks for a new address: to change it before shipping,
     or to note it for the courier to redirect the parcel on its way (001 售前)."""
     return can_change_address(order) or order.state in SHIPPED_NOT_SIGNED
-
-
-# refund_status: what an open case means depends on what it is about (W6)
-REFUND_INTENTS = frozenset({"refund_after_shipping", "return_or_exchange", "quality_issue", "wrong_item"})
-CASE_STATUS_RESPONSES = {
-    (True, CaseState.WAITING_CUSTOMER): "utter_refund_status_waiting_customer",
-    (True, CaseState.WAITING_SHOP): "utter_refund_status_waiting_shop",
-    (True, CaseState.NEEDS_APPROVAL): "utter_refund_status_needs_approval",
-    (True, CaseState.ESCALATED): "utter_refund_status_escalated",
-    (False, CaseState.WAITING_CUSTOMER): "utter_case_status_waiting_customer",
-    (False, CaseState.WAITING_SHOP): "utter_case_status_waiting_shop",
-    (False, CaseState.NEEDS_APPROVAL): "utter_case_status_needs_approval",
-    (False, CaseState.ESCALATED): "utter_refund_status_escalated",
-}
-
-
-def refund_status(
-    order: OrderFacts, now: datetime, policy: ShopPolicy, ctx: Context = NO_CONTEXT
-) -> Reply:
-    if order.state in (OrderState.REFUSED_RETURNING, OrderState.RETURNED, OrderState.REFUNDED):
-        return _back_at_shop(order, now, policy)
-    for case in ctx.cases:  # newest first
-        key = (case.intent in REFUND_INTENTS, case.state)
-        if case.intent != "refund_status" and key in CASE_STATUS_RESPONSES:
-            return _reply(CASE_STATUS_RESPONSES[key], order, policy, now=now,
-                          case_time=fmt_time(case.updated_at, policy))
-    return _reply("utter_refund_status_none", order, policy, now=now)
-
-
-Scenario = Callable[[OrderFacts, datetime, ShopPolicy, Context], Reply]
-
-SCENARIOS: Dict[str, Scenario] = {
-    "track_parcel": track_parcel,
-    "signed_not_received": signed_not_received,
-    "wrong_item": wrong_item,
-    "quality_issue": quality_issue,
-    "refund_after_shipping": refund_after_shipping,
-    "urge_shipment": urge_shipment,
-    "missing_item": missing_item,
-    "return_or_exchange": return_or_exchange,
-    "price_drop_refund": price_drop_refund,
-    "change_address": change_address,
-    "refund_status": refund_status,
-}
 
 
 def draft(

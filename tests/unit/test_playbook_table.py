@@ -206,6 +206,31 @@ def test_a_requested_variant_and_its_stock(store, policy):
     assert [holds(n, order, NOW, policy, ctx({wanted: 0, spare: 0})) for n in names] == [True, False, False]
 
 
+STATUS_CONDITIONS = {
+    CaseState.WAITING_CUSTOMER: "status_case_waiting_customer",
+    CaseState.WAITING_SHOP: "status_case_waiting_shop",
+    CaseState.NEEDS_APPROVAL: "status_case_needs_approval",
+    CaseState.ESCALATED: "status_case_escalated",
+}
+
+
+def test_a_status_question_is_about_the_newest_case_under_way(store, policy):
+    order = of_state(store, OrderState.SIGNED)
+
+    def true(*cases: CaseRecord) -> List[str]:
+        return [n for n in ("status_case_about_refund", *STATUS_CONDITIONS.values())
+                if holds(n, order, NOW, policy, Context(cases=cases))]
+
+    assert true() == []
+    for state, name in STATUS_CONDITIONS.items():
+        assert true(case("quality_issue", state)) == ["status_case_about_refund", name]
+        assert true(case("urge_shipment", state)) == [name]
+    # resolved or closed cases and earlier status questions are passed over, newest first
+    assert true(case("wrong_item", CaseState.RESOLVED), case("urge_shipment", CaseState.WAITING_SHOP)) == [
+        "status_case_waiting_shop"]
+    assert true(case("refund_status", CaseState.WAITING_SHOP), case("wrong_item", CaseState.CLOSED)) == []
+
+
 def test_every_condition_is_tested_here():
     source = Path(__file__).read_text(encoding="utf-8")
     assert [n for n in CONDITIONS if f'"{n}"' not in source] == []
