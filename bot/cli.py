@@ -9,7 +9,7 @@
   suggest MESSAGE        agent assist: suggested replies for a customer message
   token ACCOUNT          a signed buyer token, to chat as that buyer over REST
   export-feedback        agents' accepted messages as Rasa NLU YAML, for review
-  check-policy           validate shop.yml and case_notes.yml
+  check-policy           validate shop.yml, case_notes.yml and playbook.yml
   secrets [NAME]         make the development secrets in var/ (0600); print one
   agents [add NAME [--supervisor]]  the workbench's agents; add one and print its token
 
@@ -259,11 +259,17 @@ def export_feedback(run: Run) -> int:
 
 
 def check_policy(run: Run) -> int:
+    from bot.playbook.scenarios import load_table
+
     try:
         CaseNotes.load(settings.case_notes_path())
     except (ValueError, KeyError, OSError) as exc:
         return fail(f"case notes error: {exc}", 2)
-    run.say(f"{settings.policy_path()}: OK; {settings.case_notes_path()}: OK")
+    try:
+        load_table(settings.playbook_path())
+    except (ValueError, OSError) as exc:
+        return fail(f"playbook error: {exc}", 2)
+    run.say(f"{settings.policy_path()}: OK; {settings.case_notes_path()}: OK; {settings.playbook_path()}: OK")
     return 0
 
 

@@ -189,6 +189,11 @@ def case_notes_path() -> Path:
     return Path(os.environ.get("SHOP_CASE_NOTES", PROJECT_ROOT / "case_notes.yml"))
 
 
+def playbook_path() -> Path:
+    """The playbook table (``SHOP_PLAYBOOK``, else the project's ``playbook.yml``)."""
+    return Path(os.environ.get("SHOP_PLAYBOOK", PROJECT_ROOT / "playbook.yml"))
+
+
 def complaint_signs_path() -> Path:
     return Path(os.environ.get("SHOP_COMPLAINT_SIGNS", PROJECT_ROOT / "complaint_signs.yml"))
 

@@ -10,7 +10,10 @@
   - no example text appears under two intents, nor both in training and held out
     (compared normalised, 發票 is 发票; every occurrence is quoted as written);
   - every response is used (a rule or story, a Python module, a form question, Rasa itself);
-  - every {variable} of a response is a slot or a fact that the code fills.
+  - every {variable} of a response is a slot or a fact that the code fills;
+  - the playbook table (playbook.yml) answers every order state for every intent it
+    lists, names only known conditions, fact sets, promises and responses, and every
+    {variable} of a row's bubbles is a fact the row gives for each of its states.
 
   python scripts/validate.py [--root DIR] [--rasa-log reports/validate.log --rasa-exit N]
 
@@ -25,6 +28,7 @@ import argparse
 import ast
 import dataclasses
 import difflib
+import os
 import re
 import string
 from datetime import datetime, timedelta
@@ -50,6 +54,7 @@ from rasa_adapter.project_files import (
 )
 
 CASE_NOTES = Path("case_notes.yml")
+PLAYBOOK = Path("playbook.yml")
 
 CONTRACT_INTENTS = [  # fixed by the playbook
     "track_parcel", "urge_shipment", "signed_not_received", "wrong_item", "missing_item",
@@ -218,6 +223,20 @@ def dialogue_problems(project: Project, dom: dict, intents: Set[str]) -> List[st
 
 
 def drafts(project: Project) -> List[Any]:
+    """Every reply the scenarios draft over the sample shop (``_drafts``), decided by the
+    project's playbook table (a copy's, with ``--root``)."""
+    before = os.environ.get("SHOP_PLAYBOOK")
+    os.environ["SHOP_PLAYBOOK"] = str(project.data_or_code(str(PLAYBOOK)))
+    try:
+        return _drafts(project)
+    finally:
+        if before is None:
+            del os.environ["SHOP_PLAYBOOK"]
+        else:
+            os.environ["SHOP_PLAYBOOK"] = before
+
+
+def _drafts(project: Project) -> List[Any]:
     """Every reply the scenarios draft over the sample shop (with the messages and cases
     that change them), the hand-over replies and a photo's acknowledgement."""
     from bot.playbook.casenotes import CaseNotes
@@ -280,7 +299,7 @@ def drafts(project: Project) -> List[Any]:
 
 
 def _phrases(facts: Dict[str, Any]) -> List[Any]:
-    from bot.playbook.scenarios import Phrase
+    from bot.playbook.facts import Phrase
 
     found = [v for v in facts.values() if isinstance(v, Phrase)]
     return found + [p for f in found for p in _phrases(dict(f.facts))]
@@ -333,7 +352,7 @@ def copied_number_problems(project: Project) -> List[str]:
 
     shop = values(yaml.safe_load(project.data_or_code("shop.yml").read_text(encoding="utf-8")))
     problems = []
-    for name in (CASE_NOTES, CHECKLISTS):
+    for name in (CASE_NOTES, CHECKLISTS, PLAYBOOK):
         path = project.data_or_code(str(name))
         if not path.exists():
             continue
@@ -483,6 +502,98 @@ def checklist_problems(project: Project, intents: List[str], where: Dict[str, Wh
     return problems
 
 
+def _row_lines(text: str) -> Dict[str, int]:
+    """The line of each row of playbook.yml, by its place (``track_parcel[2]``)."""
+    lines = {}
+    for _, section in mapping_items(yaml.compose(text)):
+        for key, rows in mapping_items(section):
+            for i, row in enumerate(rows.value if isinstance(rows, yaml.SequenceNode) else []):
+                lines[f"{key.value}[{i}]"] = row.start_mark.line + 1
+    return lines
+
+
+def state_facts(project: Project) -> Dict[Any, Set[str]]:
+    """The facts every order of a state has (``order_facts``), over the sample shop."""
+    from bot.playbook.facts import order_facts
+    from bot.playbook.policy import load_policy
+    from bot.shop.sample_data import seed
+    from bot.shop.store import OrderState, OrderStore
+
+    policy = load_policy(project.data_or_code("shop.yml"))
+    store = OrderStore.from_url("sqlite://")
+    now = datetime(2026, 11, 20, 6, 0)
+    seed(store, now)
+    found: Dict[Any, Set[str]] = {}
+    for order in store.all_orders():
+        keys = set(order_facts(order, policy, now))
+        found[order.state] = found[order.state] & keys if order.state in found else keys
+    return {state: found.get(state, set()) for state in OrderState}
+
+
+def read_playbook(project: Project) -> Tuple[Any, Dict[str, int], List[str]]:
+    """The playbook table, the line of each row, and why it does not load (at its row)."""
+    from bot.playbook import table as playbook
+    from bot.playbook.scenarios import KNOWN
+
+    text = project.data_or_code(str(PLAYBOOK)).read_text(encoding="utf-8")
+    lines = _row_lines(text)
+    try:
+        return playbook.parse(yaml.safe_load(text) or {}, str(PLAYBOOK), KNOWN), lines, []
+    except ValueError as exc:
+        place = str(exc).split(": ")[1] if ": " in str(exc) else ""
+        return None, lines, [f"{PLAYBOOK}:{lines.get(place, 1)}: {str(exc).split(': ', 1)[-1]}"]
+
+
+def playbook_problems(project: Project, dom: dict, intents: List[str]) -> List[str]:
+    """The playbook table: loads (known names), answers every state of every intent it
+    lists, its responses exist (the answering one with a case note), and each bubble's
+    {variables} are facts the row gives."""
+    from bot.playbook import table as playbook
+    from bot.playbook.facts import FACT_SETS, PROMISES
+    from bot.playbook.scenarios import SCENARIOS
+    from bot.shop.store import OrderState
+
+    table, lines, problems = read_playbook(project)
+    if table is None:
+        return problems
+
+    def at(row: Any) -> str:
+        place = row.where.split(": ", 1)[-1]
+        return f"{PLAYBOOK}:{lines.get(place, 1)}: {place}"
+
+    given = state_facts(project)
+    notes_path = project.data_or_code(str(CASE_NOTES))
+    noted = set(yaml.safe_load(notes_path.read_text(encoding="utf-8")) or {})
+    for intent in table.intents:
+        if intent not in SCENARIOS or intent not in intents:
+            problems.append(f"{PLAYBOOK}:{lines.get(f'{intent}[0]', 1)}: {intent} is not a scenario intent "
+                            f"of domain.yml{likely(intent, [i for i in SCENARIOS if i in intents])}")
+            continue
+        for state in OrderState:
+            if not playbook.covers(table, intent, state):
+                problems.append(f"{PLAYBOOK}:{lines.get(f'{intent}[0]', 1)}: {intent} has no row that answers "
+                                f"every {state.value} order: add one without `when` (a fallback)")
+    for rows in [*table.intents.values(), *table.blocks.values()]:
+        for row in rows:
+            if row.reply is not None and row.reply not in noted:
+                problems.append(f"{at(row)}: {row.reply} has no entry in {CASE_NOTES} (the case's state, "
+                                "next step and note)")
+            for name in row.bubbles:
+                if name not in dom["responses"]:
+                    problems.append(f"{at(row)}: response {name} is not in domain.yml"
+                                    f"{likely(name, dom['responses'])}")
+                    continue
+                extra = {k for f in row.facts for k in FACT_SETS[f].keys}
+                extra |= {PROMISES[row.promise].fact} if row.promise else set()
+                for state in sorted(row.states, key=list(OrderState).index):
+                    for variant in dom["responses"][name]:
+                        for _, var, _, _ in string.Formatter().parse(variant.get("text", "")):
+                            if var and var not in given[state] | extra:
+                                problems.append(f"{at(row)}: {name} uses {{{var}}}, which a {state.value} "
+                                                f"order does not give (add a fact set to the row)")
+    return problems
+
+
 def used_in_code(project: Project) -> str:
     return "\n".join(p.read_text(encoding="utf-8") for d in ("bot", "actions", "channels", "rasa_adapter")
                      for p in (project.code / d).rglob("*.py"))
@@ -490,7 +601,7 @@ def used_in_code(project: Project) -> str:
 
 def yaml_problems(project: Project) -> List[str]:
     """A file that is not YAML, at the line and column where the reading stopped."""
-    paths = [project.root / p for p in (DOMAIN, NLU, ENTITIES, RULES, STORIES, TEST_STORIES, CHECKLISTS)]
+    paths = [project.root / p for p in (DOMAIN, NLU, ENTITIES, RULES, STORIES, TEST_STORIES, CHECKLISTS, PLAYBOOK)]
     problems = []
     for path in paths + held_out_paths(project.root):
         if not path.exists():
@@ -508,12 +619,17 @@ def yaml_problems(project: Project) -> List[str]:
 
 
 def used_responses(project: Project, dom: dict) -> Set[str]:
-    """The responses sent by a rule or story, by Python code, as a form's question or by Rasa."""
+    """The responses sent by a rule or story, by Python code, by a row of playbook.yml, as a
+    form's question or by Rasa."""
     used = {str(step.get("action")) for *_, steps in
             dialogues(project, [project.root / RULES, project.root / STORIES]) for step, _ in steps}
     source = used_in_code(project)
     used |= {name for name in dom["responses"] if f'"{name}"' in source}
     used |= drafted_responses(project)
+    table = read_playbook(project)[0]  # every row's bubbles, reached by the sample shop or not
+    if table is not None:
+        used |= {name for rows in [*table.intents.values(), *table.blocks.values()]
+                 for row in rows for name in row.bubbles}
     used |= {f"utter_ask_{slot}" for form in dom["forms"].values() for slot in form.get("required_slots", [])}
     # slots a form validation action adds in its required_slots (order_form's phone_tail)
     used |= {f"utter_ask_{slot}" for slot in dom["slots"] if f'"{slot}"' in source}
@@ -526,6 +642,9 @@ def check(root: Path = CODE_ROOT, code: Path = CODE_ROOT) -> Tuple[List[str], st
     errors = yaml_problems(project)
     if errors:  # the other checks need the files read
         return errors, f"validate: {len(errors)} error(s); fix the YAML first"
+    errors = read_playbook(project)[2]
+    if errors:  # the replies are drafted by the table
+        return errors, f"validate: {len(errors)} error(s); fix playbook.yml first"
     dom, where = domain(project)
     intents = [i if isinstance(i, str) else next(iter(i)) for i in dom["intents"]]
     train = nlu_examples(project, [project.root / NLU], errors)
@@ -586,6 +705,7 @@ def check(root: Path = CODE_ROOT, code: Path = CODE_ROOT) -> Tuple[List[str], st
                 if var and var not in slots and var not in filled:
                     errors.append(f"{file}:{line}: response {name} uses {{{var}}}, which no slot or action fills")
 
+    errors += playbook_problems(project, dom, intents)
     errors += shop_policy_problems(project)
     errors += copied_number_problems(project)
     errors += payer_wording_problems(dom, where)
@@ -648,7 +768,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"    rasa: {message}")
         if hidden:
             print(f"    rasa: {hidden} \"utterance not used in any story or rule\" warnings left out: "
-                  "Rasa reads only rules and stories; these are sent by actions/ or ask a form's slot")
+                  "Rasa reads only rules and stories; these are sent by actions/, playbook.yml or ask a form's slot")
         failed = bool(args.rasa_exit or shown)
     errors, summary = check(args.root)
     for error in errors:

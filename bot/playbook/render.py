@@ -12,7 +12,8 @@ from __future__ import annotations
 import string
 from typing import Any, Dict, List, Mapping, Sequence
 
-from bot.playbook.scenarios import Phrase, Reply
+from bot.playbook.facts import Phrase
+from bot.playbook.scenarios import Reply
 
 Responses = Mapping[str, Sequence[Mapping[str, Any]]]
 

@@ -57,6 +57,15 @@ def test_bad_case_notes_stop_with_the_entry_named(tmp_path, monkeypatch, capsys)
     assert "utter_track_signed.state" in capsys.readouterr().err
 
 
+def test_a_bad_playbook_row_stops_with_the_row_named(tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "playbook.yml"
+    bad.write_text("intents:\n  track_parcel:\n    - when: [sunny]\n      reply: utter_track_signed\n",
+                   encoding="utf-8")
+    monkeypatch.setenv("SHOP_PLAYBOOK", str(bad))
+    assert main(["check-policy"]) == 2
+    assert "track_parcel[0]: unknown condition 'sunny'" in capsys.readouterr().err
+
+
 def test_init_db_reset_recreates_a_database_that_is_not_a_sqlite_file(tmp_path, capsys):
     # as on PostgreSQL: no file to delete, so the tables are dropped and made again
     db = f"sqlite+pysqlite:///{tmp_path / 'shop.db'}"

@@ -282,7 +282,7 @@ def test_the_date_format_is_written_once():
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if re.search(r"月\{|\}月|%m月|日\s*\{", line)
     ]
-    assert len(written) == 1 and written[0].startswith("bot/playbook/scenarios.py:"), written
+    assert len(written) == 1 and written[0].startswith("bot/playbook/facts.py:"), written
 
 
 def test_refund_status_follows_the_order_and_its_cases(store, policy):

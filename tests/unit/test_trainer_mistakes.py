@@ -15,7 +15,7 @@ from bot.settings import PROJECT_ROOT
 
 # the files a trainer edits (the code stays the project's)
 DATA_FILES = ["domain.yml", "config.yml", "data", "tests/nlu", "tests/test_stories.yml",
-              "agent_checklists.yml", "shop.yml"]
+              "agent_checklists.yml", "shop.yml", "playbook.yml"]
 
 
 def load_validate():
