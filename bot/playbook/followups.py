@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
-from bot.access.ids import find_waybill
+from bot.access.ids import find_order_id, find_waybill
 from bot.playbook.casenotes import CaseNotes
 from bot.playbook.policy import ShopPolicy, courier_answer_deadline, handling_days_promised
 from bot.playbook.scenarios import Reply, round_promise
-from bot.shop.casefacts import CaseChange, FactKind, mask_account, record_fact
+from bot.shop.casefacts import (
+    CaseChange,
+    FactKind,
+    NoticeRecord,
+    mask_account,
+    record_fact,
+    record_notice,
+)
 from bot.shop.cases import CaseLog, CaseRecord, PromiseKind, PromiseTerms
 from bot.shop.store import OrderStore
 
@@ -48,6 +55,15 @@ def case_for(cases: Sequence[CaseRecord], intents: Sequence[str], order_id: Opti
     fitting = [c for c in cases if c.intent in intents]
     fitting.sort(key=lambda c: order_id is not None and c.order_id != order_id)  # stable
     return fitting[0] if fitting else None
+
+
+def waybill_for_open_return(cases: CaseLog, conversation: str, text: str) -> Optional[str]:
+    """The waybill number in a bare number the customer sent, when it is not an order number
+    and a return case of the conversation is open: it answers that case, never the order form."""
+    waybill = find_waybill(text)
+    if waybill is None or find_order_id(text) is not None:
+        return None
+    return waybill if case_for(cases.open_cases_of(conversation), RETURN_CASES, None) else None
 
 
 def still_not_found(cases: CaseLog, notes: CaseNotes, store: OrderStore, policy: ShopPolicy,
@@ -125,3 +141,19 @@ def case_changed(cases: CaseLog, policy: ShopPolicy, case_id: int, change: CaseC
             return None
         facts["handle_by"] = round_promise(due[0], policy)[1]
     return Reply(CHANGE_NOTICES[change], facts)
+
+
+# the intent said into the customer's conversation when a case changed (entities case_id, change)
+CASE_CHANGED_INTENT = "EXTERNAL_case_changed"
+
+
+def tell_case_changed(cases: CaseLog, store: OrderStore, case_id: int, change: CaseChange,
+                      say: Callable[[str, str, Dict[str, str]], bool], now: datetime) -> Optional[NoticeRecord]:
+    """Tell the customer in the case's conversation that it changed: ``say(conversation,
+    intent, entities)`` (Rasa's trigger_intent) answers whether it was taken. The notice is
+    recorded either way (``delivered`` false: to be said again); None for an unknown case."""
+    case = cases.get(case_id)
+    if case is None:
+        return None
+    delivered = say(case.conversation_id, CASE_CHANGED_INTENT, {"case_id": str(case_id), "change": change.value})
+    return record_notice(store, case_id, case.conversation_id, change, delivered, now)
