@@ -98,9 +98,9 @@ def return_waybill(cases: CaseLog, notes: CaseNotes, store: OrderStore, policy: 
         return Reply(NO_WAYBILL, case_intent=case.intent)
     record_fact(store, case.id, FactKind.RETURN_WAYBILL, waybill, now)
     cases.promise(case.id, PromiseTerms(PromiseKind.HANDLE_AFTER_RETURN, days=handling_days_promised(policy)), now)
-    reply = Reply(WAYBILL_RECORDED, {"order_id": case.order_id or "", "waybill": waybill,
+    reply = Reply(WAYBILL_RECORDED, {"order_id": case.order_id or "", "waybill": waybill, "case_id": case.id,
                                      "handling_days": policy.handling_days}, case_intent=case.intent)
-    note = notes.for_reply(reply, case_id=case.id)
+    note = notes.for_reply(reply)
     cases.move_on(case.id, note.state, note.next_step, now)
     return reply
 
@@ -116,9 +116,9 @@ def refund_account(cases: CaseLog, notes: CaseNotes, store: OrderStore, conversa
     if account is None:
         return Reply(NO_ACCOUNT, case_intent=case.intent)
     record_fact(store, case.id, FactKind.REFUND_ACCOUNT, account, now)
-    reply = Reply(ACCOUNT_RECORDED, {"order_id": case.order_id or "", "account": mask_account(account)},
-                  case_intent=case.intent)
-    note = notes.for_reply(reply, case_id=case.id)
+    reply = Reply(ACCOUNT_RECORDED, {"order_id": case.order_id or "", "account": mask_account(account),
+                                     "case_id": case.id}, case_intent=case.intent)
+    note = notes.for_reply(reply)
     cases.move_on(case.id, case.state, note.next_step, now)  # the case waits as it did
     return reply
 

@@ -8,7 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from actions.followups import ActionCaseChanged, ActionRefundAccount, ActionReturnWaybill, ActionStillNotFound
+from actions.followups import (
+    ActionCaseChanged,
+    ActionRefundAccount,
+    ActionReturnWaybill,
+    ActionStillNotFound,
+)
 from actions.order_form import ActionReceiveOrder
 from bot.access.ids import find_waybill
 from bot.cli import main
@@ -188,3 +193,23 @@ def test_the_notice_said_in_the_conversation(deps, dispatcher, make_tracker):
     assert order.order_id in arrived["order_ref"]
     assert [m["response"] for m in said("resolved")] == ["utter_case_resolved"]
     assert said("no-such-change") == []
+
+
+def test_the_answers_pass_every_reply_check(deps):
+    """Each answer as tests/unit/test_every_reply.py checks the scenarios' replies: no raw
+    placeholder, short bubbles, names the order, no claim nothing performs, a recorded time."""
+    from rasa_adapter.project_files import responses as domain_responses
+    from tests.unit.test_every_reply import check
+
+    order = signed_order(deps.store)
+    open_case(deps, "c9", "signed_not_received", order.order_id)
+    open_case(deps, "c9", "return_or_exchange", order.order_id)
+    replies = [
+        followups.still_not_found(deps.cases, deps.notes, deps.store, deps.policy, "c9", order.order_id, NOW),
+        followups.return_waybill(deps.cases, deps.notes, deps.store, deps.policy, "c9", order.order_id,
+                                 "单号 SF1234567890", NOW),
+        followups.refund_account(deps.cases, deps.notes, deps.store, "c9", order.order_id, "支付宝 13812345678", NOW),
+    ]
+    domain = domain_responses()
+    for reply in replies:
+        assert check(reply, order, NOW, deps.notes, domain) == [], reply
