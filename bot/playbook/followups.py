@@ -38,7 +38,7 @@ NO_RETURN_CASE = "utter_followup_no_return_case"
 # the order note the shop's courier contact leaves (kind), beside W14's courier_answer
 COURIER_CONTACT = "courier_contact"
 # cases whose goods come back to the shop: they take a return waybill and a fee account
-RETURN_CASES = ("return_or_exchange", "quality_issue", "wrong_item", "missing_item", "refund_after_shipping")
+RETURN_CASES = ("return_or_exchange", "quality_issue", "wrong_item", "refund_after_shipping")
 
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
