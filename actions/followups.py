@@ -4,6 +4,7 @@ that a case changed (``EXTERNAL_case_changed``, said by ``python -m bot cases``)
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -19,13 +20,15 @@ from bot.shop.casefacts import CaseChange
 logger = logging.getLogger(__name__)
 
 
-class _FollowUp(UsesDeps, Action):
-    """Run ``answer`` on the open case; say its reply."""
+class _FollowUp(UsesDeps, Action, ABC):
+    """Run ``answer`` on the open case; say its reply (abstract: the SDK registers only
+    the concrete actions)."""
 
     what = ""
 
+    @abstractmethod
     def answer(self, deps: Deps, tracker: Tracker) -> Reply:
-        raise NotImplementedError
+        """The reply to the customer's answer, after moving its case on."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
