@@ -12,7 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import Deps, UsesDeps
+from actions.order_form import ActionReceiveOrder
 from actions.scenario import database_unavailable
+from bot.access.ids import find_order_id, find_tracking_number
 from bot.playbook import followups
 from bot.playbook.scenarios import Reply
 from bot.shop.casefacts import CaseChange
@@ -53,10 +55,26 @@ class ActionStillNotFound(_FollowUp):
 
 
 class ActionReturnWaybill(_FollowUp):
+    """The return waybill; a number sent with no return case open is an order or tracking
+    number to look up (``ActionReceiveOrder``), as it was before this intent existed."""
+
     what = "record a return waybill"
 
     def name(self) -> str:
         return "action_return_waybill"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        text = _text(tracker)
+        try:
+            open_return = followups.case_for(self.deps.cases.open_cases_of(tracker.sender_id),
+                                             followups.RETURN_CASES, None)
+        except SQLAlchemyError:
+            return database_unavailable(dispatcher, self.what, tracker.sender_id)
+        if open_return is None and (find_order_id(text) or find_tracking_number(text)):
+            return await ActionReceiveOrder(self._deps).run(dispatcher, tracker, domain)
+        return await super().run(dispatcher, tracker, domain)
 
     def answer(self, deps: Deps, tracker: Tracker) -> Reply:
         return followups.return_waybill(deps.cases, deps.notes, deps.store, deps.policy, tracker.sender_id,

@@ -235,7 +235,7 @@ class ActionReceiveOrder(UsesDeps, Action):
         text = tracker.latest_message.get("text") or ""
         deps = self.deps
         try:  # a return parcel's waybill answers the open return case first
-            waybill = waybill_for_open_return(deps.cases, tracker.sender_id, text)
+            waybill = waybill_for_open_return(deps.cases, deps.store, tracker.sender_id, text)
             if waybill is not None:
                 reply = return_waybill(deps.cases, deps.notes, deps.store, deps.policy, tracker.sender_id,
                                        tracker.get_slot("order_id"), text, deps.clock())

@@ -57,11 +57,12 @@ def case_for(cases: Sequence[CaseRecord], intents: Sequence[str], order_id: Opti
     return fitting[0] if fitting else None
 
 
-def waybill_for_open_return(cases: CaseLog, conversation: str, text: str) -> Optional[str]:
-    """The waybill number in a bare number the customer sent, when it is not an order number
-    and a return case of the conversation is open: it answers that case, never the order form."""
+def waybill_for_open_return(cases: CaseLog, store: OrderStore, conversation: str, text: str) -> Optional[str]:
+    """The waybill number in a bare number the customer sent, when a return case of the
+    conversation is open and the number is neither an order number nor the tracking number
+    of a parcel the shop sent (those are looked up as ever): it answers that case."""
     waybill = find_waybill(text)
-    if waybill is None or find_order_id(text) is not None:
+    if waybill is None or find_order_id(text) is not None or store.order_by_tracking_number(waybill):
         return None
     return waybill if case_for(cases.open_cases_of(conversation), RETURN_CASES, None) else None
 

@@ -213,3 +213,19 @@ def test_the_answers_pass_every_reply_check(deps):
     domain = domain_responses()
     for reply in replies:
         assert check(reply, order, NOW, deps.notes, domain) == [], reply
+
+
+def test_a_tracking_number_read_as_a_waybill_without_a_return_case_is_looked_up(deps, dispatcher, make_tracker):
+    """The model may read a bare tracking number as a return waybill: with no return case
+    open it is an order lookup, as before (the anonymous customer is asked for the phone)."""
+    tracker = make_tracker(text="773029384756102", intent="give_return_waybill", sender_id="c10")
+    asyncio.run(ActionReturnWaybill(deps).run(dispatcher, tracker, {}))
+    assert responses(dispatcher) != [followups.NO_RETURN_CASE]
+    assert followups.WAYBILL_RECORDED not in responses(dispatcher)
+
+
+def test_the_shops_own_tracking_number_is_never_taken_as_a_return_waybill(deps):
+    order = signed_order(deps.store)
+    open_case(deps, "c11", "return_or_exchange", order.order_id)
+    assert followups.waybill_for_open_return(deps.cases, deps.store, "c11", order.shipment.tracking_number) is None
+    assert followups.waybill_for_open_return(deps.cases, deps.store, "c11", "SF1234567890") == "SF1234567890"
