@@ -189,7 +189,7 @@ def test_the_notice_said_in_the_conversation(deps, dispatcher, make_tracker):
 
     [arrived] = said("return_arrived")
     assert arrived["response"] == "utter_case_return_arrived"
-    assert arrived["handle_by"] == round_promise(due, deps.policy)[1]
+    assert arrived["handle_by"] == round_promise(due, deps.policy)[1] and arrived["handle_by"].endswith("前")
     assert order.order_id in arrived["order_ref"]
     assert [m["response"] for m in said("resolved")] == ["utter_case_resolved"]
     assert said("no-such-change") == []
