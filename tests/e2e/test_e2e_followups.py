@@ -42,7 +42,7 @@ def test_the_return_waybill_is_recorded_and_the_arrival_is_told(rasa_url, shop, 
     assert bot_cli(["--db", shop.db, "cases", "return-arrived", str(case.id), "--rasa", rasa_url]) == 0
     assert f"told the customer in conversation {customer.sender}" in capsys.readouterr().out
     told = [t for t in bot_texts(rasa_url, customer.sender) if "已经到仓" in t]
-    assert len(told) == 1 and "2938475610293840001" in told[0] and re.search(r"\d+月\d+日", told[0])
+    assert len(told) == 1 and "2938475610293840001" in told[0] and re.search(r"\d+月\d+日\S+前处理完", told[0])
     [notice] = notices_of(store, case.id)
     assert notice.delivered and notice.change.value == "return_arrived"
 
