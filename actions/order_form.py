@@ -18,9 +18,11 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import UsesDeps
+from actions.scenario import database_unavailable
 from bot.access.ids import find_tracking_number, order_number_problem
 from bot.access.order_access import Lookup, OrderAccess, PassDecision
 from bot.playbook import faults
+from bot.playbook.followups import return_waybill, waybill_for_open_return
 from bot.playbook.lookups import (
     lookup_response,
     order_buttons,
@@ -231,7 +233,17 @@ class ActionReceiveOrder(UsesDeps, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""
-        access = self.deps.orders(tracker)
+        deps = self.deps
+        try:  # a return parcel's waybill answers the open return case first
+            waybill = waybill_for_open_return(deps.cases, deps.store, tracker.sender_id, text)
+            if waybill is not None:
+                reply = return_waybill(deps.cases, deps.notes, deps.store, deps.policy, tracker.sender_id,
+                                       tracker.get_slot("order_id"), text, deps.clock())
+                dispatcher.utter_message(response=reply.response, **reply.facts)
+                return []
+        except SQLAlchemyError:
+            return database_unavailable(dispatcher, "record a return waybill", tracker.sender_id)
+        access = deps.orders(tracker)
         found = resolve(text, dispatcher, access)
         if found is not None:
             dispatcher.utter_message(response="utter_what_about_order")

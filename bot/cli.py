@@ -3,8 +3,9 @@
   init-db [--reset]      create the sample shop database (var/shop.db)
   orders                 list the orders, to pick one to ask about
   cases [close ID]       the open cases by due time, overdue promises first (--all: resolved
-                         and closed too; --at: as at a time); close one; `keep ID KIND`:
-                         a promise kept; `return-arrived ID`: start the handling clock
+                         and closed too; --at: as at a time); close one; `resolve ID`: done;
+                         `keep ID KIND`: a promise kept; `return-arrived ID`: start the
+                         handling clock (resolve, keep and return-arrived tell the customer)
   release SENDER         give a conversation handed to a human back to the assistant
   suggest MESSAGE        agent assist: suggested replies for a customer message
   token ACCOUNT          a signed buyer token, to chat as that buyer over REST
@@ -34,8 +35,10 @@ from bot import settings
 from bot.access.identity import sign
 from bot.playbook.casenotes import CaseNotes
 from bot.playbook.complaints import checklist_for
+from bot.playbook.followups import tell_case_changed
 from bot.playbook.policy import PolicyError, ShopPolicy, load_policy
 from bot.playbook.scenarios import fmt_items, fmt_time
+from bot.shop.casefacts import CaseChange, FactKind, FactRecord, facts_of, mask_account
 from bot.shop.cases import CaseLog, DueCase, PromiseKind
 from bot.shop.feedback import FeedbackLog, mask
 from bot.shop.sample_data import seed
@@ -122,19 +125,24 @@ def cases(run: Run) -> int:
                 run.say(f"case {run.args.case_id} closed")
                 return 0
             return fail(f"no open case {run.args.case_id}")
+        if run.args.action == "resolve":
+            if log.resolve(run.args.case_id, "无；已告知客户", settings.utcnow(), run.args.handler) is None:
+                return fail(f"no open case {run.args.case_id}")
+            run.say(f"case {run.args.case_id} resolved")
+            return _tell(run, log, CaseChange.RESOLVED)
         if run.args.action == "keep":
             if run.args.kind is None:
                 return fail(f"which promise? one of {', '.join(k.value for k in PromiseKind)}", 2)
             if log.keep(run.args.case_id, PromiseKind(run.args.kind), settings.utcnow()):
                 run.say(f"case {run.args.case_id}: {run.args.kind} kept")
-                return 0
+                return _tell(run, log, CaseChange.PROMISE_KEPT)
             return fail(f"case {run.args.case_id} has no open {run.args.kind} promise")
         if run.args.action == "return-arrived":
             promise = log.return_arrived(run.args.case_id, settings.utcnow())
             if promise is None or promise.due_at is None:
                 return fail(f"case {run.args.case_id} has no open handle_after_return promise")
             run.say(f"case {run.args.case_id}: to be handled by {fmt_time(promise.due_at, run.policy)}")
-            return 0
+            return _tell(run, log, CaseChange.RETURN_ARRIVED)
         now = _shop_time_to_utc(run.args.at, run.policy) if run.args.at else settings.utcnow()
         listed = log.due(now, include_resolved=run.args.all, include_closed=run.args.all)
     except ValueError:
@@ -156,9 +164,38 @@ def cases(run: Run) -> int:
             f" ({case.handler}, updated {fmt_time(case.updated_at, run.policy)}){rating}\n"
             f"      备注: {case.note}\n      下一步: {case.next_step}"
             + (f"\n      留言: {case.customer_message}" if case.customer_message else "")
+            + "".join(f"\n      {FACT_LABELS[f.kind]}: {shown(f)}" for f in facts_of(store, case.id))
             + (f"\n      转{case.escalated_to}（{case.escalation_reason}）: "
                + "；".join(checklist_for(case, checklists)) if case.escalated_to else "")
         )
+    return 0
+
+
+FACT_LABELS = {FactKind.RETURN_WAYBILL: "退货单号", FactKind.REFUND_ACCOUNT: "运费退款支付宝"}
+
+
+def shown(fact: FactRecord) -> str:
+    """A case's fact as the listing shows it: a refund account masked (in full only in the case)."""
+    return mask_account(fact.value) if fact.kind == FactKind.REFUND_ACCOUNT else fact.value
+
+
+def _tell(run: Run, log: CaseLog, change: CaseChange) -> int:
+    """Tell the customer in their conversation (Rasa's trigger_intent); record the notice."""
+    from rasa_adapter.api import RasaUnavailable, trigger_intent
+
+    def say(conversation: str, intent: str, entities: Dict[str, str]) -> bool:
+        if run.args.no_notice:
+            return False
+        try:
+            trigger_intent(run.args.rasa, conversation, intent, entities, settings.rasa_token())
+            return True
+        except RasaUnavailable as exc:
+            print(f"the customer was not told now ({exc}); the notice is recorded as not sent", file=sys.stderr)
+            return False
+
+    notice = tell_case_changed(log, log.store, run.args.case_id, change, say, settings.utcnow())
+    if notice is not None and notice.delivered:
+        run.say(f"told the customer in conversation {notice.conversation_id}")
     return 0
 
 
@@ -328,13 +365,16 @@ def parser() -> argparse.ArgumentParser:
         if name == "init-db":
             p.add_argument("--reset", action="store_true", help="delete and re-create it first")
         elif name == "cases":
-            p.add_argument("action", nargs="?", choices=["close", "keep", "return-arrived"],
-                           help="close a case; mark its promise kept; its return parcel arrived")
+            p.add_argument("action", nargs="?", choices=["close", "resolve", "keep", "return-arrived"],
+                           help="close a case; resolve it; mark its promise kept; its return parcel "
+                                "arrived (resolve, keep and return-arrived tell the customer)")
             p.add_argument("case_id", nargs="?", type=int, help="the case")
             p.add_argument("kind", nargs="?", choices=[k.value for k in PromiseKind],
                            help="keep: the promise kept")
             p.add_argument("--handler", default=None, help="who closed it (an agent's name)")
             p.add_argument("--all", action="store_true", help="resolved and closed cases too")
+            p.add_argument("--rasa", default=settings.rasa_url(), help="the Rasa server that tells the customer")
+            p.add_argument("--no-notice", action="store_true", help="change the case without telling the customer")
             p.add_argument("--at", default=None,
                            help="list as at this shop-local time (2026-11-21T14:00), e.g. tomorrow morning")
         elif name in ("release", "suggest"):

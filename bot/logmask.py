@@ -25,14 +25,21 @@ STREET = re.compile(
     r"[\u4e00-\u9fff]{1,10}(?:路|街|大道|巷|胡同)\s*\d+\s*(?:号|弄)[\u4e00-\u9fffA-Za-z0-9#\- ]*"
 )
 MASKED_ADDRESS = "[地址已隐藏]"
+# an e-mail address (an Alipay account may be one): the first letter and the domain stay
+EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+
+
+def mask_email(text: str) -> str:
+    """``text`` with e-mail addresses shown as z***@qq.com."""
+    return EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
 
 
 def mask_pii(text: str) -> str:
-    """``text`` with phone numbers shown as 138****5678 and addresses hidden
-    after their city (上海市[地址已隐藏])."""
+    """``text`` with phone numbers shown as 138****5678, addresses hidden after their
+    city (上海市[地址已隐藏]) and e-mail addresses as z***@qq.com."""
     text = PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     text = ADDRESS.sub(lambda m: m.group(1) + MASKED_ADDRESS, text)
-    return STREET.sub(MASKED_ADDRESS, text)
+    return mask_email(STREET.sub(MASKED_ADDRESS, text))
 
 
 class MaskingFilter(logging.Filter):

@@ -295,7 +295,32 @@ def _drafts(project: Project) -> List[Any]:
     photo = photos_received(log, notes, store, waiting.conversation_id, policy.uploads_per_case, now)
     if photo is not None:
         replies.append(photo)
+    replies += _followups(log, notes, store, policy, order.order_id, now)
     return replies
+
+
+def _followups(log: Any, notes: Any, store: Any, policy: Any, order_id: str, now: datetime) -> List[Any]:
+    """The answers on an open case (bot.playbook.followups), with and without the case,
+    and the notices of each change of a case."""
+    from bot.playbook import followups
+    from bot.shop.casefacts import CaseChange
+    from bot.shop.cases import CaseState
+
+    replies = []
+    for conversation in ("no-case", "followups"):
+        if conversation == "followups":
+            for intent in ("signed_not_received", "return_or_exchange"):
+                log.register(conversation_id=conversation, intent=intent, state=CaseState.WAITING_CUSTOMER,
+                             next_step="", note="", now=now, order_id=order_id)
+        replies.append(followups.still_not_found(log, notes, store, policy, conversation, order_id, now))
+        for text in ("单号 SF1234567890", "寄回了"):
+            replies.append(followups.return_waybill(log, notes, store, policy, conversation, order_id, text, now))
+        for text in ("支付宝 13812345678", "支付宝"):
+            replies.append(followups.refund_account(log, notes, store, conversation, order_id, text, now))
+    case = followups.case_for(log.open_cases_of("followups"), followups.RETURN_CASES, order_id)
+    log.return_arrived(case.id, now)
+    replies += [followups.case_changed(log, policy, case.id, change) for change in CaseChange]
+    return [r for r in replies if r is not None]
 
 
 def _phrases(facts: Dict[str, Any]) -> List[Any]:

@@ -38,6 +38,21 @@ def find_tracking_number(text: str) -> Optional[str]:
     return match.group(0).upper() if match else None
 
 
+# a return parcel's waybill, as customers type it: a courier's letters (SF, YT, JT, JDVA ...)
+# and 10-15 digits, or 12-15 digits alone (a phone number is not one)
+WAYBILL = re.compile(r"(?<![0-9A-Za-z])((?:[A-Za-z]{2,4}\s?)?\d{10,15})(?![0-9A-Za-z])")
+
+
+def find_waybill(text: str) -> Optional[str]:
+    """The waybill number in ``text`` (upper case, no space); never a phone or order number."""
+    for match in WAYBILL.finditer(normalise_digits(text)):
+        number = re.sub(r"\s", "", match.group(1)).upper()
+        if number.isdigit() and (len(number) < 12 or PHONE.fullmatch(number)):
+            continue
+        return number
+    return None
+
+
 PHONE_TAIL = re.compile(r"(?<!\d)\d{4}(?!\d)")
 
 

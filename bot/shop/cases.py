@@ -294,6 +294,25 @@ class CaseLog:
                                   c.state != CaseState.WAITING_CUSTOMER))  # stable: newest first within
         return cases[0] if cases else None
 
+    def open_cases_of(self, conversation_id: str) -> List[CaseRecord]:
+        """The conversation's cases not resolved or closed, the most recently updated first."""
+        with self.store.session() as s:
+            return [_record(c) for c in s.execute(select(Case).where(
+                Case.conversation_id == conversation_id, Case.state.in_(OPEN_FOR_EVIDENCE),
+            ).order_by(Case.updated_at.desc(), Case.id.desc())).scalars()]
+
+    def resolve(self, case_id: int, next_step: str, now: datetime, handler: Optional[str] = None
+                ) -> Optional[CaseRecord]:
+        """The shop did what the case asked: it is resolved (the customer may still come back)."""
+        case = self.move_on(case_id, CaseState.RESOLVED, next_step, now)
+        if case is not None and handler:
+            with self.store.transaction() as s:
+                row = s.get(Case, case_id)
+                row.handler = handler
+                s.flush()
+                case = _record(row)
+        return case
+
     def move_on(self, case_id: int, state: CaseState, next_step: str, now: datetime) -> Optional[CaseRecord]:
         """A case's new state and next step (its note stays); None if it is closed or unknown."""
         with self.store.transaction() as s:

@@ -218,6 +218,34 @@ class Promise(Base):
     kept_at = Column(DateTime)
 
 
+class CaseFact(Base):
+    """What the customer gave on a case in answer to the bot's question: the return
+    parcel's waybill number, the account a fee is refunded to. Kept in full here only;
+    shown masked everywhere else (``bot.shop.casefacts``)."""
+
+    __tablename__ = "case_facts"
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, index=True)
+    kind = Column(String(24), nullable=False)  # see bot.shop.casefacts.FactKind
+    value = Column(String(128), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+
+
+class CaseNotice(Base):
+    """A change of a case told to the customer in their conversation: the record that
+    the notice was sent (``delivered``: Rasa took it; false: to be said again)."""
+
+    __tablename__ = "case_notices"
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, index=True)
+    conversation_id = Column(String(128), nullable=False)
+    change = Column(String(24), nullable=False)  # see bot.shop.casefacts.CaseChange
+    delivered = Column(Boolean, nullable=False, default=False)
+    created_at = Column(DateTime, nullable=False)
+
+
 class AccessCheck(Base):
     """One phone-number check of an anonymous customer asking about an order.
 

@@ -238,6 +238,8 @@ NOT_FROM_SCENARIOS = {
     # the complaint's (tests/unit/test_actions_complaints.py)
     "utter_complaint_ask_details", "utter_complaint_recorded_now", "utter_complaint_recorded_closed",
     "utter_complaint_supervisor",
+    # answers on the open case (tests/unit/test_followups.py)
+    "utter_snr_courier_contacted", "utter_return_waybill_recorded", "utter_refund_account_recorded",
 }
 
 

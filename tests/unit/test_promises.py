@@ -143,12 +143,13 @@ def test_cli_keeps_a_promise_and_starts_the_handling_clock(store, capsys):
     snr = case(log, "c-snr", "signed_not_received",
                promises=[PromiseTerms(PromiseKind.ANSWER_BY, due_at=NOW - DAY)])
     quality = case(log, "c-q", "quality_issue", promises=[PromiseTerms(PromiseKind.HANDLE_AFTER_RETURN, days=2)])
-    assert main(["--db", url, "cases", "keep", str(snr.id), "answer_by"]) == 0
-    assert main(["--db", url, "cases", "keep", str(snr.id), "answer_by"]) == 1  # kept already
-    assert main(["--db", url, "cases", "keep", str(snr.id)]) == 2
-    assert main(["--db", url, "cases", "return-arrived", str(quality.id)]) == 0
+    quiet = ["--no-notice"]  # the customer's notice: tests/unit/test_followups.py
+    assert main(["--db", url, "cases", "keep", str(snr.id), "answer_by", *quiet]) == 0
+    assert main(["--db", url, "cases", "keep", str(snr.id), "answer_by", *quiet]) == 1  # kept already
+    assert main(["--db", url, "cases", "keep", str(snr.id), *quiet]) == 2
+    assert main(["--db", url, "cases", "return-arrived", str(quality.id), *quiet]) == 0
     assert "to be handled by" in capsys.readouterr().out
-    assert main(["--db", url, "cases", "return-arrived", str(snr.id)]) == 1
+    assert main(["--db", url, "cases", "return-arrived", str(snr.id), *quiet]) == 1
     assert log.promises(snr.id)[0].kept_at is not None
     assert log.promises(quality.id)[0].due_at is not None
 

@@ -1,0 +1,64 @@
+"""End to end over REST: answers to the bot's questions go to the open case, and a
+change of the case made with `python -m bot cases` is said into the conversation."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+
+from bot.cli import main as bot_cli
+from bot.shop.casefacts import FactKind, facts_of, notices_of
+from bot.shop.cases import CaseLog
+from bot.shop.store import OrderStore
+from tests.e2e.test_e2e_rest import Customer
+from tests.helpers.servers import TOKEN
+
+pytestmark = pytest.mark.e2e
+
+
+def open_cases(db: str, sender: str):
+    return [c for c in CaseLog(OrderStore.from_url(db)).open_cases() if c.conversation_id == sender]
+
+
+def bot_texts(rasa_url: str, sender: str):
+    tracker = requests.get(f"{rasa_url}/conversations/{sender}/tracker?token={TOKEN}", timeout=10).json()
+    return [e.get("text") or "" for e in tracker["events"] if e["event"] == "bot"]
+
+
+def test_the_return_waybill_is_recorded_and_the_arrival_is_told(rasa_url, shop, monkeypatch, capsys):
+    customer = Customer(rasa_url, sender="wang_fang")
+    assert "退货还是换货" in customer.says("订单2938475610293840001的开衫有质量问题，开线了")
+    reply = customer.says("退货单号是 SF1234567890")
+    assert "SF1234567890" in reply and "记在售后上" in reply and "没有查到" not in reply
+    [case] = [c for c in open_cases(shop.db, customer.sender) if c.intent == "quality_issue"]
+    store = OrderStore.from_url(shop.db)
+    assert [f.value for f in facts_of(store, case.id, FactKind.RETURN_WAYBILL)] == ["SF1234567890"]
+    [promise] = CaseLog(store).promises(case.id)
+    assert promise.due_at is None  # the clock waits for the parcel
+    # the parcel arrives: the handling clock starts and the customer is told in the conversation
+    monkeypatch.setenv("RASA_TOKEN", TOKEN)
+    assert bot_cli(["--db", shop.db, "cases", "return-arrived", str(case.id), "--rasa", rasa_url]) == 0
+    assert f"told the customer in conversation {customer.sender}" in capsys.readouterr().out
+    told = [t for t in bot_texts(rasa_url, customer.sender) if "已经到仓" in t]
+    assert len(told) == 1 and "2938475610293840001" in told[0] and re.search(r"\d+月\d+日\S+前处理完", told[0])
+    [notice] = notices_of(store, case.id)
+    assert notice.delivered and notice.change.value == "return_arrived"
+
+
+def test_asked_around_and_still_not_found_keeps_the_promised_time(rasa_url, shop):
+    customer = Customer(rasa_url, sender="chen_hao")
+    first = customer.says("显示签收了但是我没收到")
+    deadline = re.search(r"我们会在 (\d+月\d+日\S+前)给您答复", first)
+    assert deadline, first
+    reply = customer.says("问过了还是没有")
+    assert "联系快递" in reply and deadline.group(1) in reply
+    [case] = [c for c in open_cases(shop.db, customer.sender) if c.intent == "signed_not_received"]
+    assert "联系快递" in case.next_step
+    notes = OrderStore.from_url(shop.db).get_order(case.order_id).notes
+    assert any(n.kind == "courier_contact" for n in notes)
+
+
+def test_a_photo_said_in_text_gets_the_way_to_send_it(rasa_url):
+    assert "📷 发照片" in Customer(rasa_url).says("照片发你了")
