@@ -146,6 +146,7 @@ class ScenarioAction(UsesDeps, Action, ABC):
                 self.scenario, order, deps.clock(), deps.policy, deps.store,
                 text=tracker.latest_message.get("text") or "",
                 entities={e: list(tracker.get_latest_entity_values(e)) for e in CONTEXT_ENTITIES},
+                conversation=tracker.sender_id,
             ) if order else None
         except SQLAlchemyError:
             logger.exception("order store unavailable in %s", self.name())

@@ -113,17 +113,19 @@ class AgentAssist:
         store: Optional[OrderStore] = None,
         entities: Optional[Mapping[str, Sequence[str]]] = None,
         agent: str = "客服",
+        conversation: Optional[str] = None,
     ) -> List[Suggestion]:
         """Drafts for the ``top`` hypotheses at or above the confidence floor. With the
         ``store`` (variants, cases) and the message's ``entities`` a scenario's draft is
         the bot's own reply (``bot.playbook.reply.scenario_reply``)."""
         kept = [(i, c) for i, c in ranking if c >= DRAFT_CONFIDENCE_FLOOR][:top]
-        return [self._one(intent, confidence, order, now, text, store, entities or {}, agent)
+        return [self._one(intent, confidence, order, now, text, store, entities or {}, agent, conversation)
                 for intent, confidence in kept]
 
     def _one(
         self, intent: str, confidence: float, order: Optional[OrderFacts], now: datetime, text: str,
         store: Optional[OrderStore], entities: Mapping[str, Sequence[str]], agent: str,
+        conversation: Optional[str] = None,
     ) -> Suggestion:
         checklist = [item.format_map(policy_facts(self.policy)) for item in self.checklists.get(intent, [])]
         verdicts: Dict[str, Any] = {}
@@ -132,8 +134,8 @@ class AgentAssist:
             reply = Reply("utter_ask_order_id")
             checklist.insert(0, "先问客户订单号（或快递单号）")
         elif intent in SCENARIOS and order is not None:
-            reply = resolved(scenario_reply(intent, order, now, self.policy, store, text, entities),
-                             self.responses)
+            reply = resolved(scenario_reply(intent, order, now, self.policy, store, text, entities,
+                                            conversation), self.responses)
             verdicts = self.verdicts(intent, order, now)
             if self.notes.covers(reply.response):
                 note = self.notes.for_reply(reply)

@@ -104,7 +104,7 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
         text = conversation.latest_customer_text
         suggestions = bench.assistant.suggest(
             list(conversation.ranking), order, bench.clock(), text, store=store,
-            entities=conversation.entities, agent=agent)
+            entities=conversation.entities, agent=agent, conversation=conversation.id)
         return {"order": order, "message": text,
                 "drafts": [s.as_dict() for s in suggestions if s.intent not in BOT_ONLY_INTENTS]}
 

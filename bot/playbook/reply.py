@@ -22,11 +22,16 @@ NEEDS_VARIANTS = frozenset({"return_or_exchange"})
 
 def scenario_context(
     scenario: str, order: OrderFacts, store: Optional[OrderStore], text: str = "",
-    entities: Optional[Mapping[str, Sequence[str]]] = None,
+    entities: Optional[Mapping[str, Sequence[str]]] = None, conversation: Optional[str] = None,
 ) -> Context:
     """Everything ``draft`` may need for ``scenario`` about ``order`` (reads the store;
-    without one, only the message and its entities)."""
+    without one, only the message and its entities). The order's cases come newest first,
+    those of ``conversation`` before the others: 「换货」 answers this conversation's
+    quality case, not a newer case another conversation opened about the same order."""
     entities = entities or {}
+    cases = CaseLog(store).cases_for_order(order.order_id) if store is not None else []
+    if conversation is not None:
+        cases = sorted(cases, key=lambda c: c.conversation_id != conversation)  # stable: newest first
     return Context(
         text=text,
         entities={e: list(entities.get(e) or ()) for e in CONTEXT_ENTITIES},
@@ -34,13 +39,16 @@ def scenario_context(
         if store is not None and scenario in NEEDS_VARIANTS else {},
         # every scenario: an open case changes the answer (a promise already given, the
         # quality case a 「换货」 belongs to, the refund status)
-        cases=CaseLog(store).cases_for_order(order.order_id) if store is not None else (),
+        cases=tuple(cases),
     )
 
 
 def scenario_reply(
     scenario: str, order: OrderFacts, now: datetime, policy: ShopPolicy, store: Optional[OrderStore],
     text: str = "", entities: Optional[Mapping[str, Sequence[str]]] = None,
+    conversation: Optional[str] = None,
 ) -> Reply:
-    """The reply to ``scenario`` about ``order``: the bot's answer and the agent's draft."""
-    return draft(scenario, order, now, policy, scenario_context(scenario, order, store, text, entities))
+    """The reply to ``scenario`` about ``order`` in ``conversation``: the bot's answer and
+    the agent's draft."""
+    return draft(scenario, order, now, policy,
+                 scenario_context(scenario, order, store, text, entities, conversation))

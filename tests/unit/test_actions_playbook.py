@@ -250,3 +250,20 @@ async def test_return_or_exchange_answered_inside_a_quality_case_stays_a_quality
     assert answer.messages[0]["choice"] == "换一件新的"
     assert answer.messages[0]["fee_quality"].startswith("运费由我们承担")
     assert {c.intent for c in deps.cases.open_cases()} == {"quality_issue"}
+
+
+async def test_the_quality_case_of_this_conversation_wins_over_a_newer_one_of_another(deps, make_tracker):
+    """The same order in two conversations (two tabs, or a buyer and an agent's test):
+    「换货」 answers this conversation's quality case, not the other's newer case."""
+    from actions.goods import ActionQualityIssue
+    from actions.logistics import ActionTrackParcel
+    from tests.helpers.shop import WireDispatcher
+
+    slots = {"order_id": "2938475610293840001"}
+    await ActionQualityIssue(deps).run(WireDispatcher(), make_tracker(slots=slots, text="衣服开线了",
+                                                                      sender_id="tab-1"), {})
+    await ActionTrackParcel(deps).run(WireDispatcher(), make_tracker(slots=slots, text="到哪了", sender_id="tab-2"), {})
+    answer = WireDispatcher()
+    tracker = make_tracker(slots=slots, text="换货", intent="return_or_exchange", sender_id="tab-1")
+    await ActionReturnOrExchange(deps).run(answer, tracker, {})
+    assert responses(answer)[0] == "utter_quality_choice"
