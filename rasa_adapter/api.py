@@ -85,15 +85,6 @@ def trigger_intent(rasa_url: str, conversation_id: str, intent: str, entities: D
 HANDOFF_SLOT = "handoff"
 
 
-def _url(rasa_url: str, path: str, token: str, **query: str) -> str:
-    params = {**query, **({"token": token} if token else {})}
-    return f"{rasa_url.rstrip('/')}{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
-
-
-def _events_path(conversation_id: str) -> str:
-    return f"/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker/events"
-
-
 def append_events(rasa_url: str, conversation_id: str, events: List[Dict[str, Any]], token: str = "",
                   deliver: bool = False, timeout: float = 10) -> None:
     """Append ``events`` to a conversation in one request (Rasa holds the conversation's
@@ -101,26 +92,13 @@ def append_events(rasa_url: str, conversation_id: str, events: List[Dict[str, An
     sent on the channel the customer last wrote from (socket.io: to the widget at once;
     REST: nothing to push to, the message waits in the conversation)."""
     query = {"execute_side_effects": "true", "output_channel": "latest"} if deliver else {}
-    request = urllib.request.Request(
-        _url(rasa_url, _events_path(conversation_id), token, **query),
-        data=json.dumps(events).encode(), method="POST", headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout):
-            pass
-    except (urllib.error.URLError, OSError) as exc:
-        raise RasaUnavailable(f"Rasa at {rasa_url} did not answer: {exc}") from exc
+    _call(rasa_url, _conversation_url(rasa_url, conversation_id, "tracker/events", token, **query), events, timeout)
 
 
 def tracker(rasa_url: str, conversation_id: str, token: str = "", timeout: float = 10) -> Dict[str, Any]:
     """A conversation's tracker (every event); an unknown id gives a tracker without events."""
-    url = _url(rasa_url, f"/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker", token,
-               include_events="ALL")
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return dict(json.loads(response.read()))
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise RasaUnavailable(f"Rasa at {rasa_url} did not answer: {exc}") from exc
+    url = _conversation_url(rasa_url, conversation_id, "tracker", token, include_events="ALL")
+    return dict(_call(rasa_url, url, timeout=timeout) or {})
 
 
 def bot_message(text: str, agent: Optional[str] = None) -> Dict[str, Any]:
