@@ -154,8 +154,8 @@ def domain(project: Project) -> Tuple[dict, Dict[str, Where]]:
     for node in (intents.value if intents is not None else []):
         name = node.value if isinstance(node, yaml.ScalarNode) else node.value[0][0].value
         where[f"intent:{name}"] = (project.rel(path), node.start_mark.line + 1)
-    key = next((k for k, _ in mapping_items(root) if k.value == "intents"), None)
-    where["intents:"] = (project.rel(path), (key.start_mark.line if key is not None else 0) + 1)
+    node_key: Optional[yaml.Node] = next((k for k, _ in mapping_items(root) if k.value == "intents"), None)
+    where["intents:"] = (project.rel(path), (node_key.start_mark.line if node_key is not None else 0) + 1)
     return merged, where
 
 
@@ -214,7 +214,7 @@ def dialogue_problems(project: Project, dom: dict, intents: Set[str]) -> List[st
                                 f"{likely(action, actions)}")
             loop = step.get("active_loop")
             if loop not in (None, "null", "Null", "NULL", "~", "") and loop not in forms:
-                problems.append(f"{at}: active_loop {loop} is no form of domain.yml{likely(loop, forms)}")
+                problems.append(f"{at}: active_loop {loop} is no form of domain.yml{likely(str(loop), forms)}")
             for item in step.get("slot_was_set") or []:
                 for slot in (item if isinstance(item, dict) else {item: None}):
                     if slot not in slots:
@@ -306,7 +306,7 @@ def _followups(log: Any, notes: Any, store: Any, policy: Any, order_id: str, now
     from bot.shop.casefacts import CaseChange
     from bot.shop.cases import CaseState
 
-    replies = []
+    replies: List[Any] = []
     for conversation in ("no-case", "followups"):
         if conversation == "followups":
             for intent in ("signed_not_received", "return_or_exchange"):
@@ -318,6 +318,7 @@ def _followups(log: Any, notes: Any, store: Any, policy: Any, order_id: str, now
         for text in ("支付宝 13812345678", "支付宝"):
             replies.append(followups.refund_account(log, notes, store, conversation, order_id, text, now))
     case = followups.case_for(log.open_cases_of("followups"), followups.RETURN_CASES, order_id)
+    assert case is not None, "the return case registered above"
     log.return_arrived(case.id, now)
     replies += [followups.case_changed(log, policy, case.id, change) for change in CaseChange]
     return [r for r in replies if r is not None]
