@@ -12,6 +12,7 @@ from sqlalchemy import create_engine
 from bot import settings
 from bot.logmask import install_record_factory
 from bot.playbook.casenotes import CaseNotes
+from bot.playbook.clarify import TOPICS
 from bot.playbook.policy import load_policy
 from bot.shop.store import OrderStore
 from bot.shop.uploads import Uploads
@@ -62,7 +63,9 @@ def main() -> None:
             index=index,
         ),
         review=ReviewDesk(store=store, nlu=settings.training_nlu_path(), intents=domain_intents(),
-                          clock=settings.utcnow, traffic=index.unsure_messages if index else None),
+                          clock=settings.utcnow, traffic=index.unsure_messages if index else None,
+                          titles={intent: assistant.fill(response, {}) for intent, response in TOPICS.items()
+                                  if response in assistant.responses}),
     ))
     web.run_app(app, host=settings.host(), port=settings.web_port(),
                 print=None)

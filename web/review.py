@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from aiohttp import web
 
+from bot.settings import PROJECT_ROOT
 from bot.shop.feedback import FeedbackLog
 from bot.shop.review import DROP, QueueItem, ReviewQueue, UnsureMessage, intent_choices
 from bot.shop.store import OrderStore
@@ -40,7 +41,16 @@ class ReviewDesk:
     intents: List[str]  # the domain's, in its order
     clock: Callable[[], Any]
     traffic: Optional[Callable[[int], List[UnsureMessage]]] = None
+    titles: Dict[str, str] = field(default_factory=dict)  # intent → its topic's words (「催发货」)
     lock: threading.Lock = field(default_factory=threading.Lock)  # one apply at a time
+
+
+def shown(path: Path) -> str:
+    """The training file as the trainer knows it: relative to the project (data/nlu.yml)."""
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return path.name
 
 
 def add_review(app: web.Application, desk: ReviewDesk, errors: Any) -> None:
@@ -67,9 +77,9 @@ def add_review(app: web.Application, desk: ReviewDesk, errors: Any) -> None:
         queue.take_feedback(feedback, now)
         groups = [{"intent": intent, "items": [card(i) for i in items]}
                   for intent, items in queue.grouped().items()]
-        return {"groups": groups, "intents": desk.intents, "drop": DROP,
+        return {"groups": groups, "intents": desk.intents, "titles": desk.titles, "drop": DROP,
                 "reviewed": [i.as_dict() for i in queue.reviewed()], "patch": patch(queue),
-                "nlu": desk.nlu.name, "next_steps": NEXT_STEPS}
+                "nlu": shown(desk.nlu), "next_steps": NEXT_STEPS}
 
     async def get_queue(request: web.Request) -> web.Response:
         trainer(request)
@@ -106,7 +116,7 @@ def add_review(app: web.Application, desk: ReviewDesk, errors: Any) -> None:
     async def apply(request: web.Request) -> web.Response:
         trainer(request)
         added = await off_loop(write)
-        return web.json_response({"added": added, "nlu": desk.nlu.name, "next_steps": NEXT_STEPS})
+        return web.json_response({"added": added, "nlu": shown(desk.nlu), "next_steps": NEXT_STEPS})
 
     app.router.add_get("/agent/review", get_queue)
     app.router.add_post("/agent/review/items/{id}", assign)

@@ -23,6 +23,10 @@
     return node;
   }
   function status(text) { $("status").textContent = text; }
+  function named(intent) {
+    const title = state.titles[intent] || (intent === "out_of_scope" ? "超出范围" : "");
+    return title ? intent + " · " + title : intent;
+  }
   function percent(confidence) {
     return confidence === null || confidence === undefined ? "—" : Math.round(confidence * 100) + "%";
   }
@@ -31,21 +35,26 @@
     const card = $("item").content.firstElementChild.cloneNode(true);
     card.dataset.id = item.id;
     card.querySelector(".text").textContent = item.text;
-    card.querySelector(".meta").textContent =
-      "#" + item.id + " · " + (SOURCES[item.source] || item.source) + " · 置信度 " + percent(item.confidence);
+    const feedback = item.source === "feedback";
+    card.querySelector(".meta").textContent = "#" + item.id + " · " + (SOURCES[item.source] || item.source) +
+      (feedback ? " · 建议回复的意图 " + item.predicted : " · 置信度 " + percent(item.confidence));
+    // the model's score of an intent; on an agent's feedback, the intent the agent named
     const scores = Object.fromEntries(item.candidates);
     for (const intent of item.choices) {
-      const button = el("button", "choice", intent + (intent in scores ? " " + percent(scores[intent]) : ""));
+      const score = intent in scores ? (feedback ? "（客服所选）" : " " + percent(scores[intent])) : "";
+      const button = el("button", "choice", named(intent) + score);
       button.dataset.intent = intent;
       button.addEventListener("click", () => assign(item.id, intent));
       card.querySelector(".choices").append(button);
     }
     const other = card.querySelector(".other");
     for (const intent of state.intents) {
-      if (!item.choices.includes(intent)) other.append(new Option(intent, intent));
+      if (!item.choices.includes(intent)) other.append(new Option(named(intent), intent));
     }
     other.addEventListener("change", () => { if (other.value) assign(item.id, other.value); });
-    card.querySelector(".oos").addEventListener("click", () => assign(item.id, "out_of_scope"));
+    const oos = card.querySelector(".oos");
+    oos.hidden = item.choices.includes("out_of_scope");
+    oos.addEventListener("click", () => assign(item.id, "out_of_scope"));
     card.querySelector(".skip").addEventListener("click", () => assign(item.id, state.drop));
     return card;
   }
@@ -109,6 +118,7 @@
     const response = await api("/agent/review/apply", {});
     const data = await response.json().catch(() => ({}));
     if (!response.ok) { status(data.error || "写入失败"); return; }
+    status("");
     $("applied").textContent = "已写入 " + data.nlu + "：新增 " + data.added +
       " 条样本。请运行 make validate 检查，再运行 make eval 或 make train 看效果。";
     await load();
