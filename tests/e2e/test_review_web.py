@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from evaluation.data import from_rasa_yaml
+from tests.e2e.test_workbench_web import open_workbench
 from tests.helpers.browser import REPORTS
 from tests.helpers.servers import AGENT_TOKEN
 
@@ -27,11 +28,7 @@ def rejected(web_url, message, intent, chosen=None):
 
 def open_review(browser, web_url):
     """The workbench, signed in as the development agent (a supervisor), then its link."""
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto(web_url + "/workbench")
-    page.fill("#token", AGENT_TOKEN)
-    page.dispatch_event("#token", "change")
-    page.wait_for_selector("#me >> text=dev")
+    page = open_workbench(browser, web_url)
     page.click("header >> text=训练审核")
     page.wait_for_url("**/review")
     page.wait_for_selector("#me >> text=dev")  # the same login, carried over

@@ -4,24 +4,10 @@
 // textContent, never as HTML: the messages are customers' own words.
 (function () {
   const $ = (id) => document.getElementById(id);
-  const token = $("token");
-  token.value = sessionStorage.getItem("agent_token") || "";
+  const {token, headers, api, el, remember} = window.agentPage;  // agentpage.js
   const SOURCES = {fallback: "没把握", out_of_scope: "超出范围", feedback: "客服弃用/改写", log: "日志"};
   let state = null;
 
-  function headers() {
-    return {"Content-Type": "application/json", "Authorization": "Bearer " + token.value};
-  }
-  function api(path, body) {
-    return fetch(path, {method: body === undefined ? "GET" : "POST", headers: headers(),
-                        body: body === undefined ? undefined : JSON.stringify(body)});
-  }
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
   function status(text) { $("status").textContent = text; }
   function named(intent) {
     const title = state.titles[intent] || (intent === "out_of_scope" ? "超出范围" : "");
@@ -99,9 +85,9 @@
   async function assign(id, intent) {
     const response = await api("/agent/review/items/" + id, {intent: intent});
     const data = await response.json().catch(() => ({}));
+    await load();  // then the status: the page shows what it says
     status(response.ok ? (intent === null ? "已撤销 #" + id : intent === state.drop ? "已丢弃 #" + id : "#" + id + " → " + intent)
                        : (data.error || "失败"));
-    await load();
   }
 
   $("download").addEventListener("click", async () => {
@@ -118,16 +104,16 @@
     const response = await api("/agent/review/apply", {});
     const data = await response.json().catch(() => ({}));
     if (!response.ok) { status(data.error || "写入失败"); return; }
+    await load();
     status("");
     $("applied").textContent = "已写入 " + data.nlu + "：新增 " + data.added +
       " 条样本。请运行 make validate 检查，再运行 make eval 或 make train 看效果。";
-    await load();
   });
 
   $("refresh").addEventListener("click", load);
 
   async function start() {
-    sessionStorage.setItem("agent_token", token.value);
+    remember();
     const response = await api("/agent/me");
     if (!response.ok) { $("me").textContent = "未登录"; status("请填写有效的 token"); return; }
     const me = await response.json();
