@@ -28,11 +28,11 @@ OFF_TOPIC = ["今天天气怎么样", "帮我写一篇作文", "你们老板是�
 def trainer_and_agent(shop, web_url):
     """A supervisor (a trainer) and an ordinary agent, made with the command line."""
     found = {}
-    for name, extra in (("laozhang", ["--supervisor"]), ("xiaozhao", [])):
+    for name, extra in (("laoliu", ["--supervisor"]), ("xiaoqian", [])):
         out = io.StringIO()
         assert bot_cli(["--db", shop.db, "agents", "add", name, *extra], out=out) == 0
         found[name] = {"Authorization": f"Bearer {out.getvalue().strip()}"}
-    return found["laozhang"], found["xiaozhao"]
+    return found["laoliu"], found["xiaoqian"]
 
 
 def queue(web_url: str, headers: Dict[str, str]) -> Dict[str, Any]:
