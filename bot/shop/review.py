@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -159,9 +159,10 @@ class ReviewQueue:
 
     # -- reviewing ---------------------------------------------------------------------------
 
-    def items(self) -> List[QueueItem]:
+    def items(self, *where: Any) -> List[QueueItem]:
         with self.store.session() as s:
-            return [_item(r) for r in s.execute(select(ReviewItem).order_by(ReviewItem.id)).scalars()]
+            query = select(ReviewItem).where(*where).order_by(ReviewItem.id)
+            return [_item(r) for r in s.execute(query).scalars()]
 
     def get(self, item_id: int) -> Optional[QueueItem]:
         with self.store.session() as s:
@@ -169,7 +170,7 @@ class ReviewQueue:
             return _item(row) if row is not None else None
 
     def open_items(self) -> List[QueueItem]:
-        return [i for i in self.items() if not i.applied and i.label is None]
+        return self.items(ReviewItem.label.is_(None), ReviewItem.applied_at.is_(None))
 
     def grouped(self) -> Dict[str, List[QueueItem]]:
         """Open items by predicted intent (the largest group first), least confident first."""
@@ -196,7 +197,7 @@ class ReviewQueue:
 
     def reviewed(self) -> List[QueueItem]:
         """The items labelled with an intent and not yet written into the training data."""
-        return [i for i in self.items() if i.label and i.label != DROP and not i.applied]
+        return self.items(ReviewItem.label.is_not(None), ReviewItem.label != DROP, ReviewItem.applied_at.is_(None))
 
     def mark_applied(self, item_ids: Iterable[int], now: datetime) -> None:
         ids = list(item_ids)
