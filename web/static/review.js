@@ -86,7 +86,7 @@
     const response = await api("/agent/review/items/" + id, {intent: intent});
     const data = await response.json().catch(() => ({}));
     await load();  // then the status: the page shows what it says
-    status(response.ok ? (intent === null ? "已撤销 #" + id : intent === state.drop ? "已丢弃 #" + id : "#" + id + " → " + intent)
+    status(response.ok ? (intent === null ? "已撤销 #" + id : intent === state.drop ? "已丢弃 #" + id : "已标注 #" + id + " → " + intent)
                        : (data.error || "失败"));
   }
 
