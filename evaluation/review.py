@@ -117,7 +117,8 @@ def take_live(queue: ReviewQueue, now: datetime) -> Dict[str, int]:
     traffic = 0
     if url:
         engine = create_engine(url, future=True)
-        traffic = queue.take_traffic(TrackerIndex(engine).unsure_messages, now)
+        index = TrackerIndex(engine)
+        traffic = queue.take_traffic(index.unsure_messages, now, index.latest_id)
         engine.dispose()
     return {"traffic": traffic, "feedback": queue.take_feedback(FeedbackLog(queue.store), now)}
 

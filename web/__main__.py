@@ -64,6 +64,7 @@ def main() -> None:
         ),
         review=ReviewDesk(store=store, nlu=settings.training_nlu_path(), intents=domain_intents(),
                           clock=settings.utcnow, traffic=index.unsure_messages if index else None,
+                          latest_event=index.latest_id if index else None,
                           titles={intent: assistant.fill(response, {}) for intent, response in TOPICS.items()
                                   if response in assistant.responses}),
     ))

@@ -41,6 +41,7 @@ class ReviewDesk:
     intents: List[str]  # the domain's, in its order
     clock: Callable[[], Any]
     traffic: Optional[Callable[[int], List[UnsureMessage]]] = None
+    latest_event: Optional[Callable[[], int]] = None  # the tracker store's newest event id
     titles: Dict[str, str] = field(default_factory=dict)  # intent → its topic's words (「催发货」)
     lock: threading.Lock = field(default_factory=threading.Lock)  # one apply at a time
 
@@ -73,7 +74,7 @@ def add_review(app: web.Application, desk: ReviewDesk, errors: Any) -> None:
     def state() -> Dict[str, Any]:
         now = desk.clock()
         if desk.traffic is not None:
-            queue.take_traffic(desk.traffic, now)
+            queue.take_traffic(desk.traffic, now, desk.latest_event)
         queue.take_feedback(feedback, now)
         groups = [{"intent": intent, "items": [card(i) for i in items]}
                   for intent, items in queue.grouped().items()]

@@ -110,9 +110,15 @@ class ReviewQueue:
         except IntegrityError:  # another web service added it meanwhile
             return None
 
-    def take_traffic(self, read: Callable[[int], List[UnsureMessage]], now: datetime) -> int:
+    def take_traffic(self, read: Callable[[int], List[UnsureMessage]], now: datetime,
+                     latest_id: Optional[Callable[[], int]] = None) -> int:
         """The unsure messages of live traffic since the last time: ``read(after_id)`` gives
-        those whose event id is above ``after_id``, oldest first."""
+        those whose event id is above ``after_id``, oldest first. ``latest_id``: the newest
+        event's id; below the cursor, the tracker store was made afresh and is read again
+        from its start (the messages known already do not join twice)."""
+        if latest_id is not None and latest_id() < self._cursor("traffic"):
+            with self.store.transaction() as s:
+                s.execute(update(ReviewCursor).where(ReviewCursor.source == "traffic").values(last_id=0))
         added = 0
         while True:
             messages = read(self._cursor("traffic"))

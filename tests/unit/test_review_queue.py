@@ -194,6 +194,22 @@ def test_live_traffic_joins_the_queue_once_from_the_tracker_store(store, tmp_pat
     engine.dispose()
 
 
+def test_a_tracker_store_made_afresh_is_read_from_its_start(store, tmp_path):
+    queue = ReviewQueue(store)
+    old = tracker_store(tmp_path / "old.db")
+    for n in range(3):
+        user_event(old, "c1", f"那个事情{n}", "nlu_fallback", [("nlu_fallback", 0.25), ("greet", 0.2)])
+    assert queue.take_traffic(TrackerIndex(old).unsure_messages, NOW, TrackerIndex(old).latest_id) == 3
+    new = TrackerIndex(tracker_store(tmp_path / "new.db"))  # its ids start at 1 again
+    user_event(new.engine, "c2", "那个事情0", "nlu_fallback", [("nlu_fallback", 0.25), ("greet", 0.2)])
+    user_event(new.engine, "c2", "东西和钱", "nlu_fallback", [("nlu_fallback", 0.25), ("greet", 0.2)])
+    assert queue.take_traffic(new.unsure_messages, NOW) == 0  # without latest_id it cannot tell
+    assert queue.take_traffic(new.unsure_messages, NOW, new.latest_id) == 1
+    assert [i.text for i in queue.items()] == ["那个事情0", "那个事情1", "那个事情2", "东西和钱"]
+    old.dispose()
+    new.engine.dispose()
+
+
 def test_unreadable_events_are_passed_over(store):
     messages = {0: [UnsureMessage(7, "", "nlu_fallback", []), UnsureMessage(9, "/greet", "nlu_fallback", [])]}
     queue = ReviewQueue(store)
