@@ -204,6 +204,12 @@ def rasa_endpoints_path() -> Path:
     return Path(os.environ.get("RASA_ENDPOINTS", PROJECT_ROOT / "endpoints.yml"))
 
 
+def training_nlu_path() -> Path:
+    """The training examples the trainers' review page writes into (``AFTERSALES_NLU``,
+    else the project's ``data/nlu.yml``; the tests' servers get a copy)."""
+    return Path(os.environ.get("AFTERSALES_NLU", PROJECT_ROOT / "data" / "nlu.yml"))
+
+
 def utcnow() -> datetime:
     """Now as naive UTC, the way the store keeps times."""
     return datetime.now(timezone.utc).replace(tzinfo=None)

@@ -21,6 +21,7 @@ from sqlalchemy import column, func, select, table
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import OperationalError
 
+from bot.shop.review import UNSURE_INTENTS, UnsureMessage
 from bot.workbench.conversation import AGENT, BOT, CUSTOMER, Conversation, Line
 from bot.workbench.inbox import Activity
 from rasa_adapter import api
@@ -110,6 +111,21 @@ class TrackerIndex:
         except OperationalError:
             return 0
 
+    def unsure_messages(self, after_id: int, limit: int = 500) -> List[UnsureMessage]:
+        """The customer messages NLU fell back on or read as out of scope, of events above
+        ``after_id``, oldest first (none before Rasa has made its table): the review queue's
+        live traffic (bot/shop/review.py)."""
+        try:
+            with self.engine.connect() as c:
+                rows = c.execute(
+                    select(EVENTS.c.id, EVENTS.c.data)
+                    .where(EVENTS.c.id > after_id, EVENTS.c.type_name == "user",
+                           EVENTS.c.intent_name.in_(UNSURE_INTENTS))
+                    .order_by(EVENTS.c.id).limit(limit)).all()
+        except OperationalError:
+            return []
+        return [_unsure(event_id, data) for event_id, data in rows]
+
     def recent(self, since: datetime, limit: int = 100) -> List[Activity]:
         """The conversations with an event since ``since`` (naive UTC), the latest first
         (none before Rasa has made its table)."""
@@ -136,6 +152,19 @@ class TrackerIndex:
         for row in rows:
             grouped.setdefault(row[0], []).append(row)
         return [_activity(s, grouped.get(s, [])) for s in senders if grouped.get(s)]
+
+
+def _unsure(event_id: int, data: Optional[str]) -> UnsureMessage:
+    """One event's message (an unreadable one with no text: the queue passes over it)."""
+    try:
+        event = json.loads(data or "{}")
+    except ValueError:
+        event = {}
+    parsed = event.get("parse_data") or {}
+    text = event.get("text") if isinstance(event.get("text"), str) else ""
+    ranking = [(str(r.get("name")), float(r.get("confidence") or 0))
+               for r in parsed.get("intent_ranking") or [] if isinstance(r, dict)]
+    return UnsureMessage(int(event_id), text, str((parsed.get("intent") or {}).get("name") or ""), ranking)
 
 
 def _activity(sender: str, rows: Iterable[Any]) -> Activity:

@@ -12,13 +12,16 @@ from sqlalchemy import create_engine
 from bot import settings
 from bot.logmask import install_record_factory
 from bot.playbook.casenotes import CaseNotes
+from bot.playbook.clarify import TOPICS
 from bot.playbook.policy import load_policy
 from bot.shop.store import OrderStore
 from bot.shop.uploads import Uploads
+from evaluation.review import domain_intents
 from rasa_adapter.api import conversation_slot, conversation_slots, parse_ranking, trigger_intent
 from rasa_adapter.conversations import RasaConversations, TrackerIndex, tracker_store_url
 from rasa_adapter.project_files import agent_assist
 from web.app import Settings, make_app
+from web.review import ReviewDesk
 from web.uploads import PHOTO_INTENT, UploadService
 from web.workbench import Bench
 
@@ -33,6 +36,7 @@ def main() -> None:
     store.create_schema()  # the workbench's tables in a shop made before them
     assistant = agent_assist(CaseNotes.load(settings.case_notes_path()), policy)
     tracker_url = tracker_store_url(settings.rasa_endpoints_path(), settings.PROJECT_ROOT)
+    index = TrackerIndex(create_engine(tracker_url, future=True)) if tracker_url else None
     app = make_app(Settings(
         store=store,
         assistant=assistant,
@@ -56,8 +60,13 @@ def main() -> None:
         workbench=Bench(
             store=store, assistant=assistant, clock=settings.utcnow,
             conversations=RasaConversations(rasa_url, rasa_token),
-            index=TrackerIndex(create_engine(tracker_url, future=True)) if tracker_url else None,
+            index=index,
         ),
+        review=ReviewDesk(store=store, nlu=settings.training_nlu_path(), intents=domain_intents(),
+                          clock=settings.utcnow, traffic=index.unsure_messages if index else None,
+                          latest_event=index.latest_id if index else None,
+                          titles={intent: assistant.fill(response, {}) for intent, response in TOPICS.items()
+                                  if response in assistant.responses}),
     ))
     web.run_app(app, host=settings.host(), port=settings.web_port(),
                 print=None)

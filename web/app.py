@@ -7,7 +7,8 @@
   GET  /agent/orders    the orders, for the console's picker
 both behind ``Authorization: Bearer <agent token>`` (a named agent's, ``python -m bot agents add``,
 or $AGENT_TOKEN); the workbench's routes (/agent/inbox, /agent/conversations/...) are in
-web/workbench.py, its page at /workbench.
+web/workbench.py, its page at /workbench; the trainers' review queue (/agent/review/...) in
+web/review.py, its page at /review.
   POST /api/session     {"buyer": "chen_hao"}: the demo shop's login, a signed buyer token
   POST /api/uploads     a customer's photo for their open case (web/uploads.py)
   GET  /health          {"status": "ok"} without a token: a cheap check for the supervisor,
@@ -34,11 +35,12 @@ from bot.shop.feedback import FeedbackLog
 from bot.shop.store import OrderFacts, OrderStore
 from bot.workbench.agents import AgentDirectory
 from rasa_adapter.api import RasaUnavailable
+from web.review import ReviewDesk, add_review
 from web.uploads import UploadService, add_upload_routes
 from web.workbench import Bench, add_workbench
 
 STATIC = Path(__file__).with_name("static")
-PAGES = {"/agent": "agent.html", "/workbench": "workbench.html"}
+PAGES = {"/agent": "agent.html", "/workbench": "workbench.html", "/review": "review.html"}
 MAX_MESSAGE = 2000
 MAX_REPLY = 5000  # an agent's edited reply
 MAX_ID = 200  # order numbers, conversation ids, accounts, intents
@@ -67,6 +69,8 @@ class Settings:
     uploads: Optional[UploadService] = None
     # the agents' workbench (web/workbench.py): the conversations, through Rasa
     workbench: Optional[Bench] = None
+    # the trainers' review queue (web/review.py): its page at /review
+    review: Optional[ReviewDesk] = None
 
 
 ERRORS = {
@@ -244,6 +248,7 @@ def make_app(settings: Settings) -> web.Application:
     app.router.add_get("/", page)
     app.router.add_get("/agent", page)
     app.router.add_get("/workbench", page)
+    app.router.add_get("/review", page)
     app.router.add_post("/agent/suggest", suggest)
     app.router.add_post("/agent/feedback", record_feedback)
     app.router.add_get("/agent/orders", orders)
@@ -254,6 +259,8 @@ def make_app(settings: Settings) -> web.Application:
     app.router.add_static("/static/", STATIC)
     if settings.workbench is not None:
         add_workbench(app, settings.workbench, (api_error, json_body, text_field))
+    if settings.review is not None:
+        add_review(app, settings.review, (api_error, json_body, text_field))
     if settings.webchat_dir and settings.webchat_dir.exists():
         app.router.add_static("/webchat/", settings.webchat_dir)
     return app

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -312,3 +313,32 @@ class AgentAction(Base):
     action = Column(String(32), nullable=False)  # takeover, release, send, ...
     conversation_id = Column(String(128))
     detail = Column(Text, nullable=False, default="")
+
+
+class ReviewItem(Base):
+    """A customer message waiting for a trainer's intent (bot/shop/review.py): one row per
+    message, whatever brought it (``key``: the sha256 of its text, so it joins once)."""
+
+    __tablename__ = "review_items"
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(64), nullable=False, unique=True)
+    text = Column(Text, nullable=False)  # numbers replaced by data/nlu.yml's placeholders
+    predicted = Column(String(48), nullable=False)  # the model's (or the draft's) intent
+    confidence = Column(Float)  # empty: a draft's intent, no model score
+    candidates = Column(Text, nullable=False, default="[]")  # JSON [[intent, confidence], ...]
+    source = Column(String(16), nullable=False)  # see bot.shop.review.SOURCES
+    created_at = Column(DateTime, nullable=False)
+    label = Column(String(48))  # the trainer's intent; "-": not an example
+    labelled_by = Column(String(64))
+    applied_at = Column(DateTime)  # written into data/nlu.yml
+
+
+class ReviewCursor(Base):
+    """How far the review queue has read a source of live traffic (the tracker store's
+    events, the agents' feedback): the id of the last row taken."""
+
+    __tablename__ = "review_cursors"
+
+    source = Column(String(24), primary_key=True)
+    last_id = Column(Integer, nullable=False)

@@ -9,6 +9,7 @@ that needs ``web_url``; all stop at the end of the session.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Iterator, List
 
@@ -34,12 +35,20 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory, shop: Shop) -> Iterator[Assistant]:
+def training_nlu(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of data/nlu.yml: what the web service's review page writes into."""
+    path = tmp_path_factory.mktemp("training") / "nlu.yml"
+    shutil.copy(PROJECT_ROOT / "data" / "nlu.yml", path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory, shop: Shop, training_nlu: Path) -> Iterator[Assistant]:
     """The session's servers (not started yet); logs and tracker store in their directory."""
     workdir = tmp_path_factory.mktemp("e2e")
     audit = {"PYTHONPATH": f"{PROJECT_ROOT}:{NETAUDIT}", "NETAUDIT_LOG": str(workdir / "netaudit.log")}
     stack = Assistant(workdir, Ports.free(), SECRETS, endpoints=project_endpoints(workdir),
-                      env={**shop.env(), **audit})
+                      env={**shop.env(), **audit, "AFTERSALES_NLU": str(training_nlu)})
     try:
         yield stack
     finally:

@@ -3,27 +3,13 @@
 // answer box. Everything shown is set with textContent, never as HTML.
 (function () {
   const $ = (id) => document.getElementById(id);
-  const token = $("token");
-  token.value = sessionStorage.getItem("agent_token") || "";
+  const {token, headers, api, el, remember} = window.agentPage;  // agentpage.js
   let entries = [];
   let tab = "waiting";
   let openId = null;
   let chosenDraft = null; // the draft the answer box started from
   let streamAbort = null;
 
-  function headers() {
-    return {"Content-Type": "application/json", "Authorization": "Bearer " + token.value};
-  }
-  function api(path, body) {
-    return fetch(path, {method: body === undefined ? "GET" : "POST", headers: headers(),
-                        body: body === undefined ? undefined : JSON.stringify(body)});
-  }
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
   function status(text) { $("status").textContent = text; }
   function waited(since) {
     const seconds = Math.max(0, Math.round((Date.now() - Date.parse(since)) / 1000));
@@ -311,7 +297,7 @@
   });
 
   async function start() {
-    sessionStorage.setItem("agent_token", token.value);
+    remember();
     const response = await api("/agent/me");
     if (!response.ok) { $("me").textContent = "未登录"; return; }
     const me = await response.json();
