@@ -14,7 +14,8 @@ sending their first message with the others. A reply is one of ``KINDS``:
 - refused politely: admission control, come back in N minutes;
 - broken promise: a "still working" over REST (nothing can follow it), or one over
   socket.io never followed by the answer;
-- fallback: the polite fallback (an action failed; the turn is journaled);
+- fallback: the polite fallback (an action failed), or an action's reply that the shop's
+  database failed (the turn is journaled either way);
 - error: no 200, no reply, no text, a timeout, a refused or reset connection.
 """
 
@@ -43,12 +44,14 @@ QUIET.setLevel(logging.CRITICAL)
 
 
 def guard_replies() -> Dict[str, str]:
-    """The start of each of the guard's own replies (up to its first {variable}) → its kind."""
+    """The start of each of the guard's own replies (up to its first {variable}) → its
+    kind; the actions' replies for a failing shop database count as the fallback."""
     from bot.playbook import faults
     from rasa_adapter.project_files import response_text
 
     kinds = {faults.ASK_AGAIN: "told_to_wait", faults.BUSY: "refused_politely",
-             faults.STILL_WORKING: "broken_promises", faults.FALLBACK: "fallback"}
+             faults.STILL_WORKING: "broken_promises", faults.FALLBACK: "fallback",
+             **{name: "fallback" for name in faults.JOURNALED}}
     return {response_text(name).split("{", 1)[0]: kind for name, kind in kinds.items()}
 
 

@@ -21,6 +21,8 @@ def reply(name: str) -> list:
     (200, reply(faults.BUSY), "refused_politely"),
     (200, reply(faults.STILL_WORKING), "broken_promises"),
     (200, reply(faults.FALLBACK), "fallback"),
+    (200, reply(faults.SERVICE_UNAVAILABLE), "fallback"),  # the shop's database failed
+    (200, reply(faults.ORDER_LOOKUP_FAILED), "fallback"),
     (200, [], "errors"),
     (500, None, "errors"),
     (None, None, "errors"),  # refused connection, timeout
