@@ -31,6 +31,14 @@ WEB_PORT = 8080
 # The Rasa server's listen backlog (Rasa reads SANIC_BACKLOG; its default, 100, makes the
 # kernel drop or cookie-answer connections when hundreds of customers arrive at once).
 LISTEN_BACKLOG = 1024
+# How long the action server keeps a silent connection open (rasa_sdk's Sanic reads
+# SANIC_KEEP_ALIVE_TIMEOUT; its default, 5 s, also closes a *fresh* connection on which no
+# request has arrived yet). Under a burst the Rasa server's event loop can stall for
+# seconds between connecting to the action server and writing its request; Sanic then
+# closed the connection and Rasa's call failed ("Cannot write to closing transport"): a
+# fallback for a turn of a server that was up. Longer than the REST deadline (25 s) and
+# than aiohttp's client keep-alive (15 s), should Rasa keep its connections.
+ACTION_SERVER_KEEP_ALIVE = 75
 
 # name of a development secret → the environment variable that overrides it
 SECRETS = {

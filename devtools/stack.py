@@ -395,10 +395,12 @@ def write_endpoints(path: Path, endpoints: Mapping[str, Any], action_url: str) -
 
 
 def add_action_server(stack: Stack, port: int, name: str = "actions") -> Server:
-    """``rasa run actions``: rasa_sdk binds SANIC_HOST (the stack's environment)."""
+    """``rasa run actions``: rasa_sdk binds SANIC_HOST (the stack's environment) and keeps
+    a silent connection open SANIC_KEEP_ALIVE_TIMEOUT seconds (``ACTION_SERVER_KEEP_ALIVE``)."""
+    keep_alive = os.environ.get("SANIC_KEEP_ALIVE_TIMEOUT", str(settings.ACTION_SERVER_KEEP_ALIVE))
     return stack.add(name, [RASA, "run", "actions", "--actions", "actions", "--port", str(port),
                             "--logging-config-file", "logging.yml"],
-                     ready=f"{local_url(port)}/health")
+                     ready=f"{local_url(port)}/health", extra_env={"SANIC_KEEP_ALIVE_TIMEOUT": keep_alive})
 
 
 def add_rasa(stack: Stack, port: int, endpoints: Path, name: str = "rasa", model: Path = MODEL,

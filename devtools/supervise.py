@@ -15,7 +15,8 @@ process it starts. supervisord then:
 
 supervisord has no HTTP health checks, so ``Supervised`` adds one: a server that has
 been up and then fails its readiness check (``/health``, Rasa's ``/``) for
-``HEALTH_GRACE`` seconds in a row (frozen, wedged) is restarted through supervisord.
+``HEALTH_GRACE`` seconds in a row (frozen, wedged) is restarted through supervisord;
+one that is busy meanwhile (it uses CPU: a burst of customers) gets ``HEALTH_GRACE_BUSY``.
 
 ``python -m devtools.supervise status|pids`` (with ``AFTERSALES_VAR``) asks a
 running `make run`'s supervisord; ``supervisorctl -c var/run/supervisord.conf``
@@ -32,9 +33,10 @@ import threading
 import time
 import xmlrpc.client
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from bot import settings
+from devtools.load import cpu_seconds
 from devtools.stack import Server, Stack, StackError
 
 SUPERVISORD = Path(sys.executable).with_name("supervisord")
@@ -52,6 +54,11 @@ LOG_MAXBYTES = "10MB"  # supervisord's own log
 LOG_BACKUPS = 5
 HEALTH_INTERVAL = 5.0  # s between two health checks of a server
 HEALTH_GRACE = 60.0  # s of failed checks in a row before a running server is restarted
+# ... unless it is busy: it used at least BUSY_CPU_SHARE of a core meanwhile. A Rasa
+# server under a burst answers its check late (its event loop is full of turns), and
+# restarting it would reset every customer's connection; it gets HEALTH_GRACE_BUSY.
+HEALTH_GRACE_BUSY = 300.0
+BUSY_CPU_SHARE = 0.05
 
 
 def config_text(stack: Stack, run_dir: Path, restart: Optional[Dict[str, str | int]] = None) -> str:
@@ -101,13 +108,15 @@ class Supervised:
     """``stack``'s servers run by one supervisord; a ``Servable`` for ``devtools.stack.serve``."""
 
     def __init__(self, stack: Stack, run_dir: Path, *, restart: Optional[Dict[str, str | int]] = None,
-                 health_grace: float = HEALTH_GRACE, health_interval: float = HEALTH_INTERVAL) -> None:
+                 health_grace: float = HEALTH_GRACE, health_interval: float = HEALTH_INTERVAL,
+                 health_grace_busy: float = HEALTH_GRACE_BUSY) -> None:
         self.stack = stack
         self.run_dir = run_dir
         self.config = run_dir / "supervisord.conf"
         self.restart = restart
         self.health_grace = health_grace
         self.health_interval = health_interval
+        self.health_grace_busy = health_grace_busy
         self.restarted_by_health: List[str] = []
         self._healthy_pid: Dict[str, int] = {}
         self._watching = threading.Event()
@@ -198,9 +207,10 @@ class Supervised:
 
     def _watch_health(self) -> None:
         """Restart a server that answered its check since its start and then stopped
-        answering for ``health_grace`` seconds (a process that runs but does not serve)."""
+        answering for ``health_grace`` seconds (a process that runs but does not serve),
+        or for ``health_grace_busy`` seconds if it used CPU meanwhile (``busy``)."""
         healthy_pid = self._healthy_pid  # the pid that answered its check
-        failing_since: Dict[str, float] = {}
+        failing_since: Dict[str, Tuple[float, float]] = {}  # name → when, its CPU seconds then
         while self._watching.is_set():
             for name, server in self.stack.servers.items():
                 if not self._watching.is_set():
@@ -213,10 +223,13 @@ class Supervised:
                     healthy_pid[name] = pid
                     failing_since.pop(name, None)
                 elif pid and healthy_pid.get(name) == pid:
-                    since = failing_since.setdefault(name, time.monotonic())
-                    if time.monotonic() - since >= self.health_grace:
+                    since, cpu_then = failing_since.setdefault(name, (time.monotonic(), cpu_seconds(pid)))
+                    failed_for = time.monotonic() - since
+                    grace = self.health_grace_busy if busy(cpu_seconds(pid) - cpu_then, failed_for) \
+                        else self.health_grace
+                    if failed_for >= grace:
                         self.say(f"==> {name} (pid {pid}) has failed its health check for "
-                                 f"{self.health_grace:.0f} s: restarting it")
+                                 f"{failed_for:.0f} s: restarting it")
                         self.restarted_by_health.append(name)
                         failing_since.pop(name, None)
                         try:
@@ -224,6 +237,12 @@ class Supervised:
                         except (OSError, xmlrpc.client.Fault) as exc:
                             self.say(f"    could not restart {name}: {exc}")
             time.sleep(self.health_interval)
+
+
+def busy(cpu: float, seconds: float) -> bool:
+    """Whether a process that used ``cpu`` CPU seconds in ``seconds`` is at work (a
+    frozen or deadlocked one uses next to none)."""
+    return seconds > 0 and cpu >= BUSY_CPU_SHARE * seconds
 
 
 def main(argv: Optional[List[str]] = None) -> int:

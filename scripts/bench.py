@@ -26,13 +26,15 @@ last line of output is the summary:
   .venv/bin/python scripts/bench.py [--customers 240] [--turns 10] [--concurrency 20] [--no-train]
 BENCH_TRAIN=0 skips the timed training (the figure then comes from the last run that trained).
 
-Burst mode (``--burst N``, `make bench BURST=N`): N customers send their first message at
-the same moment over REST (to its own servers, or ``--url`` of running ones, e.g. `make
-run`'s). Each reply is classified: answered; told to wait (the REST deadline passed: the
-reply says when to ask again); refused politely (admission control: come back in N
-minutes); broken promise (a "still working" over REST, which can never be followed by
-the answer: must be 0); fallback; error (no 200, no reply, a timeout, a refused
-connection). Last line:
+Burst mode (``--burst N``, `make bench BURST=N [SOCKETIO=K]`; devtools/burst.py): N
+customers send their first message at the same moment, over REST, K of them from chat
+widgets on socket.io (to its own servers, or ``--url`` of running ones, e.g. `make
+run`'s). Each reply is classified: answered; told to wait (REST: the REST deadline
+passed and the reply says when to ask again; socket.io: "still working", then the
+answer, counted as later answered); refused politely (admission control: come back in
+N minutes); broken promise (a "still working" over REST, which nothing can follow, or
+one over socket.io never followed by the answer: must be 0); fallback; error (no 200,
+no reply, a timeout, a refused connection). Last line:
   burst: n=N answered=… told_to_wait=… refused_politely=… broken_promises=… fallback=… errors=… p50=…ms max=…ms
 """
 
@@ -54,10 +56,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import aiohttp  # Rasa's own HTTP client library
-
-from bot.access.identity import sign
-from bot.settings import PROJECT_ROOT, utcnow
+from bot.settings import PROJECT_ROOT
+from devtools.burst import burst
 from devtools.load import (
     MemorySampler,
     Result,
@@ -66,7 +66,6 @@ from devtools.load import (
     load_average,
     percentile,
     scripts,
-    scripts_for,
     warm_up,
 )
 from devtools.stack import (
@@ -83,104 +82,18 @@ from devtools.stack import (
 REPORT = PROJECT_ROOT / "reports" / "bench.md"  # and its figures in bench.json
 
 
-# -- burst: N first messages at once ----------------------------------------------------
-
-BURST_KINDS = ("answered", "told_to_wait", "refused_politely", "broken_promises", "fallback", "errors")
+# -- burst: N first messages at once (devtools/burst.py) ------------------------------
 
 
-def guard_replies() -> Dict[str, str]:
-    """The start of each of the guard's own replies (up to its first {variable}) → its kind."""
-    from bot.playbook import faults
-    from rasa_adapter.project_files import response_text
-
-    kinds = {faults.ASK_AGAIN: "told_to_wait", faults.BUSY: "refused_politely",
-             faults.STILL_WORKING: "broken_promises", faults.FALLBACK: "fallback"}
-    return {response_text(name).split("{", 1)[0]: kind for name, kind in kinds.items()}
-
-
-def classify(status: Optional[int], body: object, replies: Dict[str, str]) -> str:
-    return classify_why(status, body, replies)[0]
-
-
-def classify_why(status: Optional[int], body: object, replies: Dict[str, str]) -> Tuple[str, str]:
-    """The kind of a burst reply, and for an error what was wrong with it."""
-    if status != 200:
-        return "errors", f"HTTP {status}" if status else "no response"
-    if not isinstance(body, list) or not body:
-        return "errors", f"empty body {body!r:.60}"
-    texts = [m.get("text") for m in body if isinstance(m, dict)]
-    if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
-        return "errors", f"no text in {body!r:.80}"
-    for start, kind in replies.items():
-        if any(str(t).startswith(start) for t in texts):
-            return kind, ""
-    return "answered", ""
-
-
-async def burst(url: str, n: int, secret: str, timeout: float = 90.0,
-                why: Optional[Dict[str, int]] = None) -> Tuple[Dict[str, int], List[float]]:
-    """``n`` customers' first messages (the scripts' first turns), all sent at once: how
-    many replies of each kind, and each reply's time (ms). ``why`` collects the reasons
-    of the errors (reason → count)."""
-    replies = guard_replies()
-    why = {} if why is None else why
-    counts = {kind: 0 for kind in BURST_KINDS}
-    times: List[float] = []
-    now = utcnow()
-    run = f"burst-{os.getpid()}-{int(time.time())}"
-    start = asyncio.Event()
-
-    async def one(http: aiohttp.ClientSession, number: int) -> None:
-        script = scripts_for(number)[0]
-        metadata = {"buyer_token": sign(script.buyer, secret, now)} if script.buyer else {}
-        payload = {"sender": f"{run}-{number}", "message": script.turns[0].say, "metadata": metadata}
-        await start.wait()
-        started = time.perf_counter()
-        status: Optional[int] = None
-        body: object = None
-        failure = ""
-        try:
-            async with http.post(f"{url}/webhooks/rest/webhook", json=payload) as response:
-                status = response.status
-                body = await response.json(content_type=None) if status == 200 else None
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as e:
-            failure = f"{type(e).__name__}: {e}"[:100]
-        times.append((time.perf_counter() - started) * 1000)
-        kind, reason = classify_why(status, body, replies)
-        counts[kind] += 1
-        if kind == "errors":
-            reason = failure or reason
-            why[reason] = why.get(reason, 0) + 1
-
-    connector = aiohttp.TCPConnector(limit=0)  # every customer at once
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)) as http:
-        tasks = [asyncio.ensure_future(one(http, number)) for number in range(n)]
-        await asyncio.sleep(0.2)
-        start.set()
-        await asyncio.gather(*tasks)
-    return counts, times
-
-
-def burst_line(n: int, counts: Dict[str, int], times: List[float]) -> str:
-    return (f"burst: n={n} " + " ".join(f"{kind}={counts[kind]}" for kind in BURST_KINDS)
-            + f" p50={percentile(times, 50):.0f}ms max={max(times, default=0):.0f}ms")
-
-
-def why_lines(why: Dict[str, int]) -> List[str]:
-    """The errors' reasons, most frequent first (empty when there were none)."""
-    return [f"    {count} × {reason}" for reason, count in sorted(why.items(), key=lambda kv: -kv[1])]
-
-
-def run_burst(n: int, url: Optional[str], keep: bool) -> int:
-    """The burst against ``url``, or against servers of its own (as the load run)."""
+def run_burst(n: int, url: Optional[str], keep: bool, over_socketio: int = 0) -> int:
+    """The burst against ``url``, or against servers of its own (as the load run);
+    ``over_socketio`` of the customers are chat widgets."""
     secrets = Secrets.from_settings()
     if url:
-        why: Dict[str, int] = {}
-        counts, times = asyncio.run(burst(url.rstrip("/"), n, secrets.buyer_secret, why=why))
-        print("\n".join([burst_line(n, counts, times), *why_lines(why)]))
-        return 0
+        tally = asyncio.run(burst(url.rstrip("/"), n, secrets.buyer_secret, over_socketio))
+        print(tally.report())
+        return 0 if tally.ok else 1
     tmp = Path(tempfile.mkdtemp(prefix="bench-burst-"))
-    why: Dict[str, int] = {}
     try:
         shop = make_shop(tmp)
         print("==> starting the action server and the Rasa server", flush=True)
@@ -191,8 +104,9 @@ def run_burst(n: int, url: Optional[str], keep: bool) -> int:
             print("==> warming up: every conversation once", flush=True)
             asyncio.run(warm_up(servers.rasa_url, secrets.buyer_secret))
             limit = os.environ.get("MAX_CONCURRENT_TURNS", "the default")
-            print(f"==> {n} first messages at once over REST (MAX_CONCURRENT_TURNS: {limit})", flush=True)
-            counts, times = asyncio.run(burst(servers.rasa_url, n, secrets.buyer_secret, why=why))
+            print(f"==> {n} first messages at once, {over_socketio} of them over socket.io "
+                  f"(MAX_CONCURRENT_TURNS: {limit})", flush=True)
+            tally = asyncio.run(burst(servers.rasa_url, n, secrets.buyer_secret, over_socketio))
             if keep:
                 print(f"    server logs: {', '.join(str(s.log) for s in servers.servers.values())}")
     except StackError as exc:
@@ -201,8 +115,8 @@ def run_burst(n: int, url: Optional[str], keep: bool) -> int:
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    print("\n".join([burst_line(n, counts, times), *why_lines(why)]))
-    return 0 if counts["errors"] == 0 and counts["broken_promises"] == 0 else 1
+    print(tally.report())
+    return 0 if tally.ok else 1
 
 
 # -- open loop: Poisson arrivals at fixed rates, and plain Rasa as the anchor --------------
@@ -521,6 +435,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--burst", type=int, default=0, metavar="N",
                         help="burst mode: N first messages at the same moment (see above)")
     parser.add_argument("--url", default=None, help="burst mode: the Rasa server to send to (default: its own)")
+    parser.add_argument("--socketio", type=int, default=0, metavar="K",
+                        help="burst mode: K of the N customers are chat widgets on socket.io")
     parser.add_argument("--rates", default=None, metavar="R1,R2,...",
                         help=f"open loop: Poisson arrivals at these turn rates (make bench: {OPEN_RATES})")
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("SECONDS_PER_RATE", 20)),
@@ -529,7 +445,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="open loop: a customer's mean think time between turns (s)")
     args = parser.parse_args(argv)
     if args.burst:
-        return run_burst(args.burst, args.url, args.keep)
+        return run_burst(args.burst, args.url, args.keep, args.socketio)
     if args.rates:
         return run_open_loop([float(r) for r in args.rates.split(",")], args.seconds, args.think, args.keep)
     if min(args.customers, args.turns, args.concurrency) < 1:

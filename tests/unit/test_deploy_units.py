@@ -11,6 +11,7 @@ from typing import Dict, List
 
 import pytest
 
+from bot import settings
 from bot.settings import PROJECT_ROOT
 
 UNITS = PROJECT_ROOT / "deploy" / "systemd"
@@ -61,6 +62,25 @@ def test_each_server_of_make_run_has_a_unit_with_its_port() -> None:
     assert "--port 5005" in rasa and "--auth-token ${RASA_TOKEN}" in rasa and "--interface 127.0.0.1" in rasa
     assert (PROJECT_ROOT / rasa.split("--endpoints ")[1].split()[0]).exists()
     assert "-m web" in execs["aftersales-web.service"]
+
+
+def environment(name: str) -> Dict[str, str]:
+    pairs = " ".join(parse(UNITS / name)["Service"]["Environment"]).split()
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def test_the_units_have_the_settings_their_servers_need() -> None:
+    """The web service reads the tracker store of the Rasa unit's endpoints (the
+    workbench's conversations); the action server keeps Rasa's connections open
+    through a stall; several Rasa instances get their shared socket.io queue from the
+    environment file."""
+    rasa = parse(UNITS / "aftersales-rasa.service")["Service"]["ExecStart"][-1]
+    endpoints = rasa.split("--endpoints ")[1].split()[0]
+    assert environment("aftersales-web.service")["RASA_ENDPOINTS"] == f"{INSTALLED_AT}/{endpoints}"
+    assert int(environment("aftersales-actions.service")["SANIC_KEEP_ALIVE_TIMEOUT"]) == settings.ACTION_SERVER_KEEP_ALIVE
+    assert int(environment("aftersales-rasa.service")["SANIC_BACKLOG"]) == settings.LISTEN_BACKLOG
+    example = (UNITS / "aftersales.env.example").read_text(encoding="utf-8")
+    assert "SOCKETIO_MESSAGE_QUEUE=redis://" in example
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")

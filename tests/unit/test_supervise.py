@@ -1,6 +1,6 @@
 """devtools/supervise.py: a Stack's servers under a real supervisord (small http.server
 processes): config from the Stack, restart after SIGKILL while the other keeps serving,
-a frozen one restarted by the health watch, a clean stop, owner-only files."""
+a frozen one restarted by the health watch, a busy one later, a clean stop, owner-only files."""
 
 from __future__ import annotations
 
@@ -97,6 +97,39 @@ def test_a_frozen_server_is_restarted_by_the_health_watch(tmp_path: Path, ports)
         frozen = supervised.pid("one")
         os.kill(frozen, signal.SIGSTOP)
         wait(lambda: supervised.pid("one") not in (0, frozen) and http_ok(f"http://127.0.0.1:{ports[0]}/"), 30)
+        assert supervised.restarted_by_health == ["one"]
+    finally:
+        supervised.stop()
+
+
+# answers until SIGUSR1, then works without answering (as Rasa's loop full of turns)
+BUSY_SERVER = """
+import http.server, signal, sys
+
+def work(*_):
+    while True:
+        pass
+
+signal.signal(signal.SIGUSR1, work)
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), http.server.SimpleHTTPRequestHandler).serve_forever()
+"""
+
+
+def test_a_busy_server_gets_the_longer_grace_before_a_restart(tmp_path: Path, ports) -> None:
+    stack = Stack(tmp_path / "log", SECRETS, timeout=60)
+    script = tmp_path / "busy_server.py"
+    script.write_text(BUSY_SERVER, encoding="utf-8")
+    stack.add("one", [sys.executable, str(script), str(ports[0])], ready=f"http://127.0.0.1:{ports[0]}/")
+    supervised = Supervised(stack, tmp_path / "run", health_grace=2, health_interval=0.5, health_grace_busy=10)
+    try:
+        supervised.start()
+        working = supervised.pid("one")
+        os.kill(working, signal.SIGUSR1)
+        started = time.monotonic()
+        time.sleep(6)  # past health_grace, not past health_grace_busy
+        assert supervised.pid("one") == working and supervised.restarted_by_health == []
+        wait(lambda: supervised.pid("one") not in (0, working) and http_ok(f"http://127.0.0.1:{ports[0]}/"), 40)
+        assert time.monotonic() - started >= 10
         assert supervised.restarted_by_health == ["one"]
     finally:
         supervised.stop()
