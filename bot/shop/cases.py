@@ -388,10 +388,10 @@ class CaseLog:
         return [c for c in self.open_cases() if c.state == CaseState.NEEDS_APPROVAL]
 
     def decide(self, case_id: int, approved: bool, handler: str, now: datetime, note: str,
-               before_commit: Callable[[CaseRecord], None]) -> Optional[CaseRecord]:
+               before_commit: Optional[Callable[[CaseRecord], None]] = None) -> Optional[CaseRecord]:
         """A supervisor's decision on a case awaiting approval: approved, the shop acts
-        (waiting_shop); denied, it is resolved. ``before_commit`` (telling the customer)
-        runs inside the transaction: if it raises, the case stays as it was. None when
+        (waiting_shop); denied, it is resolved. ``before_commit``, if given, runs inside
+        the transaction: if it raises, the case stays as it was. None when
         the case is not awaiting approval (unknown, or decided already)."""
         with self.store.transaction() as s:
             case = s.get(Case, case_id)
@@ -403,7 +403,8 @@ class CaseLog:
             case.updated_at = now
             s.flush()
             record = _record(case)
-            before_commit(record)
+            if before_commit is not None:
+                before_commit(record)
             return record
 
     def close(self, case_id: int, now: datetime, handler: Optional[str] = None) -> bool:

@@ -234,16 +234,18 @@ class CaseFact(Base):
 
 class CaseNotice(Base):
     """A change of a case told to the customer in their conversation: the record that
-    the notice was sent (``delivered``: Rasa took it; false: to be said again)."""
+    the notice was sent (``delivered``: the customer was told; false: still to be told,
+    when they come back or ``python -m bot cases notify`` reaches them)."""
 
     __tablename__ = "case_notices"
 
     id = Column(Integer, primary_key=True)
     case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, index=True)
-    conversation_id = Column(String(128), nullable=False)
+    conversation_id = Column(String(128), nullable=False, index=True)
     change = Column(String(24), nullable=False)  # see bot.shop.casefacts.CaseChange
     delivered = Column(Boolean, nullable=False, default=False)
     created_at = Column(DateTime, nullable=False)
+    delivered_at = Column(DateTime)  # when the customer was told (claimed once: claim_notice)
 
 
 class AccessCheck(Base):
