@@ -89,7 +89,7 @@ def still_not_found(cases: CaseLog, notes: CaseNotes, store: OrderStore, policy:
     note = notes.for_reply(reply)
     cases.move_on(case.id, note.state, note.next_step, now)
     if case.order_id:
-        store.add_note(case.order_id, COURIER_CONTACT, note.note, now, due_at=promise.due_at)
+        store.add_note(case.order_id, COURIER_CONTACT, note.note, now, promise_id=promise.id)
     return reply
 
 

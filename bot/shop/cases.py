@@ -265,6 +265,14 @@ class CaseLog:
             row.due_at = now + timedelta(days=row.days or 0)
             return _promise(row)
 
+    def open_promise(self, case_id: int, session: Optional[Session] = None) -> Optional[PromiseRecord]:
+        """The case's promise not kept yet with the earliest due time (None: none)."""
+        with (nullcontext(session) if session is not None else self.store.session()) as s:
+            row = s.execute(select(Promise).where(
+                Promise.case_id == case_id, Promise.kept_at.is_(None), Promise.due_at.is_not(None),
+            ).order_by(Promise.due_at, Promise.id)).scalars().first()
+            return _promise(row) if row is not None else None
+
     def promises(self, case_id: int) -> List[PromiseRecord]:
         with self.store.session() as s:
             rows = s.execute(select(Promise).where(Promise.case_id == case_id).order_by(Promise.id)).scalars()

@@ -140,7 +140,8 @@ class Variant(Base):
 
 
 class OrderNote(Base):
-    """A note on the order (插旗备注), or a promise made to the customer (``due_at``)."""
+    """A note on the order (插旗备注). A note about a promise made to the customer refers
+    to it (``promise_id``): its due time is the case's promise, the one record of it."""
 
     __tablename__ = "order_notes"
 
@@ -148,11 +149,12 @@ class OrderNote(Base):
     order_id = Column(String(19), ForeignKey("orders.id"), nullable=False, index=True)
     kind = Column(String(32), nullable=False)  # what it is about: urgent, courier_answer, ...
     text = Column(Text, nullable=False)
-    due_at = Column(DateTime)  # a promise's deadline (naive UTC)
+    promise_id = Column(Integer, ForeignKey("promises.id"))  # the promise the note is about
     author = Column(String(64), nullable=False, default="assistant")
     created_at = Column(DateTime, nullable=False)
 
     order = relationship("Order", back_populates="notes")
+    promise = relationship("Promise")
 
 
 class Case(Base):
