@@ -51,6 +51,7 @@ class NoticeRecord:
     change: CaseChange
     delivered: bool
     created_at: datetime
+    delivered_at: Optional[datetime] = None  # when the customer was told
 
 
 def mask_account(value: str) -> str:
@@ -119,4 +120,4 @@ def notices_of(store: OrderStore, case_id: int) -> List[NoticeRecord]:
 
 def _notice(row: CaseNotice) -> NoticeRecord:
     return NoticeRecord(row.id, row.case_id, row.conversation_id, CaseChange(row.change),
-                        bool(row.delivered), row.created_at)
+                        bool(row.delivered), row.created_at, row.delivered_at)

@@ -37,14 +37,23 @@ def test_the_return_waybill_is_recorded_and_the_arrival_is_told(rasa_url, shop, 
     assert [f.value for f in facts_of(store, case.id, FactKind.RETURN_WAYBILL)] == ["SF1234567890"]
     [promise] = CaseLog(store).promises(case.id)
     assert promise.due_at is None  # the clock waits for the parcel
-    # the parcel arrives: the handling clock starts and the customer is told in the conversation
+    # the parcel arrives: the handling clock starts; a REST customer cannot be pushed to, so
+    # the notice waits and is said ahead of the answer to their next message, once
     monkeypatch.setenv("RASA_TOKEN", TOKEN)
     assert bot_cli(["--db", shop.db, "cases", "return-arrived", str(case.id), "--rasa", rasa_url]) == 0
-    assert f"told the customer in conversation {customer.sender}" in capsys.readouterr().out
+    assert f"conversation {customer.sender} is told when they write again" in capsys.readouterr().out
+    [notice] = notices_of(store, case.id)
+    assert not notice.delivered and not [t for t in bot_texts(rasa_url, customer.sender) if "已经到仓" in t]
+    first, *answer = [m.get("text", "") for m in customer.messages("好的，谢谢")]
+    assert "已经到仓" in first and answer  # the notice, then the answer to the message
+    assert "2938475610293840001" in first and re.search(r"\d+月\d+日\S+前处理完", first)
+    assert "已经到仓" not in customer.says("好的")  # once
     told = [t for t in bot_texts(rasa_url, customer.sender) if "已经到仓" in t]
-    assert len(told) == 1 and "2938475610293840001" in told[0] and re.search(r"\d+月\d+日\S+前处理完", told[0])
+    assert len(told) == 1
     [notice] = notices_of(store, case.id)
     assert notice.delivered and notice.change.value == "return_arrived"
+    assert bot_cli(["--db", shop.db, "cases", "notify", "--rasa", rasa_url]) == 0  # nothing left to tell
+    assert len(notices_of(store, case.id)) == 1 and notices_of(store, case.id)[0].delivered
 
 
 def test_asked_around_and_still_not_found_keeps_the_promised_time(rasa_url, shop):
