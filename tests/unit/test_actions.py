@@ -113,7 +113,14 @@ async def test_the_promise_is_one_record_on_the_case_and_a_broken_one_changes_th
         assert row.promise_id == promise.id and not hasattr(row, "due_at")
     [note] = deps.store.get_order("2938475610293840001").notes
     assert note.due_at == promise.due_at and "已备注" not in note.text
-    late = dataclasses.replace(deps, clock=lambda: promise.due_at + timedelta(minutes=1))
+    from bot.playbook.scenarios import round_promise
+
+    told = round_promise(promise.due_at, deps.policy)[0]  # the time the customer was given
+    early = WireDispatcher()  # past the exact due time but not the one said: no false apology
+    await ActionSignedNotReceived(dataclasses.replace(deps, clock=lambda: promise.due_at + timedelta(seconds=1))
+                                  ).run(early, make_tracker(slots=slots), {})
+    assert responses(early) != ["utter_snr_promise_overdue"] or told == promise.due_at
+    late = dataclasses.replace(deps, clock=lambda: told + timedelta(minutes=1))
     broken = WireDispatcher()
     await ActionSignedNotReceived(late).run(broken, make_tracker(slots=slots), {})
     [said] = broken.messages
