@@ -15,10 +15,17 @@ from bot.playbook.casenotes import CaseNotes
 from bot.playbook.policy import load_policy
 from bot.shop.store import OrderStore
 from bot.shop.uploads import Uploads
-from rasa_adapter.api import conversation_slot, conversation_slots, parse_ranking, trigger_intent
+from rasa_adapter.api import (
+    conversation_slot,
+    conversation_slots,
+    notice_sayer,
+    parse_ranking,
+    trigger_intent,
+)
 from rasa_adapter.conversations import RasaConversations, TrackerIndex, tracker_store_url
 from rasa_adapter.project_files import agent_assist
 from web.app import Settings, make_app
+from web.notices import add_notice_retry
 from web.uploads import PHOTO_INTENT, UploadService
 from web.workbench import Bench
 
@@ -59,6 +66,7 @@ def main() -> None:
             index=TrackerIndex(create_engine(tracker_url, future=True)) if tracker_url else None,
         ),
     ))
+    add_notice_retry(app, store, notice_sayer(rasa_url, rasa_token), settings.utcnow, settings.notice_retry_seconds())
     web.run_app(app, host=settings.host(), port=settings.web_port(),
                 print=None)
 
