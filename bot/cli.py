@@ -202,7 +202,7 @@ def _tell(run: Run, log: CaseLog, change: CaseChange) -> int:
         run.say(f"told the customer in conversation {notice.conversation_id}")
     elif notice is not None:
         run.say(f"the customer in conversation {notice.conversation_id} is told when they write again"
-                " (or by `cases notify`)")
+                " (a widget conversation: by the next retry, `cases notify` or the web service)")
     return 0
 
 
