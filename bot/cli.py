@@ -189,14 +189,15 @@ def _sayer(run: Run) -> Callable[[str, str, Dict[str, str]], bool]:
     """How the command line tells a customer (``rasa_adapter.api.notice_sayer``)."""
     from rasa_adapter.api import notice_sayer
 
-    if run.args.no_notice:
-        return lambda *_: False
     return notice_sayer(run.args.rasa, settings.rasa_token(), on_failure=lambda why: print(
         f"the customer was not told now ({why}); the notice is pending", file=sys.stderr))
 
 
 def _tell(run: Run, log: CaseLog, change: CaseChange) -> int:
-    """Tell the customer in their conversation; the notice is recorded either way."""
+    """Tell the customer in their conversation; the notice is recorded either way
+    (``--no-notice``: neither, the customer is never told of this change)."""
+    if run.args.no_notice:
+        return 0
     notice = tell_case_changed(log, log.store, run.args.case_id, change, _sayer(run), settings.utcnow())
     if notice is not None and notice.delivered:
         run.say(f"told the customer in conversation {notice.conversation_id}")

@@ -295,3 +295,12 @@ def test_a_supervisors_decision_is_told_with_its_reason(deps, dispatcher, make_t
     assert denied.facts["order_id"] == order.order_id
     text = response_text("utter_approval_denied").format(**denied.facts)
     assert "活动价不参与保价" in text and "{" not in text
+
+
+def test_no_notice_changes_the_case_and_records_nothing_to_tell(deps):
+    order = signed_order(deps.store)
+    case = open_case(deps, "c12", "quality_issue", order.order_id)
+    url = str(deps.store.engine.url)
+    assert main(["--db", url, "cases", "resolve", str(case.id), "--no-notice"]) == 0
+    assert deps.cases.get(case.id).state == CaseState.RESOLVED
+    assert notices_of(deps.store, case.id) == [] and pending_notices(deps.store, "c12") == []
