@@ -1,4 +1,5 @@
-"""A photo from the shop page arrived (the web service triggers ``EXTERNAL_photo_received``)."""
+"""A photo from the shop page arrived (the web service triggers ``EXTERNAL_photo_received``),
+or the customer says in text that they sent one."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.deps import UsesDeps
 from actions.scenario import database_unavailable
-from bot.playbook.evidence import photos_received
+from bot.playbook.evidence import photo_said_sent, photos_received
 
 logger = logging.getLogger(__name__)
 
@@ -34,5 +35,24 @@ class ActionPhotoReceived(UsesDeps, Action):
         if reply is None:  # the case was closed between the upload and now: nothing to say
             logger.warning("a photo arrived for %s without an open case", tracker.sender_id)
             return []
+        dispatcher.utter_message(response=reply.response, **reply.facts)
+        return []
+
+
+class ActionPhotoSentText(UsesDeps, Action):
+    """「照片发你了」: what the open case has received, or how to send a photo."""
+
+    def name(self) -> str:
+        return "action_photo_sent_text"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        deps = self.deps
+        try:
+            reply = photo_said_sent(deps.cases, deps.store, tracker.sender_id, tracker.get_slot("order_id"),
+                                    deps.policy.uploads_per_case)
+        except SQLAlchemyError:
+            return database_unavailable(dispatcher, "count the photos", tracker.sender_id)
         dispatcher.utter_message(response=reply.response, **reply.facts)
         return []

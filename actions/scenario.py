@@ -35,23 +35,25 @@ def register_case(
     escalation: Optional[Escalation] = None,
 ) -> CaseRecord:
     """Log the case this reply answers (``bot.playbook.casenotes.log_case``), and write
-    the note the reply speaks of on the order (「已备注」), in one transaction.
+    the note the reply speaks of on the order (「已备注」; about the case's promise when
+    the reply makes one), in one transaction.
 
     Raises ``SQLAlchemyError`` when the database is unavailable: the caller then
     answers ``utter_service_unavailable`` instead, and nothing is half-written.
     """
     now = deps.clock()
     with deps.store.transaction() as session:
-        spec = reply.order_note
-        if spec is not None and order is not None:  # the case's 插旗备注, on the order itself
-            text = deps.notes.for_reply(reply).note
-            deps.store.add_note(order.order_id, spec.kind, text, now, due_at=spec.due_at,
-                                session=session)
-        return log_case(
+        case = log_case(
             deps.cases, deps.notes, conversation=tracker.sender_id, intent=intent, reply=reply,
             order=order, now=now, customer_message=customer_message, policy=deps.policy,
             escalation=escalation, session=session,
         )
+        spec = reply.order_note
+        if spec is not None and order is not None:  # the case's 插旗备注, on the order itself
+            promise = deps.cases.open_promise(case.id, session) if spec.about_promise else None
+            deps.store.add_note(order.order_id, spec.kind, deps.notes.for_reply(reply).note, now,
+                                promise_id=promise.id if promise is not None else None, session=session)
+        return case
 
 
 def database_unavailable(dispatcher: CollectingDispatcher, what: str, key: object) -> EventList:

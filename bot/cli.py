@@ -5,7 +5,8 @@
   cases [close ID]       the open cases by due time, overdue promises first (--all: resolved
                          and closed too; --at: as at a time); close one; `resolve ID`: done;
                          `keep ID KIND`: a promise kept; `return-arrived ID`: start the
-                         handling clock (resolve, keep and return-arrived tell the customer)
+                         handling clock (resolve, keep and return-arrived tell the customer);
+                         `notify`: tell the customers the notices still pending
   release SENDER         give a conversation handed to a human back to the assistant
   suggest MESSAGE        agent assist: suggested replies for a customer message
   token ACCOUNT          a signed buyer token, to chat as that buyer over REST
@@ -35,7 +36,7 @@ from bot import settings
 from bot.access.identity import sign
 from bot.playbook.casenotes import CaseNotes
 from bot.playbook.complaints import checklist_for
-from bot.playbook.followups import tell_case_changed
+from bot.playbook.followups import tell_case_changed, tell_pending
 from bot.playbook.policy import PolicyError, ShopPolicy, load_policy
 from bot.playbook.scenarios import fmt_items, fmt_time
 from bot.shop.casefacts import CaseChange, FactKind, FactRecord, facts_of, mask_account
@@ -118,6 +119,11 @@ def cases(run: Run) -> int:
     store = run.store()
     try:
         log = CaseLog(store)
+        if run.args.action == "notify":
+            told = tell_pending(log.store, _sayer(run), settings.utcnow())
+            run.say(f"told {len(told)} pending notice(s)"
+                    + "".join(f"\n  case {n.case_id} ({n.change.value}) in {n.conversation_id}" for n in told))
+            return 0
         if run.args.action and run.args.case_id is None:
             return fail(f"which case? `python -m bot cases {run.args.action} ID`", 2)
         if run.args.action == "close":
@@ -179,23 +185,25 @@ def shown(fact: FactRecord) -> str:
     return mask_account(fact.value) if fact.kind == FactKind.REFUND_ACCOUNT else fact.value
 
 
+def _sayer(run: Run) -> Callable[[str, str, Dict[str, str]], bool]:
+    """How the command line tells a customer (``rasa_adapter.api.notice_sayer``)."""
+    from rasa_adapter.api import notice_sayer
+
+    return notice_sayer(run.args.rasa, settings.rasa_token(), on_failure=lambda why: print(
+        f"the customer was not told now ({why}); the notice is pending", file=sys.stderr))
+
+
 def _tell(run: Run, log: CaseLog, change: CaseChange) -> int:
-    """Tell the customer in their conversation (Rasa's trigger_intent); record the notice."""
-    from rasa_adapter.api import RasaUnavailable, trigger_intent
-
-    def say(conversation: str, intent: str, entities: Dict[str, str]) -> bool:
-        if run.args.no_notice:
-            return False
-        try:
-            trigger_intent(run.args.rasa, conversation, intent, entities, settings.rasa_token())
-            return True
-        except RasaUnavailable as exc:
-            print(f"the customer was not told now ({exc}); the notice is recorded as not sent", file=sys.stderr)
-            return False
-
-    notice = tell_case_changed(log, log.store, run.args.case_id, change, say, settings.utcnow())
+    """Tell the customer in their conversation; the notice is recorded either way
+    (``--no-notice``: neither, the customer is never told of this change)."""
+    if run.args.no_notice:
+        return 0
+    notice = tell_case_changed(log, log.store, run.args.case_id, change, _sayer(run), settings.utcnow())
     if notice is not None and notice.delivered:
         run.say(f"told the customer in conversation {notice.conversation_id}")
+    elif notice is not None:
+        run.say(f"the customer in conversation {notice.conversation_id} is told when they write again"
+                " (a widget conversation: by the next retry, `cases notify` or the web service)")
     return 0
 
 
@@ -365,9 +373,10 @@ def parser() -> argparse.ArgumentParser:
         if name == "init-db":
             p.add_argument("--reset", action="store_true", help="delete and re-create it first")
         elif name == "cases":
-            p.add_argument("action", nargs="?", choices=["close", "resolve", "keep", "return-arrived"],
+            p.add_argument("action", nargs="?", choices=["close", "resolve", "keep", "return-arrived", "notify"],
                            help="close a case; resolve it; mark its promise kept; its return parcel "
-                                "arrived (resolve, keep and return-arrived tell the customer)")
+                                "arrived (resolve, keep and return-arrived tell the customer); notify: tell "
+                                "the customers the notices still pending")
             p.add_argument("case_id", nargs="?", type=int, help="the case")
             p.add_argument("kind", nargs="?", choices=[k.value for k in PromiseKind],
                            help="keep: the promise kept")

@@ -184,6 +184,12 @@ def database_url() -> str:
     return f"sqlite:///{var_dir() / 'shop.db'}"
 
 
+def notice_retry_seconds() -> float:
+    """How often (s) the web service retries the case notices still pending
+    (``NOTICE_RETRY_SECONDS``; 0: never)."""
+    return float(os.environ.get("NOTICE_RETRY_SECONDS", "60"))
+
+
 def sqlite_busy_timeout() -> float:
     """How long (s) an SQLite shop waits for a lock before the query fails (``SHOP_DB_BUSY_TIMEOUT``)."""
     return float(os.environ.get("SHOP_DB_BUSY_TIMEOUT", "15"))

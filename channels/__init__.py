@@ -9,7 +9,8 @@ the same URLs as Rasa's own REST and socket.io channels. One job per module:
 - ``runtime``: per server, the settings, the journal, the replay worker and the
   channels' late outputs, started and stopped with the server;
 - ``journal``: the pending-turn journal (SQL);
-- ``replay``: replays journaled turns once the action server is healthy again.
+- ``replay``: replays journaled turns once the action server is healthy again;
+- ``notices``: the customer's case notices still pending, said ahead of their next turn;
 - ``socketio_queue``: the socket.io message queue several Rasa instances share.
 
 The Rasa server imports this package when it loads the channels; that is when

@@ -13,7 +13,9 @@
   (Rasa 3.6 swallows the error: the answer is missing or partial), gets a polite
   fallback, unless the conversation is paused on purpose (a human took over); the
   turn is journaled for replay, as is a turn an action answered with "the database
-  is unavailable" (``needs_replay``).
+  is unavailable" (``needs_replay``);
+- the notices of the customer's cases still to be told (``channels.notices``) are said
+  ahead of the turn's answer.
 
 The reply names are in bot/playbook/faults.py. The guard's server-wide services
 (settings, journal, replay worker, rendering a reply) are the ``FaultRuntime`` of
@@ -126,6 +128,8 @@ class TurnGuard:
 
     async def _turn(self, runtime: FaultRuntime, on_new_message: Handler, message: UserMessage,
                     output: CountingOutput) -> None:
+        await runtime.tell_notices(message, on_new_message, output)
+        told = len(output.sent)  # the notices said ahead of this turn's answer
         failed = False
         with action_failures() as failures:
             try:
@@ -133,7 +137,7 @@ class TurnGuard:
             except Exception:
                 logger.exception("turn %s of %s failed", message.message_id, message.sender_id)
                 failed = True
-        reason = needs_replay(output.sent, action_failed=failed or bool(failures))
+        reason = needs_replay(output.sent[told:], action_failed=failed or bool(failures))
         if reason is None:
             return
         if reason == UNANSWERED and await runtime.is_paused(message.sender_id):

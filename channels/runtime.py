@@ -5,7 +5,9 @@ the first channel that ``attach``-es its guard and stopped with it. It reads its
 ``FaultSettings`` from the environment, opens the pending-turn journal in the
 tracker store's database, watches Rasa's log for failed custom actions, runs the
 ``ReplayWorker`` and renders the guard's own replies through the agent's NLG; it
-also reads which buttons a conversation's last reply offered (``channels.buttons``).
+also reads which buttons a conversation's last reply offered (``channels.buttons``)
+and tells the notices of a conversation's cases still pending (``channels.notices``,
+in the shop database of ``bot.settings.database_url``).
 Nothing here runs at import time.
 """
 
@@ -28,9 +30,11 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from bot import settings as settings_module
+from bot.shop.store import OrderStore
 from channels.buttons import OPTIONS_AS_TEXT, offered_buttons
-from channels.guard import LateOutput, TurnGuard
+from channels.guard import CountingOutput, Handler, LateOutput, TurnGuard
 from channels.journal import MAX_ATTEMPTS, RETRY_SECONDS, PendingTurnJournal
+from channels.notices import PendingNotices
 from channels.replay import ReplayWorker
 from rasa_adapter.compat import ActionFailureHandler, tracker_store_engine
 
@@ -163,15 +167,17 @@ async def render(agent: Any, response: str, sender_id: str, channel: str,
 class FaultRuntime:
     """Per server: the journal, the replay worker and the channels' late outputs."""
 
-    def __init__(self, app: Sanic, settings: FaultSettings) -> None:
+    def __init__(self, app: Sanic, settings: FaultSettings, shop_database_url: Optional[str] = None) -> None:
         self.app = app
         self.settings = settings
+        self.shop_database_url = shop_database_url  # the case notices' (None: none told)
         self.journal: Optional[PendingTurnJournal] = None
         self.late_outputs: Dict[str, LateOutput] = {}  # channel name → its late output
         self.background: Set[asyncio.Task] = set()
         self.worker_task: Optional[asyncio.Task] = None
         self.failure_handler = ActionFailureHandler()
         self.admission = Admission(settings.max_concurrent_turns)
+        self.notices: Optional[PendingNotices] = None
 
     @property
     def agent(self) -> Any:
@@ -183,6 +189,8 @@ class FaultRuntime:
             engine, max_attempts=self.settings.max_attempts, retry_seconds=self.settings.retry_seconds)
         await asyncio.to_thread(self.journal.create_schema)
         self.failure_handler.install()
+        if self.shop_database_url:
+            self.notices = PendingNotices(OrderStore.from_url(self.shop_database_url), settings_module.utcnow)
         worker = ReplayWorker(self, f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
         self.worker_task = asyncio.ensure_future(worker.run())
 
@@ -258,6 +266,11 @@ class FaultRuntime:
         except Exception:
             logger.exception("could not send %s to %s", response, sender_id)
 
+    async def tell_notices(self, message: UserMessage, handler: Handler, output: CountingOutput) -> None:
+        """Say the conversation's pending case notices ahead of its turn (``PendingNotices``)."""
+        if self.notices is not None:
+            await self.notices.tell(message, handler, lambda: len(output.sent), self.is_paused)
+
     async def record(self, message: UserMessage, reason: str) -> None:
         """Journal a turn for replay; errors are logged."""
         if self.journal is None:
@@ -283,7 +296,7 @@ def runtime_of(app: Sanic) -> FaultRuntime:
     """The app's runtime, made on first use (not started)."""
     runtime = getattr(app.ctx, "fault_runtime", None)
     if runtime is None:
-        runtime = FaultRuntime(app, FaultSettings.from_env())
+        runtime = FaultRuntime(app, FaultSettings.from_env(), settings_module.database_url())
         app.ctx.fault_runtime = runtime
     return runtime
 

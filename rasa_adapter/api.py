@@ -4,8 +4,9 @@
 tracker's slots), ``tracker`` (a whole conversation, for the agents' workbench),
 ``append_events`` (pause, an agent's message delivered to the customer),
 ``release_conversation`` (tracker events that give a paused conversation back to
-the assistant) and ``trigger_intent`` (an external event, such as a photo received,
-said into a conversation).
+the assistant), ``trigger_intent`` (an external event, such as a photo received,
+said into a conversation) and ``notice_sayer`` (a case's change told to a customer who
+can be reached now).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 
 class RasaUnavailable(RuntimeError):
@@ -79,6 +80,38 @@ def trigger_intent(rasa_url: str, conversation_id: str, intent: str, entities: D
     url = _conversation_url(rasa_url, conversation_id, "trigger_intent", token, output_channel="latest")
     answer = _call(rasa_url, url, {"name": intent, "entities": entities}, timeout)
     return list((answer or {}).get("messages") or [])
+
+
+# the channels that push a message to the customer between their turns (the widget's);
+# over REST nothing reaches the customer until they write again
+PUSH_CHANNELS = ("socketio",)
+
+
+def latest_channel(rasa_url: str, conversation_id: str, token: str = "", timeout: float = 10) -> Optional[str]:
+    """The channel the customer last wrote from (None: never wrote)."""
+    url = _conversation_url(rasa_url, conversation_id, "tracker", token, include_events="NONE")
+    return (_call(rasa_url, url, timeout=timeout) or {}).get("latest_input_channel")
+
+
+def notice_sayer(rasa_url: str, token: str = "", timeout: float = 30,
+                 on_failure: Optional[Callable[[str], None]] = None) -> Callable[[str, str, Dict[str, str]], bool]:
+    """``say(conversation, intent, entities)`` for ``bot.playbook.followups.tell_case_changed``:
+    True when the intent was said into a conversation whose channel pushes it to the
+    customer now; False (nothing said) when its customer wrote over REST (told when they
+    write again) or Rasa cannot be reached (``on_failure`` gets why)."""
+
+    def say(conversation: str, intent: str, entities: Dict[str, str]) -> bool:
+        try:
+            if latest_channel(rasa_url, conversation, token, timeout) not in PUSH_CHANNELS:
+                return False
+            trigger_intent(rasa_url, conversation, intent, entities, token, timeout)
+            return True
+        except RasaUnavailable as exc:
+            if on_failure is not None:
+                on_failure(str(exc))
+            return False
+
+    return say
 
 
 # The slot domain.yml uses for a conversation handed to a human (set by action_handoff).

@@ -30,6 +30,7 @@ FALLBACK_INTENT = "nlu_fallback"
 # a customer message the bot could not help with: below the confidence threshold, or
 # answered with 「这个问题我暂时回答不了」
 NOT_UNDERSTOOD = (FALLBACK_INTENT, "out_of_scope")
+EXTERNAL = "EXTERNAL_"  # the intents the shop's code says into a conversation (domain.yml)
 EVENTS = table("events", column("id"), column("sender_id"), column("type_name"), column("timestamp"),
                column("intent_name"), column("data"))
 
@@ -44,6 +45,9 @@ def _line(event: Mapping[str, Any]) -> Optional[Line]:
         return None
     at = _when(event.get("timestamp"))
     if kind == "user":
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
+        if str(intent).startswith(EXTERNAL):  # said by the shop's code, not typed by the customer
+            return None
         return Line(CUSTOMER, text, at)
     agent = (event.get("metadata") or {}).get("agent")
     return Line(AGENT, text, at, str(agent)) if agent else Line(BOT, text, at)

@@ -17,10 +17,17 @@ from bot.playbook.policy import load_policy
 from bot.shop.store import OrderStore
 from bot.shop.uploads import Uploads
 from evaluation.review import domain_intents
-from rasa_adapter.api import conversation_slot, conversation_slots, parse_ranking, trigger_intent
+from rasa_adapter.api import (
+    conversation_slot,
+    conversation_slots,
+    notice_sayer,
+    parse_ranking,
+    trigger_intent,
+)
 from rasa_adapter.conversations import RasaConversations, TrackerIndex, tracker_store_url
 from rasa_adapter.project_files import agent_assist
 from web.app import Settings, make_app
+from web.notices import add_notice_retry
 from web.review import ReviewDesk
 from web.uploads import PHOTO_INTENT, UploadService
 from web.workbench import Bench
@@ -68,6 +75,7 @@ def main() -> None:
                           titles={intent: assistant.fill(response, {}) for intent, response in TOPICS.items()
                                   if response in assistant.responses}),
     ))
+    add_notice_retry(app, store, notice_sayer(rasa_url, rasa_token), settings.utcnow, settings.notice_retry_seconds())
     web.run_app(app, host=settings.host(), port=settings.web_port(),
                 print=None)
 

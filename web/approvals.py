@@ -2,7 +2,9 @@
 
   GET  /agent/approvals               the cases awaiting approval (403 for a non-supervisor)
   POST /agent/approvals/{case_id}     {"decision": "approve"|"deny", "reason"?}: the case is
-                                      updated and the customer told in their conversation, or neither
+                                      updated and the customer told in their conversation
+                                      (``tell_case_changed``): at once when their widget can
+                                      be reached ("told": true), else when they write again
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional
 
 from aiohttp import web
 
-from bot.shop.cases import CaseLog, CaseRecord
+from bot.playbook.followups import tell_case_changed
+from bot.shop.casefacts import CaseChange, FactKind, record_fact
+from bot.shop.cases import CaseLog
 from bot.workbench.agents import AgentIdentity, AgentLog
-from bot.workbench.approvals import decision_note, decision_reply
+from bot.workbench.approvals import decision_note
 from bot.workbench.card import case_card
+from rasa_adapter.api import notice_sayer
 
 if TYPE_CHECKING:
     from web.workbench import Bench
@@ -41,17 +46,21 @@ def add_approvals(app: web.Application, bench: Bench, errors: Any,
         return web.json_response([{**case_card(c, now, policy), "conversation_id": c.conversation_id,
                                    "order_id": c.order_id, "buyer": c.buyer_account} for c in pending])
 
+    rasa = bench.conversations
+    say = notice_sayer(rasa.rasa_url, rasa.token, rasa.timeout)
+
     def decide(case_id: int, approved: bool, supervisor: str, reason: str) -> Optional[Dict[str, Any]]:
-        def tell(case: CaseRecord) -> None:
-            reply = decision_reply(case, approved, reason)
-            bench.conversations.send(case.conversation_id, bench.assistant.fill(reply.response, reply.facts),
-                                     supervisor)
+        """The decision stands once made; the customer is told now or when they come back."""
         now = bench.clock()
-        case = cases.decide(case_id, approved, supervisor, now, decision_note(approved, supervisor, reason), tell)
+        case = cases.decide(case_id, approved, supervisor, now, decision_note(approved, supervisor, reason))
         if case is None:
             return None
+        if not approved:
+            record_fact(bench.store, case_id, FactKind.DECISION_REASON, reason, now)
+        notice = tell_case_changed(cases, bench.store, case_id,
+                                   CaseChange.APPROVED if approved else CaseChange.DENIED, say, now)
         log.record(supervisor, "approve" if approved else "deny", now, case.conversation_id, f"case {case_id}")
-        return case_card(case, now, policy)
+        return {**case_card(case, now, policy), "told": bool(notice and notice.delivered)}
 
     async def post_decision(request: web.Request) -> web.Response:
         supervisor = require_supervisor(request).name

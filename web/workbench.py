@@ -96,7 +96,9 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
         return bench.index.recent(bench.clock() - timedelta(hours=LIVE_HOURS))
 
     def inbox(live: bool) -> List[Dict[str, Any]]:
-        entries = build_inbox(cases.open_cases(), holds.all(), activity(), bench.clock(), policy, live=live)
+        now = bench.clock()
+        broken = {d.case.id for d in cases.due(now) if d.overdue}  # promises past due
+        entries = build_inbox(cases.open_cases(), holds.all(), activity(), now, policy, live=live, broken=broken)
         return [e.as_dict() for e in entries]
 
     def drafts(conversation: Conversation, agent: str) -> Dict[str, Any]:

@@ -32,14 +32,51 @@ class SignsError(ValueError):
     """complaint_signs.yml is malformed (the message names the file and entry)."""
 
 
+# where a clause ends: a negator before it does not reach a sign after it (folded text)
+CLAUSE_BREAKS = ",.!?;:~。，！？；：～…\n"
+
+
+@dataclass(frozen=True)
+class Negation:
+    """How a sign's word is negated (「我不会给差评的」): a negator among the last ``window``
+    characters before the word, within its clause and after the last conditional marker
+    (「不给退款我就差评」, 「再不处理我就投诉」 are threats: the condition is not a negation)."""
+
+    negators: Tuple[str, ...] = ()
+    conditionals: Tuple[str, ...] = ()
+    window: int = 0
+
+
+NO_NEGATION = Negation()
+
+
+def negated(text: str, start: int, negation: Negation) -> bool:
+    """Whether the word at ``text[start:]`` (folded) is negated (``Negation``)."""
+    before = text[:start]
+    cut = max((before.rfind(c) + 1 for c in CLAUSE_BREAKS), default=0)
+    cut = max([cut, *(before.rfind(m) + len(m) for m in negation.conditionals if before.rfind(m) >= cut)])
+    scope = before[cut:][-negation.window:] if negation.window > 0 else ""
+    return any(n in scope for n in negation.negators)
+
+
+def said(word: str, text: str, negation: Negation) -> bool:
+    """Whether ``word`` occurs in ``text`` (folded) at least once without a negation."""
+    start = text.find(word)
+    while start >= 0:
+        if not negated(text, start, negation):
+            return True
+        start = text.find(word, start + 1)
+    return False
+
+
 @dataclass(frozen=True)
 class Sign:
     name: str
     label: str  # what the supervisor reads on the case
     groups: Tuple[Tuple[str, ...], ...]  # a word of every group must be in the message
 
-    def found_in(self, text: str) -> bool:
-        return all(any(word in text for word in group) for group in self.groups)
+    def found_in(self, text: str, negation: Negation = NO_NEGATION) -> bool:
+        return all(any(said(word, text, negation) for word in group) for group in self.groups)
 
 
 @dataclass(frozen=True)
@@ -47,6 +84,7 @@ class ComplaintSigns:
     signs: Tuple[Sign, ...]
     repeated_label: str
     repeated_min_messages: int
+    negation: Negation = NO_NEGATION
 
     @classmethod
     def load(cls, path: Path) -> ComplaintSigns:
@@ -64,7 +102,26 @@ class ComplaintSigns:
         least = repeated.get("min_messages")
         if isinstance(least, bool) or not isinstance(least, int) or least < 2:
             raise SignsError(f"{source}: 'repeated.min_messages' must be a whole number of at least 2")
-        return cls(signs, repeated["label"], least)
+        return cls(signs, repeated["label"], least, _negation(raw.get("negation"), source))
+
+
+def _negation(raw: Any, source: str) -> Negation:
+    """The optional ``negation`` entry: negators, conditionals and the window (characters)."""
+    if raw is None:
+        return NO_NEGATION
+    where = f"{source}: negation"
+    if not isinstance(raw, Mapping):
+        raise SignsError(f"{where} needs 'negators', 'conditionals' and 'window'")
+    lists = {}
+    for key in ("negators", "conditionals"):
+        words = raw.get(key)
+        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
+            raise SignsError(f"{where}.{key} must be a non-empty list of words")
+        lists[key] = tuple(fold(w) for w in words)
+    window = raw.get("window")
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise SignsError(f"{where}.window must be a whole number of characters, at least 1")
+    return Negation(lists["negators"], lists["conditionals"], window)
 
 
 def _sign(entry: Any, index: int, source: str) -> Sign:
@@ -89,7 +146,7 @@ def fold(text: str) -> str:
 
 def signs_in(text: str, signs: ComplaintSigns) -> Tuple[Sign, ...]:
     folded = fold(text)
-    return tuple(s for s in signs.signs if s.found_in(folded))
+    return tuple(s for s in signs.signs if s.found_in(folded, signs.negation))
 
 
 def escalation_signs(messages: Sequence[str], signs: ComplaintSigns) -> Tuple[str, ...]:

@@ -162,8 +162,12 @@ def _courier_answer_held(sit: Situation) -> bool:
 
 
 def _courier_answer_overdue(sit: Situation) -> bool:
+    """Past the time the customer was told (the promise rounded up, ``round_promise``):
+    before it, the apology would claim a broken promise that is not broken yet."""
+    from bot.playbook.facts import round_promise  # facts reads this module's conditions
+
     given = courier_answer_given(sit)
-    return given is not None and given.due_at is not None and sit.now > given.due_at
+    return given is not None and given.due_at is not None and sit.now > round_promise(given.due_at, sit.policy)[0]
 
 
 def _aspect_mentioned(sit: Situation) -> bool:

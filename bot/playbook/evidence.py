@@ -12,6 +12,8 @@ from bot.shop.store import OrderStore
 from bot.shop.uploads import latest_attachment, photo_count
 
 PHOTO_RECEIVED = "utter_photo_received"
+HOW_TO_SEND = "utter_how_to_send_photo"  # no photo on the case yet: the 📷 button
+ALREADY_RECEIVED = "utter_photos_already_received"
 
 
 def photos_received(cases: CaseLog, notes: CaseNotes, store: OrderStore, conversation: str,
@@ -34,3 +36,15 @@ def photos_received(cases: CaseLog, notes: CaseNotes, store: OrderStore, convers
         note = notes.for_reply(reply)
         cases.move_on(case.id, note.state, note.next_step, now)
     return reply
+
+
+def photo_said_sent(cases: CaseLog, store: OrderStore, conversation: str, order_id: Optional[str],
+                    per_case: int) -> Reply:
+    """「照片发你了」 typed: the photos the conversation's open case has (none arrive in
+    text), or how to send one when it has none."""
+    case = cases.open_case_for_evidence(conversation, order_id)
+    count = photo_count(store, case.id) if case is not None else 0
+    if case is None or count == 0:
+        return Reply(HOW_TO_SEND)
+    return Reply(ALREADY_RECEIVED, {"photo_count": count, "photos_left": max(per_case - count, 0),
+                                    "order_id": case.order_id or ""})

@@ -9,8 +9,9 @@ the customer is told what the bot can take instead (``NO_CASE``).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from bot.access.ids import find_order_id, find_waybill
 from bot.playbook.casenotes import CaseNotes
@@ -20,12 +21,17 @@ from bot.shop.casefacts import (
     CaseChange,
     FactKind,
     NoticeRecord,
+    claim_notice,
+    facts_of,
     mask_account,
+    pending_notices,
     record_fact,
     record_notice,
+    unclaim_notice,
 )
 from bot.shop.cases import CaseLog, CaseRecord, PromiseKind, PromiseTerms
 from bot.shop.store import OrderStore
+from bot.workbench.approvals import decision_reply
 
 COURIER_CONTACTED = "utter_snr_courier_contacted"
 WAYBILL_RECORDED = "utter_return_waybill_recorded"
@@ -83,7 +89,7 @@ def still_not_found(cases: CaseLog, notes: CaseNotes, store: OrderStore, policy:
     note = notes.for_reply(reply)
     cases.move_on(case.id, note.state, note.next_step, now)
     if case.order_id:
-        store.add_note(case.order_id, COURIER_CONTACT, note.note, now, due_at=promise.due_at)
+        store.add_note(case.order_id, COURIER_CONTACT, note.note, now, promise_id=promise.id)
     return reply
 
 
@@ -126,6 +132,7 @@ def refund_account(cases: CaseLog, notes: CaseNotes, store: OrderStore, conversa
 
 CHANGE_NOTICES = {CaseChange.RESOLVED: "utter_case_resolved", CaseChange.PROMISE_KEPT: "utter_case_promise_kept",
                   CaseChange.RETURN_ARRIVED: "utter_case_return_arrived"}
+DECISIONS = (CaseChange.APPROVED, CaseChange.DENIED)
 
 
 def case_changed(cases: CaseLog, policy: ShopPolicy, case_id: int, change: CaseChange) -> Optional[Reply]:
@@ -134,6 +141,9 @@ def case_changed(cases: CaseLog, policy: ShopPolicy, case_id: int, change: CaseC
     case = cases.get(case_id)
     if case is None:
         return None
+    if change in DECISIONS:
+        reasons = facts_of(cases.store, case_id, FactKind.DECISION_REASON)
+        return decision_reply(case, change == CaseChange.APPROVED, reasons[-1].value if reasons else "")
     facts = {"order_ref": f"（订单 {case.order_id}）" if case.order_id else ""}
     if change == CaseChange.RETURN_ARRIVED:
         due = [p.due_at for p in cases.promises(case_id)
@@ -146,15 +156,46 @@ def case_changed(cases: CaseLog, policy: ShopPolicy, case_id: int, change: CaseC
 
 # the intent said into the customer's conversation when a case changed (entities case_id, change)
 CASE_CHANGED_INTENT = "EXTERNAL_case_changed"
+# say(conversation, intent, entities): whether the customer was told now (Rasa's trigger_intent
+# on a channel that reaches them); False: not now, the notice waits
+Say = Callable[[str, str, Dict[str, str]], bool]
+
+
+def notice_entities(notice: NoticeRecord) -> Dict[str, str]:
+    """The entities of ``CASE_CHANGED_INTENT`` that tell ``notice``."""
+    return {"case_id": str(notice.case_id), "change": notice.change.value}
 
 
 def tell_case_changed(cases: CaseLog, store: OrderStore, case_id: int, change: CaseChange,
-                      say: Callable[[str, str, Dict[str, str]], bool], now: datetime) -> Optional[NoticeRecord]:
+                      say: Say, now: datetime) -> Optional[NoticeRecord]:
     """Tell the customer in the case's conversation that it changed: ``say(conversation,
-    intent, entities)`` (Rasa's trigger_intent) answers whether it was taken. The notice is
-    recorded either way (``delivered`` false: to be said again); None for an unknown case."""
+    intent, entities)`` (Rasa's trigger_intent) answers whether they were told. The notice
+    is recorded first, so it is never lost: not told now, it stays pending (``delivered``
+    false) until the customer comes back (channels/notices.py) or ``tell_pending`` reaches
+    them. None for an unknown case."""
     case = cases.get(case_id)
     if case is None:
         return None
-    delivered = say(case.conversation_id, CASE_CHANGED_INTENT, {"case_id": str(case_id), "change": change.value})
-    return record_notice(store, case_id, case.conversation_id, change, delivered, now)
+    notice = record_notice(store, case_id, case.conversation_id, change, False, now)
+    return tell_notice(store, notice, say, now)
+
+
+def tell_notice(store: OrderStore, notice: NoticeRecord, say: Say, now: datetime) -> NoticeRecord:
+    """Tell one pending notice, at most once: it is claimed first (another teller that got it
+    already wins) and released again when ``say`` could not tell it."""
+    if not claim_notice(store, notice.id, now):
+        return replace(notice, delivered=True)
+    try:
+        told = say(notice.conversation_id, CASE_CHANGED_INTENT, notice_entities(notice))
+    except Exception:
+        unclaim_notice(store, notice.id)
+        raise
+    if not told:
+        unclaim_notice(store, notice.id)
+    return replace(notice, delivered=told)
+
+
+def tell_pending(store: OrderStore, say: Say, now: datetime) -> List[NoticeRecord]:
+    """Retry every pending notice (``python -m bot cases notify``): those told now."""
+    told = [tell_notice(store, n, say, now) for n in pending_notices(store)]
+    return [n for n in told if n.delivered]

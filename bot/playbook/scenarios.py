@@ -43,12 +43,12 @@ from bot.shop.store import SHIPPED_NOT_SIGNED, OrderFacts, OrderState
 
 @dataclass(frozen=True)
 class OrderNoteSpec:
-    """A note the reply's sending writes on the order first (插旗备注: its case note's
-    text); with ``due_at``, the promise the reply makes. A reply says 「已备注」 only
-    when it carries one."""
+    """A note the reply's sending writes on the order (插旗备注: its case note's text);
+    ``about_promise``: it refers to the promise the reply makes, recorded on the case
+    (its due time is read from there). A reply says 「已备注」 only when it carries one."""
 
     kind: str
-    due_at: Optional[datetime] = None
+    about_promise: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def row_reply(row: playbook.Row, sit: Situation) -> Reply:
         rule = PROMISES[row.promise]
         due, words = promised(rule, sit)
         facts[rule.fact] = words
-    note = OrderNoteSpec(row.order_note, due if row.note_until_promise else None) if row.order_note else None
+    note = OrderNoteSpec(row.order_note, row.note_until_promise and due is not None) if row.order_note else None
     assert row.reply is not None
     return Reply(row.reply, facts, row.more, due, note, row.case)
 

@@ -11,7 +11,7 @@ A row::
       facts: [return, window]          # fact sets the bubbles need (bot.playbook.facts)
       promise: ship_by                 # a promised time, given as the fact of that name
       order_note: urgent               # the note written on the order before sending
-                                       # (``{kind: ..., until_promise: true}`` dates it)
+                                       # (``{kind: ..., until_promise: true}``: about the case's promise)
       case: quality_issue              # the case it belongs to, when not the intent's own
 
 or ``use: <block or intent>`` instead of ``reply``: the first row of that block (under

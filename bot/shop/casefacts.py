@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import List, Optional
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.logmask import mask_email, mask_pii
 from bot.shop.schema import CaseFact, CaseNotice
@@ -22,6 +22,7 @@ from bot.shop.store import OrderStore
 class FactKind(str, enum.Enum):
     RETURN_WAYBILL = "return_waybill"  # the return parcel's waybill number
     REFUND_ACCOUNT = "refund_account"  # the Alipay account (phone or e-mail) a fee goes back to
+    DECISION_REASON = "decision_reason"  # why a supervisor denied the case's request (told to the customer)
 
 
 class CaseChange(str, enum.Enum):
@@ -30,6 +31,8 @@ class CaseChange(str, enum.Enum):
     RESOLVED = "resolved"  # the shop decided / did what the case asked
     PROMISE_KEPT = "promise_kept"  # a promise was kept (the courier answered, the order shipped ...)
     RETURN_ARRIVED = "return_arrived"  # the return parcel reached the warehouse
+    APPROVED = "approved"  # a supervisor approved what the case asked (the shop acts now)
+    DENIED = "denied"  # a supervisor denied it (the reason is the case's DECISION_REASON)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class NoticeRecord:
     change: CaseChange
     delivered: bool
     created_at: datetime
+    delivered_at: Optional[datetime] = None  # when the customer was told
 
 
 def mask_account(value: str) -> str:
@@ -78,10 +82,34 @@ def record_notice(store: OrderStore, case_id: int, conversation_id: str, change:
                   delivered: bool, now: datetime) -> NoticeRecord:
     with store.transaction() as s:
         row = CaseNotice(case_id=case_id, conversation_id=conversation_id, change=change.value,
-                         delivered=delivered, created_at=now)
+                         delivered=delivered, created_at=now, delivered_at=now if delivered else None)
         s.add(row)
         s.flush()
         return _notice(row)
+
+
+def pending_notices(store: OrderStore, conversation_id: Optional[str] = None) -> List[NoticeRecord]:
+    """The notices not yet told (of one conversation, or all), the oldest first."""
+    query = select(CaseNotice).where(CaseNotice.delivered.is_(False))
+    if conversation_id is not None:
+        query = query.where(CaseNotice.conversation_id == conversation_id)
+    with store.session() as s:
+        return [_notice(r) for r in s.execute(query.order_by(CaseNotice.id)).scalars()]
+
+
+def claim_notice(store: OrderStore, notice_id: int, now: datetime) -> bool:
+    """Mark a pending notice told, before telling it: True for the one caller that got it
+    (two Rasa instances, the command line and a customer's message never tell it twice)."""
+    with store.transaction() as s:
+        done = s.execute(update(CaseNotice).where(CaseNotice.id == notice_id, CaseNotice.delivered.is_(False))
+                         .values(delivered=True, delivered_at=now))
+        return bool(done.rowcount == 1)
+
+
+def unclaim_notice(store: OrderStore, notice_id: int) -> None:
+    """Telling a claimed notice failed: it is pending again."""
+    with store.transaction() as s:
+        s.execute(update(CaseNotice).where(CaseNotice.id == notice_id).values(delivered=False, delivered_at=None))
 
 
 def notices_of(store: OrderStore, case_id: int) -> List[NoticeRecord]:
@@ -92,4 +120,4 @@ def notices_of(store: OrderStore, case_id: int) -> List[NoticeRecord]:
 
 def _notice(row: CaseNotice) -> NoticeRecord:
     return NoticeRecord(row.id, row.case_id, row.conversation_id, CaseChange(row.change),
-                        bool(row.delivered), row.created_at)
+                        bool(row.delivered), row.created_at, row.delivered_at)

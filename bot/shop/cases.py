@@ -265,6 +265,14 @@ class CaseLog:
             row.due_at = now + timedelta(days=row.days or 0)
             return _promise(row)
 
+    def open_promise(self, case_id: int, session: Optional[Session] = None) -> Optional[PromiseRecord]:
+        """The case's promise not kept yet with the earliest due time (None: none)."""
+        with (nullcontext(session) if session is not None else self.store.session()) as s:
+            row = s.execute(select(Promise).where(
+                Promise.case_id == case_id, Promise.kept_at.is_(None), Promise.due_at.is_not(None),
+            ).order_by(Promise.due_at, Promise.id)).scalars().first()
+            return _promise(row) if row is not None else None
+
     def promises(self, case_id: int) -> List[PromiseRecord]:
         with self.store.session() as s:
             rows = s.execute(select(Promise).where(Promise.case_id == case_id).order_by(Promise.id)).scalars()
@@ -388,10 +396,10 @@ class CaseLog:
         return [c for c in self.open_cases() if c.state == CaseState.NEEDS_APPROVAL]
 
     def decide(self, case_id: int, approved: bool, handler: str, now: datetime, note: str,
-               before_commit: Callable[[CaseRecord], None]) -> Optional[CaseRecord]:
+               before_commit: Optional[Callable[[CaseRecord], None]] = None) -> Optional[CaseRecord]:
         """A supervisor's decision on a case awaiting approval: approved, the shop acts
-        (waiting_shop); denied, it is resolved. ``before_commit`` (telling the customer)
-        runs inside the transaction: if it raises, the case stays as it was. None when
+        (waiting_shop); denied, it is resolved. ``before_commit``, if given, runs inside
+        the transaction: if it raises, the case stays as it was. None when
         the case is not awaiting approval (unknown, or decided already)."""
         with self.store.transaction() as s:
             case = s.get(Case, case_id)
@@ -403,7 +411,8 @@ class CaseLog:
             case.updated_at = now
             s.flush()
             record = _record(case)
-            before_commit(record)
+            if before_commit is not None:
+                before_commit(record)
             return record
 
     def close(self, case_id: int, now: datetime, handler: Optional[str] = None) -> bool:

@@ -141,7 +141,8 @@ class Variant(Base):
 
 
 class OrderNote(Base):
-    """A note on the order (插旗备注), or a promise made to the customer (``due_at``)."""
+    """A note on the order (插旗备注). A note about a promise made to the customer refers
+    to it (``promise_id``): its due time is the case's promise, the one record of it."""
 
     __tablename__ = "order_notes"
 
@@ -149,11 +150,12 @@ class OrderNote(Base):
     order_id = Column(String(19), ForeignKey("orders.id"), nullable=False, index=True)
     kind = Column(String(32), nullable=False)  # what it is about: urgent, courier_answer, ...
     text = Column(Text, nullable=False)
-    due_at = Column(DateTime)  # a promise's deadline (naive UTC)
+    promise_id = Column(Integer, ForeignKey("promises.id"))  # the promise the note is about
     author = Column(String(64), nullable=False, default="assistant")
     created_at = Column(DateTime, nullable=False)
 
     order = relationship("Order", back_populates="notes")
+    promise = relationship("Promise")
 
 
 class Case(Base):
@@ -235,16 +237,18 @@ class CaseFact(Base):
 
 class CaseNotice(Base):
     """A change of a case told to the customer in their conversation: the record that
-    the notice was sent (``delivered``: Rasa took it; false: to be said again)."""
+    the notice was sent (``delivered``: the customer was told; false: still to be told,
+    when they come back or ``python -m bot cases notify`` reaches them)."""
 
     __tablename__ = "case_notices"
 
     id = Column(Integer, primary_key=True)
     case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, index=True)
-    conversation_id = Column(String(128), nullable=False)
+    conversation_id = Column(String(128), nullable=False, index=True)
     change = Column(String(24), nullable=False)  # see bot.shop.casefacts.CaseChange
     delivered = Column(Boolean, nullable=False, default=False)
     created_at = Column(DateTime, nullable=False)
+    delivered_at = Column(DateTime)  # when the customer was told (claimed once: claim_notice)
 
 
 class AccessCheck(Base):

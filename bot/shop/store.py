@@ -78,7 +78,8 @@ class ShipmentFacts:
 
 @dataclass(frozen=True)
 class NoteFacts:
-    """A note on the order; with ``due_at``, a promise made to the customer."""
+    """A note on the order; with ``due_at``, a promise made to the customer and not kept
+    yet (read from the case's promise the note refers to, never stored on the note)."""
 
     kind: str
     text: str
@@ -108,8 +109,8 @@ class OrderFacts:
     notes: Tuple[NoteFacts, ...] = ()
 
     def promise(self, kind: str) -> Optional[NoteFacts]:
-        """The latest promise of this kind made on the order (a promise is written once per
-        case and never moved, so this is the one the open case gave)."""
+        """The latest promise of this kind made on the order and not kept (a promise is
+        written once per case and never moved, so this is the one the open case gave)."""
         return next((n for n in reversed(self.notes) if n.kind == kind and n.due_at is not None), None)
 
     def noted(self, kind: str) -> bool:
@@ -292,13 +293,14 @@ class OrderStore:
         kind: str,
         text: str,
         now: datetime,
-        due_at: Optional[datetime] = None,
+        promise_id: Optional[int] = None,
         author: str = "assistant",
         session: Optional[Session] = None,
     ) -> None:
-        """Write a note (插旗备注) or a promise on the order; in ``session``'s transaction if given."""
+        """Write a note (插旗备注) on the order, about the case's promise ``promise_id`` if
+        given (``bot.shop.cases``); in ``session``'s transaction if given."""
         with (nullcontext(session) if session is not None else self.transaction()) as s:
-            s.add(OrderNote(order_id=order_id, kind=kind, text=text, due_at=due_at,
+            s.add(OrderNote(order_id=order_id, kind=kind, text=text, promise_id=promise_id,
                             author=author, created_at=now))
 
     # -- phone checks of anonymous customers ------------------------------------
@@ -331,7 +333,7 @@ def _order_query():
         joinedload(Order.buyer),
         selectinload(Order.items).joinedload(Item.product),
         joinedload(Order.shipment).selectinload(Shipment.events),
-        selectinload(Order.notes),
+        selectinload(Order.notes).joinedload(OrderNote.promise),
     )
 
 
@@ -383,7 +385,7 @@ def _to_facts(order: Order) -> OrderFacts:
         returned_at=order.returned_at,
         notes=tuple(
             NoteFacts(kind=n.kind, text=n.text, created_at=n.created_at, author=n.author,
-                      due_at=n.due_at)
+                      due_at=n.promise.due_at if n.promise is not None and n.promise.kept_at is None else None)
             for n in order.notes
         ),
     )

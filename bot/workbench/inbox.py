@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Collection, Dict, Iterable, List, Mapping, Optional
 
 from bot.playbook.policy import ShopPolicy
 from bot.shop.cases import CaseRecord, CaseState
@@ -83,9 +83,12 @@ def build_inbox(
     now: datetime,
     policy: ShopPolicy,
     live: bool = False,
+    broken: Collection[int] = (),
 ) -> List[InboxEntry]:
     """The conversations waiting for or held by an agent, first the most urgent; with
-    ``live`` every recently active conversation too (to watch the bot and step in)."""
+    ``live`` every recently active conversation too (to watch the bot and step in).
+    ``broken``: the ids of the cases whose promise is past due (``CaseLog.due``): their
+    conversations are overdue, as is a case left waiting for the shop too long."""
     by_conversation: Dict[str, List[CaseRecord]] = {}
     for case in open_cases:
         if case.state != CaseState.CLOSED:
@@ -95,7 +98,7 @@ def build_inbox(
     for cid in set(by_conversation) | set(holds) | set(seen):
         cases = sorted(by_conversation.get(cid, []), key=lambda c: c.created_at)
         act = seen.get(cid)
-        late = any(overdue(c, now, policy) for c in cases)
+        late = any(c.id in broken or overdue(c, now, policy) for c in cases)
         reason = _reason(cases, act, late)
         if reason is None and cid in holds:
             reason = "held"

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from bot.cli import main as bot_cli
+from bot.shop.casefacts import notices_of
 from bot.shop.cases import CaseLog
 from bot.shop.feedback import FeedbackLog
 from bot.shop.store import OrderStore
@@ -259,13 +260,37 @@ def test_supervisors_decide_approvals_and_the_customer_is_told(web_url, rasa_url
 
     approved = requests.post(decide, headers=boss, json={"decision": "approve"}, timeout=10)
     assert approved.status_code == 200 and approved.json()["state"] == "waiting_shop"
+    assert approved.json()["told"] is False  # a REST customer: told when they write again
     assert requests.post(decide, headers=boss, json={"decision": "deny", "reason": "晚了"},
                          timeout=10).status_code == 409  # decided already
-    view = requests.get(path(web_url, customer.sender), headers=boss, timeout=10).json()
-    told = view["transcript"][-1]
-    assert told["who"] == "agent" and told["agent"] == "laozhang"
-    assert "7700112233445566778" in told["text"] and "退差价" in told["text"] and "通过" in told["text"]
     store = OrderStore.from_url(shop.db)
+    [notice] = notices_of(store, case["id"])
+    assert notice.change.value == "approved" and not notice.delivered
+    # the customer writes again: the decision comes first (tell_case_changed's notice), once
+    first, *answer = [m.get("text", "") for m in customer.messages("好的")]
+    assert "7700112233445566778" in first and "退差价" in first and "通过" in first and answer
+    assert "通过" not in customer.says("谢谢")
+    assert notices_of(store, case["id"])[0].delivered
+    view = requests.get(path(web_url, customer.sender), headers=boss, timeout=10).json()
+    said = [line["text"] for line in view["transcript"] if "通过主管审核" in line["text"]]
+    assert len(said) == 1 and not any("EXTERNAL" in line["text"] for line in view["transcript"])
     record = CaseLog(store).get(case["id"])
     assert record.handler == "laozhang" and "主管laozhang已批准" in record.note
     assert ("laozhang", "approve") in [(r.agent, r.action) for r in AgentLog(store).recent()]
+
+
+def test_a_denial_is_told_with_its_reason_when_the_customer_writes_again(web_url, rasa_url, shop):
+    """A denial stands at once; its notice is recorded and the reason said when the
+    customer writes again."""
+    out = io.StringIO()
+    assert bot_cli(["--db", shop.db, "agents", "add", "laoli", "--supervisor"], out=out) == 0
+    boss = {"Authorization": f"Bearer {out.getvalue().strip()}"}
+    customer = Customer(rasa_url, "liu_yang")
+    assert "主管审批" in customer.says("电热水壶刚买就降价了，订单7700112233445566778能退差价吗")
+    queue = requests.get(f"{web_url}/agent/approvals", headers=boss, timeout=10).json()
+    case = next(c for c in queue if c["conversation_id"] == customer.sender)
+    denied = requests.post(f"{web_url}/agent/approvals/{case['id']}", headers=boss,
+                           json={"decision": "deny", "reason": "活动价不参与保价"}, timeout=10)
+    assert denied.status_code == 200 and denied.json()["state"] == "resolved" and denied.json()["told"] is False
+    first = customer.messages("在吗")[0]["text"]
+    assert "暂时无法办理" in first and "活动价不参与保价" in first and "{" not in first

@@ -249,3 +249,38 @@ def test_the_journal_is_in_the_tracker_database(stack: FaultStack):
     with sqlite3.connect(stack.tracker_db) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"events", "pending_turns"} <= tables
+
+
+def test_a_case_change_made_while_rasa_is_stopped_is_told_once_when_the_customer_writes(healthy, monkeypatch,
+                                                                                         capsys):
+    """Rasa stopped → the case is resolved (the notice is recorded, pending) → Rasa started →
+    the customer writes: the notice comes ahead of the answer, once; `cases notify` and
+    the next messages never repeat it."""
+    from bot.cli import main as bot_cli
+    from bot.shop.casefacts import notices_of
+    from tests.helpers.servers import TOKEN
+
+    stack = healthy
+    chat = Chat(stack, "chen_hao")
+    chat.says(QUALITY)
+    [case] = [c for c in stack.cases(chat.sender) if c.intent == "quality_issue"]
+    stack.stop("rasa")
+    monkeypatch.setenv("RASA_TOKEN", TOKEN)
+    cli = ["--db", stack.shop.db, "cases"]
+    assert bot_cli([*cli, "resolve", str(case.id), "--rasa", stack.rasa_url]) == 0
+    assert "was not told now" in capsys.readouterr().err
+    [notice] = notices_of(stack.store, case.id)
+    assert not notice.delivered
+    assert bot_cli([*cli, "notify", "--rasa", stack.rasa_url]) == 0  # still away: still pending
+    assert not notices_of(stack.store, case.id)[0].delivered
+    stack.start("rasa")
+    resolved = response_text("utter_case_resolved").split("{")[0]
+    reply = chat.says("好的")
+    assert reply.startswith(resolved) and reply.count(resolved) == 1
+    assert resolved not in chat.says("谢谢")
+    assert bot_cli([*cli, "notify", "--rasa", stack.rasa_url]) == 0
+    assert "told 0 pending notice(s)" in capsys.readouterr().out
+    [notice] = notices_of(stack.store, case.id)
+    assert notice.delivered and notice.delivered_at is not None
+    said = [bot for _, bots in stack.turns(chat.sender) for bot in bots if bot.startswith(resolved)]
+    assert len(said) == 1

@@ -93,6 +93,48 @@ async def test_asking_twice_keeps_the_first_deadline(deps, make_tracker):
     assert responses(third) == ["utter_snr_promise_overdue"]
 
 
+async def test_the_promise_is_one_record_on_the_case_and_a_broken_one_changes_the_answer(deps, make_tracker):
+    """「签收未收到」: the case's answer_by promise is the one record; the order note refers to
+    it. Past it, the answer is the apology and the escalation with the missed time, never
+    a new date; once kept, the note carries no due time and nothing is overdue."""
+    from datetime import timedelta
+
+    from bot.shop.cases import CaseState, PromiseKind
+    from bot.shop.schema import OrderNote
+    from tests.helpers.shop import WireDispatcher
+
+    slots = {"order_id": "2938475610293840001"}
+    first = WireDispatcher()
+    await ActionSignedNotReceived(deps).run(first, make_tracker(slots=slots), {})
+    [case] = deps.cases.cases_for_order("2938475610293840001")
+    [promise] = deps.cases.promises(case.id)
+    with deps.store.session() as s:
+        [row] = s.query(OrderNote).filter_by(order_id="2938475610293840001").all()
+        assert row.promise_id == promise.id and not hasattr(row, "due_at")
+    [note] = deps.store.get_order("2938475610293840001").notes
+    assert note.due_at == promise.due_at and "已备注" not in note.text
+    from bot.playbook.scenarios import round_promise
+
+    told = round_promise(promise.due_at, deps.policy)[0]  # the time the customer was given
+    early = WireDispatcher()  # past the exact due time but not the one said: no false apology
+    await ActionSignedNotReceived(dataclasses.replace(deps, clock=lambda: promise.due_at + timedelta(seconds=1))
+                                  ).run(early, make_tracker(slots=slots), {})
+    assert responses(early) != ["utter_snr_promise_overdue"] or told == promise.due_at
+    late = dataclasses.replace(deps, clock=lambda: told + timedelta(minutes=1))
+    broken = WireDispatcher()
+    await ActionSignedNotReceived(late).run(broken, make_tracker(slots=slots), {})
+    [said] = broken.messages
+    assert said["response"] == "utter_snr_promise_overdue" and "answer_by" not in said
+    assert said["missed_answer_by"] == first.messages[0]["answer_by"]
+    assert deps.cases.get(case.id).state == CaseState.ESCALATED
+    assert [p.id for p in deps.cases.promises(case.id)] == [promise.id]  # no second date
+    assert deps.cases.keep(case.id, PromiseKind.ANSWER_BY, promise.due_at)
+    assert deps.store.get_order("2938475610293840001").notes[0].due_at is None
+    kept = WireDispatcher()
+    await ActionSignedNotReceived(late).run(kept, make_tracker(slots=slots), {})
+    assert responses(kept) != ["utter_snr_promise_overdue"]
+
+
 async def test_scenario_action_names(deps):
     assert ActionTrackParcel(deps).name() == "action_track_parcel"
     assert ActionRefundAfterShipping(deps).name() == "action_refund_after_shipping"

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from bot.cli import main
 from bot.settings import PROJECT_ROOT
-from bot.shop.cases import CaseLog, CaseState
+from bot.shop.cases import CaseLog, CaseState, PromiseKind, PromiseTerms
 from bot.shop.sample_data import ORDERS
 from bot.shop.store import OrderStore
 
@@ -28,10 +28,18 @@ def test_init_db_then_orders_lists_every_order(tmp_path):
     assert len(listing.stdout.strip().splitlines()) == 1 + len(ORDERS)
     # a note on an order (插旗备注) and a promise show under it
     store = OrderStore.from_url(db)
+    case = CaseLog(store).register(
+        conversation_id="c", intent="urge_shipment", state=CaseState.WAITING_SHOP, next_step="发货",
+        note="催发货", now=datetime(2026, 11, 20, 6, 0), order_id="3027461958302751137",
+        promises=[PromiseTerms(PromiseKind.SHIP_BY, due_at=datetime(2026, 11, 21, 10, 0))])
     store.add_note("3027461958302751137", "urgent", "客户催发货，已承诺发出", datetime(2026, 11, 20, 6, 0),
-                   due_at=datetime(2026, 11, 21, 10, 0))
+                   promise_id=CaseLog(store).open_promise(case.id).id)
     noted = run("orders", db=db).stdout
     assert "备注 11月20日 14:00 assistant: 客户催发货，已承诺发出 (期限 11月21日 18:00)" in noted
+    # the due time is the case's promise: kept there, the note shows none
+    assert CaseLog(store).keep(case.id, PromiseKind.SHIP_BY, datetime(2026, 11, 21, 8, 0))
+    kept = run("orders", db=db).stdout
+    assert "客户催发货，已承诺发出" in kept and "(期限" not in kept
 
 
 def test_orders_before_init_says_what_to_do(tmp_path, capsys):

@@ -56,6 +56,44 @@ def test_threats_in_two_messages_are_repeated_threats_but_two_in_one_are_not():
     assert escalation_signs(["差评", "差评"], SIGNS) == (REVIEW, REPEATED)  # each label once
 
 
+@pytest.mark.parametrize("message", [
+    "我不会给差评的", "不是要投诉", "我没想找12315", "放心不会差评", "我是不会去给差评的",
+    "放心，我不会差评", "我不是要给差评，只想问问", "我从没想过找12315",
+])
+def test_a_threat_said_with_a_negation_is_none(message):
+    assert escalation_signs([message], SIGNS) == ()
+
+
+@pytest.mark.parametrize("message, labels", [
+    ("不给退款我就差评", (REVIEW,)),
+    ("再不处理我就投诉到12315", (AUTHORITY,)),
+    ("你们不会处理的话我就差评", (REVIEW,)),  # the negator is in the condition
+    ("不会再买了，差评", (REVIEW,)),  # the negator is in another clause
+    ("东西不是正品我要差评", (REVIEW,)),  # too far before the sign
+    ("我不会给差评，但我会找12315", (AUTHORITY,)),  # one sign negated, the other not
+    ("不会差评是不可能的，差评", (REVIEW,)),  # a second, plain occurrence counts
+])
+def test_conditional_threats_and_negators_out_of_reach_still_count(message, labels):
+    assert escalation_signs([message], SIGNS) == labels
+
+
+def test_negation_reaches_only_the_window_before_the_word_in_its_clause():
+    negation = complaints.Negation(("不会",), ("就",), 3)
+    text = complaints.fold("我不会给差评")
+    assert complaints.negated(text, text.index("差评"), negation)
+    assert not complaints.negated(text, text.index("差评"), complaints.Negation(("不会",), ("就",), 1))
+    assert not complaints.negated("不会,差评", 3, negation)  # another clause
+    assert not complaints.negated("不会就差评", 3, negation)  # after a conditional marker
+    assert not complaints.negated("差评", 0, negation)  # nothing before
+    assert not complaints.negated("我不会给差评", 4, complaints.NO_NEGATION)
+
+
+def test_without_a_negation_entry_every_sign_counts():
+    raw = yaml.safe_load((PROJECT_ROOT / "complaint_signs.yml").read_text(encoding="utf-8"))
+    del raw["negation"]
+    assert escalation_signs(["我不会给差评的"], ComplaintSigns.from_mapping(raw)) == (REVIEW,)
+
+
 def test_trainers_extend_the_words_in_yaml(tmp_path):
     raw = yaml.safe_load((PROJECT_ROOT / "complaint_signs.yml").read_text(encoding="utf-8"))
     raw["signs"][0]["any"].append("黑猫投诉")
@@ -63,6 +101,9 @@ def test_trainers_extend_the_words_in_yaml(tmp_path):
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     assert escalation_signs(["我去黑猫投诉"], ComplaintSigns.load(path)) == (REVIEW,)
     assert escalation_signs(["我去黑猫投诉"], SIGNS) == ()
+
+
+OK = {"signs": [{"name": "x", "label": "X", "any": ["a"]}], "repeated": {"label": "R", "min_messages": 2}}
 
 
 @pytest.mark.parametrize("raw, message", [
@@ -78,6 +119,11 @@ def test_trainers_extend_the_words_in_yaml(tmp_path):
     ({"signs": [{"name": "x", "label": "X", "any": ["a"]}], "repeated": {"label": "R", "min_messages": 1}},
      "at least 2"),
     ({"signs": [{"name": "x", "label": "X", "any": ["a"]}]}, "'repeated' needs"),
+    ({**OK, "negation": ["不会"]}, "negation needs"),
+    ({**OK, "negation": {"negators": [], "conditionals": ["就"], "window": 4}}, "negators must be"),
+    ({**OK, "negation": {"negators": ["不会"], "conditionals": [" "], "window": 4}}, "conditionals must be"),
+    ({**OK, "negation": {"negators": ["不会"], "conditionals": ["就"], "window": 0}}, "window must be"),
+    ({**OK, "negation": {"negators": ["不会"], "conditionals": ["就"], "window": True}}, "window must be"),
 ])
 def test_a_malformed_signs_file_is_refused_naming_the_entry(raw, message):
     with pytest.raises(SignsError, match="signs.yml") as error:

@@ -20,8 +20,19 @@ from bot.cli import main
 from bot.logmask import mask_pii
 from bot.playbook import followups
 from bot.playbook.scenarios import round_promise
-from bot.shop.casefacts import CaseChange, FactKind, facts_of, mask_account, notices_of
+from bot.shop.casefacts import (
+    CaseChange,
+    FactKind,
+    claim_notice,
+    facts_of,
+    mask_account,
+    notices_of,
+    pending_notices,
+    record_fact,
+    unclaim_notice,
+)
 from bot.shop.cases import CaseState, PromiseKind, PromiseTerms
+from rasa_adapter.project_files import response_text
 from tests.helpers.shop import NOW, responses
 
 HOUR = timedelta(hours=1)
@@ -229,3 +240,67 @@ def test_the_shops_own_tracking_number_is_never_taken_as_a_return_waybill(deps):
     open_case(deps, "c11", "return_or_exchange", order.order_id)
     assert followups.waybill_for_open_return(deps.cases, deps.store, "c11", order.shipment.tracking_number) is None
     assert followups.waybill_for_open_return(deps.cases, deps.store, "c11", "SF1234567890") == "SF1234567890"
+
+
+def test_a_notice_not_told_stays_pending_and_is_told_once(deps):
+    order = signed_order(deps.store)
+    case = open_case(deps, "c9", "quality_issue", order.order_id)
+    said = []
+
+    def away(conversation, intent, entities):
+        said.append(("away", conversation))
+        return False
+
+    def reached(conversation, intent, entities):
+        said.append((intent, conversation, entities["case_id"], entities["change"]))
+        return True
+
+    notice = followups.tell_case_changed(deps.cases, deps.store, case.id, CaseChange.RESOLVED, away, NOW)
+    assert not notice.delivered and [n.id for n in pending_notices(deps.store, "c9")] == [notice.id]
+    assert followups.tell_pending(deps.store, away, NOW) == []  # still not reachable: still pending
+    assert [n.id for n in pending_notices(deps.store)] == [notice.id]
+    [told] = followups.tell_pending(deps.store, reached, NOW + HOUR)
+    assert told.id == notice.id and told.delivered
+    assert followups.tell_pending(deps.store, reached, NOW + 2 * HOUR) == []  # never twice
+    assert said[-1] == ("EXTERNAL_case_changed", "c9", str(case.id), "resolved")
+    assert len([s for s in said if s[0] != "away"]) == 1
+    assert pending_notices(deps.store) == [] and notices_of(deps.store, case.id)[0].delivered
+
+
+def test_a_claimed_notice_is_told_by_one_teller_only_and_released_on_failure(deps):
+    order = signed_order(deps.store)
+    case = open_case(deps, "c10", "quality_issue", order.order_id)
+    notice = followups.tell_case_changed(deps.cases, deps.store, case.id, CaseChange.RESOLVED,
+                                         lambda *_: False, NOW)
+    assert claim_notice(deps.store, notice.id, NOW) and not claim_notice(deps.store, notice.id, NOW)
+    unclaim_notice(deps.store, notice.id)
+
+    def broken(*_):
+        raise RuntimeError("the channel broke")
+
+    with pytest.raises(RuntimeError):
+        followups.tell_notice(deps.store, notice, broken, NOW)
+    assert [n.id for n in pending_notices(deps.store, "c10")] == [notice.id]  # released, not lost
+    assert followups.tell_case_changed(deps.cases, deps.store, 999, CaseChange.RESOLVED, broken, NOW) is None
+
+
+def test_a_supervisors_decision_is_told_with_its_reason(deps, dispatcher, make_tracker):
+    order = signed_order(deps.store)
+    case = open_case(deps, "c11", "price_drop_refund", order.order_id, state=CaseState.NEEDS_APPROVAL)
+    approved = followups.case_changed(deps.cases, deps.policy, case.id, CaseChange.APPROVED)
+    assert approved.response == "utter_approval_granted" and approved.facts["request"] == "退差价"
+    record_fact(deps.store, case.id, FactKind.DECISION_REASON, "活动价不参与保价", NOW)
+    denied = followups.case_changed(deps.cases, deps.policy, case.id, CaseChange.DENIED)
+    assert denied.response == "utter_approval_denied" and denied.facts["reason"] == "活动价不参与保价"
+    assert denied.facts["order_id"] == order.order_id
+    text = response_text("utter_approval_denied").format(**denied.facts)
+    assert "活动价不参与保价" in text and "{" not in text
+
+
+def test_no_notice_changes_the_case_and_records_nothing_to_tell(deps):
+    order = signed_order(deps.store)
+    case = open_case(deps, "c12", "quality_issue", order.order_id)
+    url = str(deps.store.engine.url)
+    assert main(["--db", url, "cases", "resolve", str(case.id), "--no-notice"]) == 0
+    assert deps.cases.get(case.id).state == CaseState.RESOLVED
+    assert notices_of(deps.store, case.id) == [] and pending_notices(deps.store, "c12") == []

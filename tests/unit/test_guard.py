@@ -318,3 +318,74 @@ def test_the_wait_told_grows_with_the_backlog_at_the_measured_turn_time():
     admission.turn_away()
     assert admission.wait_minutes() == 1
     assert Admission(limit=1).wait_minutes() >= 1 and not Admission(limit=0).full()
+
+
+# -- the case notices still pending, told ahead of the customer's next turn -------
+
+def pending_notice(store, conversation: str = "c1") -> int:
+    from bot.playbook.followups import tell_case_changed
+    from bot.shop.casefacts import CaseChange
+    from bot.shop.cases import CaseLog, CaseState
+    from tests.helpers.shop import NOW
+
+    cases = CaseLog(store)
+    case = cases.register(conversation_id=conversation, intent="quality_issue", state=CaseState.WAITING_SHOP,
+                          next_step="等仓库", note="n", now=NOW)
+    notice = tell_case_changed(cases, store, case.id, CaseChange.RESOLVED, lambda *_: False, NOW)
+    assert notice is not None and not notice.delivered
+    return case.id
+
+
+def with_notices(runtime: FaultRuntime, store) -> FaultRuntime:
+    from channels.notices import PendingNotices
+    from tests.helpers.shop import NOW
+
+    runtime.notices = PendingNotices(store, lambda: NOW)
+    return runtime
+
+
+async def tells_notices(message: UserMessage) -> None:
+    """Rasa's answer to the notice command (action_case_changed) or to the customer."""
+    text = message.text or ""
+    if text.startswith("/EXTERNAL_case_changed"):
+        await message.output_channel.send_response(message.sender_id, {"text": f"notice {text[22:]}"})
+    else:
+        await answers(message)
+
+
+async def test_a_pending_notice_is_told_once_ahead_of_the_next_answer(runtime, store):
+    from bot.shop.casefacts import notices_of, pending_notices
+
+    case_id = pending_notice(store)
+    customer = Customer(guard_with(with_notices(runtime, store)), tells_notices)
+    got = await customer.says("在吗")
+    assert got == [f'notice {{"case_id": "{case_id}", "change": "resolved"}}', ANSWER["text"]]
+    assert pending_notices(store) == [] and notices_of(store, case_id)[0].delivered
+    assert (await customer.says("好的", message_id="m2"))[2:] == [ANSWER["text"]]  # never twice
+    assert journaled(runtime) == []
+
+
+async def test_a_notice_waits_while_an_agent_holds_the_conversation_or_nothing_said_it(runtime, store):
+    from bot.shop.casefacts import pending_notices
+
+    pending_notice(store)
+    tracker = DialogueStateTracker.from_events("c1", [ConversationPaused()])
+    await runtime.agent.tracker_store.save(tracker)
+    assert await Customer(guard_with(with_notices(runtime, store)), stays_silent).says("在吗") == []
+    assert len(pending_notices(store, "c1")) == 1
+    await runtime.agent.tracker_store.save(DialogueStateTracker.from_events("c1", []))
+    # Rasa said nothing for the notice: it is pending again; the customer's own turn is answered
+    assert await Customer(guard_with(runtime), answers_only_the_customer).says("在吗") == [ANSWER["text"]]
+    assert len(pending_notices(store, "c1")) == 1 and journaled(runtime) == []
+
+
+async def answers_only_the_customer(message: UserMessage) -> None:
+    if not (message.text or "").startswith("/"):
+        await answers(message)
+
+
+async def test_an_unreadable_shop_database_leaves_the_turn_as_it_was(runtime, tmp_path):
+    from bot.shop.store import OrderStore
+
+    broken = OrderStore.from_url(f"sqlite:///{tmp_path / 'no-tables.db'}")
+    assert await Customer(guard_with(with_notices(runtime, broken)), tells_notices).says("在吗") == [ANSWER["text"]]

@@ -16,6 +16,7 @@ import yaml
 from bot.playbook import table as playbook
 from bot.playbook.conditions import CONDITIONS, COURIER_ANSWER
 from bot.playbook.context import NO_CONTEXT, Context, Situation
+from bot.playbook.facts import round_promise
 from bot.playbook.policy import ShopPolicy, return_window, returned_handling_deadline, ship_deadline
 from bot.playbook.scenarios import KNOWN, default_table, draft, from_table
 from bot.settings import PROJECT_ROOT
@@ -127,8 +128,11 @@ def test_a_courier_answer_is_held_while_its_case_is_open_and_overdue_after_it(st
     assert holds("courier_answer_held", promised, NOW, policy, open_case)
     assert not holds("courier_answer_held", promised, NOW, policy, closed)
     assert not holds("courier_answer_held", order, NOW, policy, open_case)
-    assert not holds("courier_answer_overdue", promised, due, policy, open_case)
-    assert holds("courier_answer_overdue", promised, due + SECOND, policy, open_case)
+    told = round_promise(due, policy)[0]  # the time the customer was given
+    assert told > due  # NOW + 5 h is no round hour: the words give the customer more
+    assert not holds("courier_answer_overdue", promised, due + SECOND, policy, open_case)
+    assert not holds("courier_answer_overdue", promised, told, policy, open_case)
+    assert holds("courier_answer_overdue", promised, told + SECOND, policy, open_case)
 
 
 def signed_time(order: OrderFacts) -> datetime:

@@ -112,7 +112,7 @@ def test_signed_not_received_names_who_signed_and_when_we_answer(store, policy):
     assert reply.bubbles == ("utter_snr_signed", "utter_snr_steps")
     assert "签收人：丰巢快递柜" in bubbles(reply, domain_responses())[0]
     assert reply.facts["answer_by"] == "11月21日下午6点前"  # 24 h from shop.yml, rounded up
-    assert reply.order_note is not None and reply.order_note.due_at == reply.promised
+    assert reply.order_note is not None and reply.order_note.about_promise and reply.promised is not None
     in_transit = draft("signed_not_received", store.get_order("3027461958302746518"), NOW, policy)
     assert in_transit.response == "utter_snr_not_signed_yet"
 
@@ -356,11 +356,14 @@ def test_a_promise_holds_while_its_case_is_open(store, policy):
     from bot.shop.cases import CaseLog, CaseState
 
     order_id = "1829374650192837465"
+    from bot.shop.cases import PromiseKind, PromiseTerms
+
     first = draft("signed_not_received", store.get_order(order_id), NOW, policy)
-    store.add_note(order_id, "courier_answer", "联系快递", NOW, due_at=first.promised)
     log = CaseLog(store)
     case = log.register(conversation_id="c", intent="signed_not_received", state=CaseState.WAITING_SHOP,
-                        next_step="", note="", now=NOW, order_id=order_id)
+                        next_step="", note="", now=NOW, order_id=order_id,
+                        promises=[PromiseTerms(PromiseKind.ANSWER_BY, due_at=first.promised)])
+    store.add_note(order_id, "courier_answer", "联系快递", NOW, promise_id=log.open_promise(case.id).id)
     later = NOW + timedelta(hours=5)
     again = draft("signed_not_received", store.get_order(order_id), later, policy,
                   Context(cases=log.cases_for_order(order_id)))

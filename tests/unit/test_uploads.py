@@ -159,3 +159,22 @@ def test_photos_sent_at_once_never_make_a_seventh(store, tmp_path):
     assert len(accepted) == 6 and results.count("too_many_files") == 10
     assert sorted(a.id for a in uploads.for_case(case.id)) == sorted(accepted)
     assert len([p for p in (tmp_path / "up").rglob("*") if p.is_file()]) == 12  # each photo and its thumbnail
+
+
+def test_photo_said_sent_in_text_counts_the_cases_photos_or_says_how_to_send_one(store, tmp_path):
+    """「照片发你了」: a case with photos is not told none arrived; one without is shown the 📷 button."""
+    from bot.playbook.evidence import ALREADY_RECEIVED, HOW_TO_SEND, photo_said_sent
+    from rasa_adapter.project_files import response_text
+
+    log = CaseLog(store)
+    assert photo_said_sent(log, store, "nobody", None, 6).response == HOW_TO_SEND  # no case at all
+    case = open_case(store)
+    assert photo_said_sent(log, store, case.conversation_id, None, 6).response == HOW_TO_SEND
+    uploads = Uploads(store, tmp_path / "up", per_case=6)
+    for _ in range(2):
+        uploads.attach(case, clean_image(photo(), 5 * MB), NOW)
+    reply = photo_said_sent(log, store, case.conversation_id, case.order_id, 6)
+    assert reply.response == ALREADY_RECEIVED and (reply.facts["photo_count"], reply.facts["photos_left"]) == (2, 4)
+    text = response_text(ALREADY_RECEIVED).format(**reply.facts)
+    assert "2 张" in text and "4 张" in text and "没有收到" not in text
+    assert "没有收到" in response_text(HOW_TO_SEND)

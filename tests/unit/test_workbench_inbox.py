@@ -78,3 +78,26 @@ def test_the_order_card_shows_the_customers_photos_behind_the_agent_api(store, p
     (shown,) = order_card(order, [], NOW, policy, [photo])["attachments"]
     assert shown["case_id"] == 7 and shown["url"] == f"/agent/uploads/{'ab' * 16}"
     assert shown["thumbnail"].endswith("/thumb") and shown["at"]
+
+
+def test_a_broken_promise_puts_its_conversation_on_top(store, policy):
+    """A case whose promise is past due (the promises table, as `cases` lists it) is overdue
+    whatever its state: on top, before the messages, requests and the bot's failures."""
+    from bot.shop.cases import PromiseKind, PromiseTerms
+
+    log = CaseLog(store)
+    register(log, "asks", "request_human", minutes_ago=60)
+    register(log, "left", "request_human", minutes_ago=50, customer_message="晚上留言")
+    promised = [PromiseTerms(PromiseKind.ANSWER_BY, due_at=NOW - timedelta(minutes=1))]
+    late = register(log, "late", "signed_not_received", state=CaseState.WAITING_CUSTOMER, promises=promised)
+    soon = [PromiseTerms(PromiseKind.ANSWER_BY, due_at=NOW + timedelta(hours=1))]
+    register(log, "running", "signed_not_received", state=CaseState.WAITING_CUSTOMER, promises=soon)
+    broken = {d.case.id for d in log.due(NOW) if d.overdue}
+    assert broken == {late.id}
+    entries = build_inbox(log.open_cases(), {}, [activity("lost", 2, not_understood=True)], NOW, policy,
+                          broken=broken)
+    assert [(e.conversation_id, e.reason, e.overdue) for e in entries] == [
+        ("late", "overdue", True), ("left", "message", False), ("asks", "request_human", False),
+        ("lost", "not_understood", False)]
+    # without the promises the same case is not overdue: the promise is what counts
+    assert "late" not in [e.conversation_id for e in build_inbox(log.open_cases(), {}, [], NOW, policy)]

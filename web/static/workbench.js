@@ -84,7 +84,8 @@
   async function decide(id, decision, reason) {
     const response = await api("/agent/approvals/" + id, {decision: decision, reason: reason});
     const data = await response.json().catch(() => ({}));
-    $("live").textContent = response.ok ? (decision === "approve" ? "已批准，已通知客户" : "已拒绝，已通知客户") : (data.error || "失败");
+    const told = data.told ? "已通知客户" : "客户下次发消息时会收到通知";
+    $("live").textContent = response.ok ? (decision === "approve" ? "已批准，" : "已拒绝，") + told : (data.error || "失败");
     loadApprovals();
   }
   setInterval(() => {
