@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional
 from aiohttp import web
 
 from bot.shop.cases import CaseLog, CaseRecord
+from bot.shop.compensation import decide as decide_compensation
+from bot.shop.compensation import pending_for_case
 from bot.workbench.agents import AgentIdentity, AgentLog
-from bot.workbench.approvals import decision_note, decision_reply
+from bot.workbench.approvals import compensation_request, decision_note, decision_reply
 from bot.workbench.card import case_card
 
 if TYPE_CHECKING:
@@ -42,14 +44,18 @@ def add_approvals(app: web.Application, bench: Bench, errors: Any,
                                    "order_id": c.order_id, "buyer": c.buyer_account} for c in pending])
 
     def decide(case_id: int, approved: bool, supervisor: str, reason: str) -> Optional[Dict[str, Any]]:
+        pending = pending_for_case(bench.store, case_id)  # a 折价 above the cap (web/review.py)
+
         def tell(case: CaseRecord) -> None:
-            reply = decision_reply(case, approved, reason)
+            reply = decision_reply(case, approved, reason, compensation_request(pending))
             bench.conversations.send(case.conversation_id, bench.assistant.fill(reply.response, reply.facts),
                                      supervisor)
         now = bench.clock()
         case = cases.decide(case_id, approved, supervisor, now, decision_note(approved, supervisor, reason), tell)
         if case is None:
             return None
+        if pending is not None:  # who decided, and when, on the compensation's record
+            decide_compensation(bench.store, pending.id, approved, supervisor, now)
         log.record(supervisor, "approve" if approved else "deny", now, case.conversation_id, f"case {case_id}")
         return case_card(case, now, policy)
 

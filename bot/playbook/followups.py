@@ -16,6 +16,7 @@ from bot.access.ids import find_order_id, find_waybill
 from bot.playbook.casenotes import CaseNotes
 from bot.playbook.policy import ShopPolicy, courier_answer_deadline, handling_days_promised
 from bot.playbook.scenarios import Reply, round_promise
+from bot.playbook.verdicts import VERDICT_CHANGES, verdict_notice
 from bot.shop.casefacts import (
     CaseChange,
     FactKind,
@@ -130,7 +131,10 @@ CHANGE_NOTICES = {CaseChange.RESOLVED: "utter_case_resolved", CaseChange.PROMISE
 
 def case_changed(cases: CaseLog, policy: ShopPolicy, case_id: int, change: CaseChange) -> Optional[Reply]:
     """What the customer is told when their case changed; None for an unknown case, or a
-    return arrival whose handling clock has not started."""
+    return arrival whose handling clock has not started. An agent's verdict on the photos
+    is told as recorded (bot/playbook/verdicts.py)."""
+    if change in VERDICT_CHANGES:
+        return verdict_notice(cases, policy, case_id, change)
     case = cases.get(case_id)
     if case is None:
         return None

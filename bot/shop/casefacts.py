@@ -22,6 +22,7 @@ from bot.shop.store import OrderStore
 class FactKind(str, enum.Enum):
     RETURN_WAYBILL = "return_waybill"  # the return parcel's waybill number
     REFUND_ACCOUNT = "refund_account"  # the Alipay account (phone or e-mail) a fee goes back to
+    PHOTO_REVIEW = "photo_review"  # an agent's verdict on the photos: approved, refused:<reason>, discount
 
 
 class CaseChange(str, enum.Enum):
@@ -30,6 +31,11 @@ class CaseChange(str, enum.Enum):
     RESOLVED = "resolved"  # the shop decided / did what the case asked
     PROMISE_KEPT = "promise_kept"  # a promise was kept (the courier answered, the order shipped ...)
     RETURN_ARRIVED = "return_arrived"  # the return parcel reached the warehouse
+    # an agent looked at the photos (bot/workbench/review.py)
+    PHOTO_APPROVED = "photo_approved"  # a quality problem: the return address and the shop's fee rule
+    PHOTO_REFUSED = "photo_refused"  # 不予办理, with its reason
+    COMPENSATION_GRANTED = "compensation_granted"  # a 折价 within the cap, recorded
+    COMPENSATION_PENDING = "compensation_pending"  # a 折价 above the cap, waiting for a supervisor
 
 
 @dataclass(frozen=True)
