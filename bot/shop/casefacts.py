@@ -23,6 +23,7 @@ class FactKind(str, enum.Enum):
     RETURN_WAYBILL = "return_waybill"  # the return parcel's waybill number
     REFUND_ACCOUNT = "refund_account"  # the Alipay account (phone or e-mail) a fee goes back to
     PHOTO_REVIEW = "photo_review"  # an agent's verdict on the photos: approved, refused:<reason>, discount
+    DISCOUNT_WISH = "discount_wish"  # the customer prefers a 折价 to a return (「补偿一点就行」)
 
 
 class CaseChange(str, enum.Enum):

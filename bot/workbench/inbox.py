@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
+from bot.playbook.evidence import awaiting_review
 from bot.playbook.policy import ShopPolicy
 from bot.shop.cases import CaseRecord, CaseState
 from bot.workbench.card import overdue
-from bot.workbench.review import awaiting_review
 
 HANDOVER_INTENTS = ("request_human", "complaint")
 # reason → (priority, the agent's word for it); lower priority first

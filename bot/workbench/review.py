@@ -20,6 +20,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Dict, Optional
 
+from bot.playbook.evidence import PHOTO_REVIEW_STEP as PHOTO_REVIEW_STEP
+from bot.playbook.evidence import awaiting_review
 from bot.playbook.followups import tell_case_changed
 from bot.playbook.policy import ShopPolicy, compensation_needs_approval, handling_days_promised
 from bot.playbook.triage import REFUSALS
@@ -28,10 +30,6 @@ from bot.shop.casefacts import CaseChange, FactKind, NoticeRecord, record_fact
 from bot.shop.cases import CaseLog, CaseRecord, CaseState, PromiseKind, PromiseTerms
 from bot.shop.compensation import CompensationRecord, record_offer
 
-# utter_photo_received's next step (case_notes.yml) starts so: the case waits for an agent
-PHOTO_REVIEW_STEP = "照片待审核"
-# the cases whose photos decide what the shop does
-REVIEWED_INTENTS = ("quality_issue", "wrong_item")
 # the order note of a confirmed problem (插旗备注)
 CONFIRMED_NOTE = "photo_confirmed"
 # the agent-facing words of each refusal reason
@@ -63,12 +61,6 @@ class ReviewOutcome:
     case: CaseRecord
     notice: Optional[NoticeRecord]  # the customer told (delivered) or to be told again
     compensation: Optional[CompensationRecord] = None
-
-
-def awaiting_review(case: CaseRecord) -> bool:
-    """The case's photos wait for an agent's look (the inbox's 照片待审核)."""
-    return (case.intent in REVIEWED_INTENTS and case.state == CaseState.WAITING_SHOP
-            and case.next_step.startswith(PHOTO_REVIEW_STEP))
 
 
 def parse_amount(raw: object) -> Decimal:

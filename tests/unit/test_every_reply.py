@@ -262,6 +262,8 @@ NOT_FROM_SCENARIOS = {
     "utter_complaint_supervisor",
     # answers on the open case (tests/unit/test_followups.py)
     "utter_snr_courier_contacted", "utter_return_waybill_recorded", "utter_refund_account_recorded",
+    # a 折价 preferred to a return (tests/unit/test_photo_review.py)
+    "utter_discount_wish_recorded",
 }
 
 
