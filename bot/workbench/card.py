@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any, Dict, Iterable
 
 from bot.assist import STATES
+from bot.playbook.evidence import awaiting_review
 from bot.playbook.policy import ShopPolicy
 from bot.playbook.scenarios import fmt_money, fmt_time
 from bot.shop.cases import CaseRecord, CaseState
@@ -33,6 +34,7 @@ def case_card(case: CaseRecord, now: datetime, policy: ShopPolicy) -> Dict[str, 
         "state_text": CASE_STATES[case.state], "next_step": case.next_step, "note": case.note,
         "handler": case.handler, "customer_message": case.customer_message,
         "updated": fmt_time(case.updated_at, policy), "overdue": overdue(case, now, policy),
+        "photo_review": awaiting_review(case),  # photos wait for a verdict (web/review.py)
     }
 
 

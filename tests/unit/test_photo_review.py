@@ -215,3 +215,24 @@ def test_a_discount_needs_its_problem_and_no_more_than_was_paid(deps, tmp_path):
 def test_the_photo_received_note_starts_as_the_inbox_reads_it(notes):
     assert notes.templates["utter_photo_received"]["next_step"].startswith(PHOTO_REVIEW_STEP)
     assert notes.templates["utter_photo_received"]["state"] == CaseState.WAITING_SHOP.value
+
+
+def test_a_discount_preferred_is_recorded_on_the_quality_case(deps, tmp_path, dispatcher, make_tracker):
+    from actions.triage import ActionPreferDiscount
+
+    def prefer(conversation):
+        d = type(dispatcher)()
+        tracker = make_tracker(text="不用退了，补偿一点就行", intent="prefer_discount", sender_id=conversation)
+        asyncio.run(ActionPreferDiscount(deps).run(d, tracker, {}))
+        return d.messages
+
+    [none] = prefer("nobody")
+    assert none["response"] == "utter_discount_no_quality_case"
+    order, case = photographed_case(deps, tmp_path)
+    [said] = prefer("r1")
+    assert said["response"] == "utter_discount_wish_recorded" and said["order_id"] == order.order_id
+    assert [f.value for f in facts_of(deps.store, case.id, FactKind.DISCOUNT_WISH)] == ["折价，不退换"]
+    now = deps.cases.get(case.id)
+    assert awaiting_review(now) and "客户选择折价" in now.next_step  # still in the inbox as 照片待审核
+    text = bubbles(_reply(said), responses())[0]
+    assert order.order_id in text and "{" not in text and "已记下" in text
