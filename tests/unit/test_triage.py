@@ -45,6 +45,9 @@ def signed(store, *names):
     ("鋁箔封口破了", "foil_seal"),  # traditional script
     ("胶囊破了好几粒", "capsules_broken"),
     ("收到的产品被拆封过", "opened"),
+    ("面膜收到时封口被拆开了", "opened"),  # opened, though it names the seal
+    ("瓶子里的胶囊数量比标签少", "short_count"),
+    ("胶囊裂开了好几颗", "capsules_broken"),
     ("外包装被压扁了", "box_crushed"),
     ("盒子压扁了", "box_crushed"),
     ("箱子压烂了", None),  # the courier's carton: courier damage, not problem 4
