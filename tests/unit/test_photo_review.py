@@ -236,3 +236,29 @@ def test_a_discount_preferred_is_recorded_on_the_quality_case(deps, tmp_path, di
     assert awaiting_review(now) and "客户选择折价" in now.next_step  # still in the inbox as 照片待审核
     text = bubbles(_reply(said), responses())[0]
     assert order.order_id in text and "{" not in text and "已记下" in text
+
+
+def test_the_case_list_shows_the_verdict_and_the_wish(deps, tmp_path, dispatcher, make_tracker):
+    import io
+
+    from actions.triage import ActionPreferDiscount
+    from bot.cli import main
+
+    _, case = photographed_case(deps, tmp_path)
+    tracker = make_tracker(text="补偿一点就行", intent="prefer_discount", sender_id="r1")
+    asyncio.run(ActionPreferDiscount(deps).run(dispatcher, tracker, {}))
+    review_photos(deps.cases, deps.policy, case.id, Verdict.DISCOUNT, "小王", LATER, Conversations(),
+                  amount=Decimal("5.00"), problem="外盒压扁")
+    out = io.StringIO()
+    assert main(["--db", str(deps.store.engine.url), "cases", "--all"], out=out) == 0
+    listed = out.getvalue()
+    assert "照片审核: discount" in listed and "客户意愿: 折价，不退换" in listed and "折价 ¥5.00（外盒压扁）" in listed
+
+
+def test_the_courier_damage_after_signing_says_that_a_proxy_signed_for_the_buyer(deps):
+    order = deps.store.get_order("2938475610293840001")  # signed by the door guard
+    assert order.shipment.signed_by
+    reply = draft("quality_issue", order, NOW, deps.policy, Context(text="快递把箱子压烂了"))
+    assert reply.response == "utter_quality_courier_damage_signed"
+    [text] = bubbles(resolved(reply, responses()), responses())
+    assert "代签也算签收" in text and "签收人负责" in text
