@@ -30,6 +30,7 @@ from bot.playbook.triage import (
     RETURN_REFUSALS,
     UNCLEAR,
     default_words,
+    names_quality_problem,
     product_problem,
     quality_kind,
     quality_refusal,
@@ -204,6 +205,10 @@ def _problem_is(name: str) -> Callable[[Situation], bool]:
     return holds
 
 
+def _names_quality_problem(sit: Situation) -> bool:
+    return names_quality_problem(sit.ctx.text, default_words())
+
+
 def _quality_kind_is(kind: str) -> Callable[[Situation], bool]:
     def holds(sit: Situation) -> bool:
         return quality_kind(sit.ctx.text, default_words()) == kind
@@ -274,6 +279,7 @@ CONDITIONS: Dict[str, Condition] = {
     "status_case_needs_approval": _status_case_is(CaseState.NEEDS_APPROVAL),
     "status_case_escalated": _status_case_is(CaseState.ESCALATED),
     # quality triage (bot/playbook/triage.py, words in quality_triage.yml)
+    "names_quality_problem": _names_quality_problem,  # 「开线了想退」: a quality return, not a no-reason one
     "not_quality": _quality_kind_is(NOT_QUALITY),  # 「色差」「不合适」: not a quality problem (001)
     "quality_unclear": _quality_kind_is(UNCLEAR),  # neither kind of word, or both: asked
     # seed 000's product problem the message names: problem_no_effect, problem_short_count, ...

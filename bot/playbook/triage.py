@@ -92,12 +92,18 @@ def product_problem(text: str, words: TriageWords) -> Optional[str]:
     return next((name for name, found in words.problems if _says(text, found)), None)
 
 
+def names_quality_problem(text: str, words: TriageWords) -> bool:
+    """The message names a quality problem (a product problem, or 001's words for one):
+    a return or refund asked so is a quality return, answered as one."""
+    return product_problem(text, words) is not None or _says(text, words.quality)
+
+
 def quality_kind(text: str, words: TriageWords) -> str:
     """Quality or not (001), for a message already understood as a quality problem:
     not one when it names only what 001 calls non-quality (dislike, fit, colour as
     imagined, slow delivery); unclear when it names both kinds (asked); else quality
     (the understood intent stands: 「冰箱不制冷」 needs no word list to be a defect)."""
-    quality = product_problem(text, words) is not None or _says(text, words.quality)
+    quality = names_quality_problem(text, words)
     other = _says(text, words.not_quality)
     if other:
         return UNCLEAR if quality else NOT_QUALITY

@@ -192,6 +192,18 @@ def test_what_the_quality_message_names_holds_its_condition_and_no_other(store, 
     assert [n for n in triage if holds(n, order, NOW, policy, Context(text="衣服开线了"))] == []
 
 
+def test_a_return_that_names_a_quality_problem_is_a_quality_return(store, policy):
+    order = of_state(store, OrderState.SIGNED)
+    assert holds("names_quality_problem", order, NOW, policy, Context(text="衣服开线了想退"))
+    assert holds("names_quality_problem", order, NOW, policy, Context(text="锡箔纸没封好，想退"))
+    assert not holds("names_quality_problem", order, NOW, policy, Context(text="不喜欢，想退"))
+    assert not holds("names_quality_problem", order, NOW, policy, Context(text="吊牌掉了还能退吗"))
+    reply = draft("return_or_exchange", order, NOW, policy, Context(text="衣服开线了想退"))
+    assert reply.response == "utter_quality_issue"
+    reply = draft("refund_after_shipping", order, NOW, policy, Context(text="颜色不喜欢，而且开线了，退款"))
+    assert reply.response == "utter_quality_ask_kind"
+
+
 def test_the_refusals_that_read_the_order(store, policy):
     gifted = of_state(store, OrderState.SIGNED, has=lambda o: bool(o.gifts) and bool(o.goods))
     plain = of_state(store, OrderState.SIGNED, has=lambda o: not o.gifts)
