@@ -44,7 +44,7 @@ def add_approvals(app: web.Application, bench: Bench, errors: Any,
                                    "order_id": c.order_id, "buyer": c.buyer_account} for c in pending])
 
     def decide(case_id: int, approved: bool, supervisor: str, reason: str) -> Optional[Dict[str, Any]]:
-        pending = pending_for_case(bench.store, case_id)  # a 折价 above the cap (web/review.py)
+        pending = pending_for_case(bench.store, case_id)  # a 折价 above the cap (web/photo_review.py)
 
         def tell(case: CaseRecord) -> None:
             reply = decision_reply(case, approved, reason, compensation_request(pending))

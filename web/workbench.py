@@ -10,7 +10,7 @@
   GET  /agent/canned?q=...&conversation=...     domain responses filled with the order's facts
   GET  /agent/stream[?conversation=id]          Server-Sent Events: "inbox" and "conversation"
   GET  /agent/approvals, POST /agent/approvals/{case_id}   supervisors (web/approvals.py)
-  POST /agent/cases/{case_id}/review            a verdict on a case's photos (web/review.py)
+  POST /agent/cases/{case_id}/review            a verdict on a case's photos (web/photo_review.py)
 
 Every route needs ``Authorization: Bearer <agent token>`` (web/app.py's middleware puts
 the agent in ``request["agent"]``); every change is logged with the agent's name.
@@ -44,7 +44,7 @@ from bot.workbench.inbox import HANDOVER_INTENTS, Activity, build_inbox
 from rasa_adapter.api import RasaUnavailable
 from rasa_adapter.conversations import RasaConversations, TrackerIndex
 from web.approvals import add_approvals
-from web.review import add_review
+from web.photo_review import add_review
 
 MAX_AGENT_TEXT = 1000  # characters of one agent message
 LIVE_HOURS = 24  # the "every conversation" tab: active in the last day

@@ -1,6 +1,6 @@
 """「不用退了，补偿一点就行」 on an open quality case: the customer prefers a 折价 (001) to a
 return. The wish is recorded on the case and its next step says so; the amount is the
-agent's, after the photo (bot/workbench/review.py: within the shipping fee at once, above
+agent's, after the photo (bot/workbench/photo_review.py: within the shipping fee at once, above
 it a supervisor's). Nothing is promised but that the agent will say how much."""
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from bot.shop.uploads import latest_attachment, photo_count
 
 PHOTO_RECEIVED = "utter_photo_received"
 # utter_photo_received's next step (case_notes.yml) starts so: the photos wait for an
-# agent's look (the inbox's 照片待审核, bot/workbench/review.py)
+# agent's look (the inbox's 照片待审核, bot/workbench/photo_review.py)
 PHOTO_REVIEW_STEP = "照片待审核"
 # the cases whose photos decide what the shop does
 REVIEWED_INTENTS = ("quality_issue", "wrong_item")

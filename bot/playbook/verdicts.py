@@ -1,5 +1,5 @@
 """What the customer is told when an agent has looked at the photos of their case
-(bot/workbench/review.py): the return address and the shop's fee rule once a quality
+(bot/workbench/photo_review.py): the return address and the shop's fee rule once a quality
 problem is confirmed, the kind reason of a 不予办理, or the 折价 recorded. Read from
 what was recorded on the case, never from what the agent typed."""
 

@@ -32,7 +32,7 @@ class CaseChange(str, enum.Enum):
     RESOLVED = "resolved"  # the shop decided / did what the case asked
     PROMISE_KEPT = "promise_kept"  # a promise was kept (the courier answered, the order shipped ...)
     RETURN_ARRIVED = "return_arrived"  # the return parcel reached the warehouse
-    # an agent looked at the photos (bot/workbench/review.py)
+    # an agent looked at the photos (bot/workbench/photo_review.py)
     PHOTO_APPROVED = "photo_approved"  # a quality problem: the return address and the shop's fee rule
     PHOTO_REFUSED = "photo_refused"  # 不予办理, with its reason
     COMPENSATION_GRANTED = "compensation_granted"  # a 折价 within the cap, recorded

@@ -34,7 +34,7 @@ def case_card(case: CaseRecord, now: datetime, policy: ShopPolicy) -> Dict[str, 
         "state_text": CASE_STATES[case.state], "next_step": case.next_step, "note": case.note,
         "handler": case.handler, "customer_message": case.customer_message,
         "updated": fmt_time(case.updated_at, policy), "overdue": overdue(case, now, policy),
-        "photo_review": awaiting_review(case),  # photos wait for a verdict (web/review.py)
+        "photo_review": awaiting_review(case),  # photos wait for a verdict (web/photo_review.py)
     }
 
 

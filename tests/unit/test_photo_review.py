@@ -1,4 +1,4 @@
-"""An agent's look at the photos (bot/workbench/review.py): only then are the return
+"""An agent's look at the photos (bot/workbench/photo_review.py): only then are the return
 address and the free return shipping told; a refusal says its reason; a 折价 is recorded
 (what, how much, who, when), within the cap at once, above it through a supervisor."""
 
@@ -23,7 +23,7 @@ from bot.shop.uploads import Uploads, clean_image
 from bot.workbench.approvals import compensation_request, decision_reply
 from bot.workbench.card import order_card
 from bot.workbench.inbox import build_inbox
-from bot.workbench.review import (
+from bot.workbench.photo_review import (
     PHOTO_REVIEW_STEP,
     ReviewRefused,
     Verdict,

@@ -237,7 +237,7 @@
     }
   }
 
-  // 照片待审核: the agent's verdict on the photos (web/review.py); the customer is told
+  // 照片待审核: the agent's verdict on the photos (web/photo_review.py); the customer is told
   const REFUSALS = {misuse: "使用或保管不当", gift: "赠品不在赔偿范围", used: "已使用/洗涤/修改",
     odour: "沾染气味", gifts_missing: "赠品不全", opened: "消耗品已拆封", exchanged_once: "已换过一次"};
   function reviewControls(c) {

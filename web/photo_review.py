@@ -9,7 +9,7 @@
 
 The verdict is recorded, then the customer is told in their conversation (Rasa's
 trigger_intent ``EXTERNAL_case_changed``); if Rasa cannot be reached the notice stays
-recorded as not delivered (``"told": false``). The shop logic is bot/workbench/review.py.
+recorded as not delivered (``"told": false``). The shop logic is bot/workbench/photo_review.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from aiohttp import web
 from bot.shop.cases import CaseLog
 from bot.workbench.agents import AgentLog
 from bot.workbench.card import case_card, compensation_card
-from bot.workbench.review import ReviewRefused, Verdict, parse_amount, review_photos
+from bot.workbench.photo_review import ReviewRefused, Verdict, parse_amount, review_photos
 from rasa_adapter.api import RasaUnavailable, trigger_intent
 
 if TYPE_CHECKING:
