@@ -16,6 +16,7 @@ from actions.order_form import ActionReceiveOrder
 from actions.scenario import database_unavailable
 from bot.access.ids import find_order_id, find_tracking_number
 from bot.playbook import followups
+from bot.playbook.render import resolved
 from bot.playbook.scenarios import Reply
 from bot.shop.casefacts import CaseChange
 
@@ -114,7 +115,9 @@ class ActionCaseChanged(UsesDeps, Action):
         if reply is None:
             logger.warning("case change %r of case %r for %s: nothing to tell", change, case_id, tracker.sender_id)
             return []
-        dispatcher.utter_message(response=reply.response, **reply.facts)
+        reply = resolved(reply, self.deps.responses)  # phrases (who pays the shipping) filled
+        for bubble in reply.bubbles:
+            dispatcher.utter_message(response=bubble, **reply.facts)
         return []
 
 

@@ -177,7 +177,8 @@ def cases(run: Run) -> int:
     return 0
 
 
-FACT_LABELS = {FactKind.RETURN_WAYBILL: "退货单号", FactKind.REFUND_ACCOUNT: "运费退款支付宝"}
+FACT_LABELS = {FactKind.RETURN_WAYBILL: "退货单号", FactKind.REFUND_ACCOUNT: "运费退款支付宝",
+               FactKind.PHOTO_REVIEW: "照片审核", FactKind.DISCOUNT_WISH: "客户意愿"}
 
 
 def shown(fact: FactRecord) -> str:

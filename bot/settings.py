@@ -208,6 +208,11 @@ def playbook_path() -> Path:
     return Path(os.environ.get("SHOP_PLAYBOOK", PROJECT_ROOT / "playbook.yml"))
 
 
+def triage_path() -> Path:
+    """The quality triage's words (``SHOP_TRIAGE``, else the project's ``quality_triage.yml``)."""
+    return Path(os.environ.get("SHOP_TRIAGE", PROJECT_ROOT / "quality_triage.yml"))
+
+
 def complaint_signs_path() -> Path:
     return Path(os.environ.get("SHOP_COMPLAINT_SIGNS", PROJECT_ROOT / "complaint_signs.yml"))
 

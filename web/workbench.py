@@ -10,6 +10,7 @@
   GET  /agent/canned?q=...&conversation=...     domain responses filled with the order's facts
   GET  /agent/stream[?conversation=id]          Server-Sent Events: "inbox" and "conversation"
   GET  /agent/approvals, POST /agent/approvals/{case_id}   supervisors (web/approvals.py)
+  POST /agent/cases/{case_id}/review            a verdict on a case's photos (web/photo_review.py)
 
 Every route needs ``Authorization: Bearer <agent token>`` (web/app.py's middleware puts
 the agent in ``request["agent"]``); every change is logged with the agent's name.
@@ -31,6 +32,7 @@ from aiohttp import web
 from bot.assist import BOT_ONLY_INTENTS, AgentAssist
 from bot.playbook.scenarios import order_facts
 from bot.shop.cases import CaseLog
+from bot.shop.compensation import compensations_of_order
 from bot.shop.feedback import FeedbackLog
 from bot.shop.store import OrderStore
 from bot.shop.uploads import attachments_of_order
@@ -42,6 +44,7 @@ from bot.workbench.inbox import HANDOVER_INTENTS, Activity, build_inbox
 from rasa_adapter.api import RasaUnavailable
 from rasa_adapter.conversations import RasaConversations, TrackerIndex
 from web.approvals import add_approvals
+from web.photo_review import add_review
 
 MAX_AGENT_TEXT = 1000  # characters of one agent message
 LIVE_HOURS = 24  # the "every conversation" tab: active in the last day
@@ -124,7 +127,8 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
             "channel": conversation.channel,
             "transcript": [{"who": line.who, "text": line.text, "at": line.at.isoformat() + "Z",
                             "agent": line.agent} for line in conversation.lines],
-            "order": order_card(order, everything, now, policy, attachments_of_order(store, order.order_id))
+            "order": order_card(order, everything, now, policy, attachments_of_order(store, order.order_id),
+                                compensations_of_order(store, order.order_id))
             if order else None,
             "cases": [case_card(c, now, policy) for c in everything if c.state.value != "closed"],
             "latest_message": made["message"],
@@ -300,3 +304,4 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
     app.router.add_get("/agent/canned", get_canned)
     app.router.add_get("/agent/stream", stream)
     add_approvals(app, bench, errors, off_loop)
+    add_review(app, bench, errors, off_loop)

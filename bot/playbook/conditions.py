@@ -23,6 +23,19 @@ from bot.playbook.policy import (
     shipping_deadline_passed,
     unopened_only,
 )
+from bot.playbook.triage import (
+    NOT_QUALITY,
+    PROBLEMS,
+    QUALITY_REFUSALS,
+    RETURN_REFUSALS,
+    UNCLEAR,
+    default_words,
+    names_quality_problem,
+    product_problem,
+    quality_kind,
+    quality_refusal,
+    return_refusal,
+)
 from bot.playbook.variants import requested_variant
 from bot.shop.cases import CaseRecord, CaseState
 from bot.shop.store import ItemFacts, NoteFacts, OrderFacts
@@ -30,9 +43,6 @@ from bot.shop.store import ItemFacts, NoteFacts, OrderFacts
 # the note a signed-not-received reply writes on the order: the courier's answer promised
 COURIER_ANSWER = "courier_answer"
 
-# A short count inside a bottle (「粒数不够」「少了几粒」) is a product defect, not a
-# shortage in the parcel: the quality path answers it (000 产品问题 3).
-SHORT_COUNT = re.compile(r"粒|颗数")
 # Damage done by the courier (「箱子压烂了」「快递把外包装摔破了」), not a product defect.
 COURIER_DAMAGE = re.compile(r"压(?:烂|坏|扁|变形)|外箱|外包装|箱子.{0,4}(?:破|烂|坏)|快递.{0,6}(?:摔|压|弄)")
 
@@ -187,7 +197,41 @@ def _signer_pays_courier_damage(sit: Situation) -> bool:
 
 
 def _mentions_short_count(sit: Situation) -> bool:
-    return SHORT_COUNT.search(sit.ctx.text) is not None
+    """A short count inside a bottle (「粒数不够」「少了几粒」) is a product defect, not a
+    shortage in the parcel: the quality path answers it (000 产品问题 3)."""
+    return product_problem(sit.ctx.text, default_words()) == "short_count"
+
+
+def _problem_is(name: str) -> Callable[[Situation], bool]:
+    def holds(sit: Situation) -> bool:
+        return product_problem(sit.ctx.text, default_words()) == name
+
+    return holds
+
+
+def _names_quality_problem(sit: Situation) -> bool:
+    return names_quality_problem(sit.ctx.text, default_words())
+
+
+def _quality_kind_is(kind: str) -> Callable[[Situation], bool]:
+    def holds(sit: Situation) -> bool:
+        return quality_kind(sit.ctx.text, default_words()) == kind
+
+    return holds
+
+
+def _quality_refused_for(reason: str) -> Callable[[Situation], bool]:
+    def holds(sit: Situation) -> bool:
+        return quality_refusal(sit.order, sit.ctx.text, default_words()) == reason
+
+    return holds
+
+
+def _return_refused_for(reason: str) -> Callable[[Situation], bool]:
+    def holds(sit: Situation) -> bool:
+        return return_refusal(sit.order, sit.ctx.text, sit.ctx.cases, sit.policy, default_words()) == reason
+
+    return holds
 
 
 def _shortage_report_open(sit: Situation) -> bool:
@@ -238,4 +282,14 @@ CONDITIONS: Dict[str, Condition] = {
     "status_case_waiting_shop": _status_case_is(CaseState.WAITING_SHOP),
     "status_case_needs_approval": _status_case_is(CaseState.NEEDS_APPROVAL),
     "status_case_escalated": _status_case_is(CaseState.ESCALATED),
+    # quality triage (bot/playbook/triage.py, words in quality_triage.yml)
+    "names_quality_problem": _names_quality_problem,  # 「开线了想退」: a quality return, not a no-reason one
+    "not_quality": _quality_kind_is(NOT_QUALITY),  # 「色差」「不合适」: not a quality problem (001)
+    "quality_unclear": _quality_kind_is(UNCLEAR),  # neither kind of word, or both: asked
+    # seed 000's product problem the message names: problem_no_effect, problem_short_count, ...
+    **{f"problem_{name}": _problem_is(name) for name in PROBLEMS},
+    # 不予办理: refused_misuse, refused_gift (a quality claim); refused_used, refused_odour,
+    # refused_gifts_missing, refused_opened, refused_exchanged_once (a return without reason)
+    **{f"refused_{reason}": _quality_refused_for(reason) for reason in QUALITY_REFUSALS},
+    **{f"refused_{reason}": _return_refused_for(reason) for reason in RETURN_REFUSALS},
 }

@@ -14,6 +14,17 @@ from bot.shop.uploads import latest_attachment, photo_count
 PHOTO_RECEIVED = "utter_photo_received"
 HOW_TO_SEND = "utter_how_to_send_photo"  # no photo on the case yet: the 📷 button
 ALREADY_RECEIVED = "utter_photos_already_received"
+# utter_photo_received's next step (case_notes.yml) starts so: the photos wait for an
+# agent's look (the inbox's 照片待审核, bot/workbench/photo_review.py)
+PHOTO_REVIEW_STEP = "照片待审核"
+# the cases whose photos decide what the shop does
+REVIEWED_INTENTS = ("quality_issue", "wrong_item")
+
+
+def awaiting_review(case: CaseRecord) -> bool:
+    """The case's photos wait for an agent's look."""
+    return (case.intent in REVIEWED_INTENTS and case.state == CaseState.WAITING_SHOP
+            and case.next_step.startswith(PHOTO_REVIEW_STEP))
 
 
 def photos_received(cases: CaseLog, notes: CaseNotes, store: OrderStore, conversation: str,

@@ -17,6 +17,7 @@ from bot.access.ids import find_order_id, find_waybill
 from bot.playbook.casenotes import CaseNotes
 from bot.playbook.policy import ShopPolicy, courier_answer_deadline, handling_days_promised
 from bot.playbook.scenarios import Reply, round_promise
+from bot.playbook.verdicts import VERDICT_CHANGES, verdict_notice
 from bot.shop.casefacts import (
     CaseChange,
     FactKind,
@@ -30,8 +31,9 @@ from bot.shop.casefacts import (
     unclaim_notice,
 )
 from bot.shop.cases import CaseLog, CaseRecord, PromiseKind, PromiseTerms
+from bot.shop.compensation import latest_for_case
 from bot.shop.store import OrderStore
-from bot.workbench.approvals import decision_reply
+from bot.workbench.approvals import compensation_request, decision_reply
 
 COURIER_CONTACTED = "utter_snr_courier_contacted"
 WAYBILL_RECORDED = "utter_return_waybill_recorded"
@@ -137,13 +139,19 @@ DECISIONS = (CaseChange.APPROVED, CaseChange.DENIED)
 
 def case_changed(cases: CaseLog, policy: ShopPolicy, case_id: int, change: CaseChange) -> Optional[Reply]:
     """What the customer is told when their case changed; None for an unknown case, or a
-    return arrival whose handling clock has not started."""
+    return arrival whose handling clock has not started. An agent's verdict on the photos
+    is told as recorded (bot/playbook/verdicts.py)."""
+    if change in VERDICT_CHANGES:
+        return verdict_notice(cases, policy, case_id, change)
     case = cases.get(case_id)
     if case is None:
         return None
     if change in DECISIONS:
         reasons = facts_of(cases.store, case_id, FactKind.DECISION_REASON)
-        return decision_reply(case, change == CaseChange.APPROVED, reasons[-1].value if reasons else "")
+        compensation = latest_for_case(cases.store, case_id)
+        decided = compensation if compensation is not None and compensation.decided_by else None
+        return decision_reply(case, change == CaseChange.APPROVED, reasons[-1].value if reasons else "",
+                              compensation_request(decided))
     facts = {"order_ref": f"（订单 {case.order_id}）" if case.order_id else ""}
     if change == CaseChange.RETURN_ARRIVED:
         due = [p.due_at for p in cases.promises(case_id)

@@ -23,6 +23,8 @@ class FactKind(str, enum.Enum):
     RETURN_WAYBILL = "return_waybill"  # the return parcel's waybill number
     REFUND_ACCOUNT = "refund_account"  # the Alipay account (phone or e-mail) a fee goes back to
     DECISION_REASON = "decision_reason"  # why a supervisor denied the case's request (told to the customer)
+    PHOTO_REVIEW = "photo_review"  # an agent's verdict on the photos: approved, refused:<reason>, discount
+    DISCOUNT_WISH = "discount_wish"  # the customer prefers a 折价 to a return (「补偿一点就行」)
 
 
 class CaseChange(str, enum.Enum):
@@ -33,6 +35,11 @@ class CaseChange(str, enum.Enum):
     RETURN_ARRIVED = "return_arrived"  # the return parcel reached the warehouse
     APPROVED = "approved"  # a supervisor approved what the case asked (the shop acts now)
     DENIED = "denied"  # a supervisor denied it (the reason is the case's DECISION_REASON)
+    # an agent looked at the photos (bot/workbench/photo_review.py)
+    PHOTO_APPROVED = "photo_approved"  # a quality problem: the return address and the shop's fee rule
+    PHOTO_REFUSED = "photo_refused"  # 不予办理, with its reason
+    COMPENSATION_GRANTED = "compensation_granted"  # a 折价 within the cap, recorded
+    COMPENSATION_PENDING = "compensation_pending"  # a 折价 above the cap, waiting for a supervisor
 
 
 @dataclass(frozen=True)

@@ -346,3 +346,20 @@ class ReviewCursor(Base):
 
     source = Column(String(24), primary_key=True)
     last_id = Column(Integer, nullable=False)
+class Compensation(Base):
+    """A 折价 (a partial refund for a minor quality problem, 001): what, how much, who offered
+    it and when; up to compensation.max_without_approval of shop.yml it is granted at once,
+    above it it waits for a supervisor, who is recorded with the decision's time."""
+
+    __tablename__ = "compensations"
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("cases.id"), nullable=False, index=True)
+    order_id = Column(String(32), index=True)
+    problem = Column(String(200), nullable=False)  # what the compensation is for
+    amount = Column(Money, nullable=False)
+    state = Column(String(16), nullable=False)  # see bot.shop.compensation.CompensationState
+    offered_by = Column(String(64), nullable=False)
+    offered_at = Column(DateTime, nullable=False)
+    decided_by = Column(String(64))  # the supervisor, above the cap
+    decided_at = Column(DateTime)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from bot.playbook.scenarios import Reply
+from typing import Optional
+
+from bot.playbook.scenarios import Reply, fmt_money
 from bot.shop.cases import CaseRecord
+from bot.shop.compensation import CompensationRecord
 
 # what the customer asked for, by the case's intent (the cases case_notes.yml sends to a supervisor)
 REQUESTS = {"price_drop_refund": "退差价", "missing_item": "补发"}
@@ -15,7 +18,13 @@ def decision_note(approved: bool, supervisor: str, reason: str) -> str:
     return f"主管{supervisor}已批准" if approved else f"主管{supervisor}未批准：{reason}"
 
 
-def decision_reply(case: CaseRecord, approved: bool, reason: str) -> Reply:
-    """The message that tells the customer the decision, in their conversation."""
-    facts = {"order_id": case.order_id or "", "request": REQUESTS.get(case.intent, "售后")}
+def compensation_request(compensation: Optional[CompensationRecord]) -> Optional[str]:
+    """What a 折价 put to a supervisor asked for, in the customer's words (None: none)."""
+    return f"折价补偿 {fmt_money(compensation.amount)}" if compensation is not None else None
+
+
+def decision_reply(case: CaseRecord, approved: bool, reason: str, request: Optional[str] = None) -> Reply:
+    """The message that tells the customer the decision, in their conversation; ``request``
+    names what was asked when it is not the case's usual one (a 折价)."""
+    facts = {"order_id": case.order_id or "", "request": request or REQUESTS.get(case.intent, "售后")}
     return Reply(GRANTED, facts) if approved else Reply(DENIED, {**facts, "reason": reason})

@@ -6,9 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any, Dict, Iterable
 
 from bot.assist import STATES
+from bot.playbook.evidence import awaiting_review
 from bot.playbook.policy import ShopPolicy
 from bot.playbook.scenarios import fmt_money, fmt_time
 from bot.shop.cases import CaseRecord, CaseState
+from bot.shop.compensation import CompensationRecord, CompensationState
 from bot.shop.store import OrderFacts
 from bot.shop.uploads import AttachmentRecord
 
@@ -32,13 +34,16 @@ def case_card(case: CaseRecord, now: datetime, policy: ShopPolicy) -> Dict[str, 
         "state_text": CASE_STATES[case.state], "next_step": case.next_step, "note": case.note,
         "handler": case.handler, "customer_message": case.customer_message,
         "updated": fmt_time(case.updated_at, policy), "overdue": overdue(case, now, policy),
+        "photo_review": awaiting_review(case),  # photos wait for a verdict (web/photo_review.py)
     }
 
 
 def order_card(order: OrderFacts, cases: Iterable[CaseRecord], now: datetime,
-               policy: ShopPolicy, attachments: Iterable[AttachmentRecord] = ()) -> Dict[str, Any]:
+               policy: ShopPolicy, attachments: Iterable[AttachmentRecord] = (),
+               compensations: Iterable[CompensationRecord] = ()) -> Dict[str, Any]:
     """What an agent sees of the order, with the customer's photos about it (uploads:
-    ``attachments_of_order``) as {"id", "case_id", "url", "thumbnail", "at"}."""
+    ``attachments_of_order``) as {"id", "case_id", "url", "thumbnail", "at"}, and the 折价
+    recorded on its cases (``compensations_of_order``): what, how much, who, when."""
     shipment = order.shipment
     open_cases = [c for c in cases if c.state != CaseState.CLOSED]
     return {
@@ -65,5 +70,20 @@ def order_card(order: OrderFacts, cases: Iterable[CaseRecord], now: datetime,
         "cases": [case_card(c, now, policy) for c in open_cases],
         "attachments": [{"id": a.id, "case_id": a.case_id, "url": a.url, "thumbnail": a.thumbnail_url,
                          "at": fmt_time(a.created_at, policy)} for a in attachments],
+        "compensations": [compensation_card(c, policy) for c in compensations],
+    }
+
+
+COMPENSATION_STATES = {CompensationState.GRANTED: "已批出", CompensationState.PENDING: "待主管审批",
+                       CompensationState.APPROVED: "主管已批准", CompensationState.DENIED: "主管未批准"}
+
+
+def compensation_card(given: CompensationRecord, policy: ShopPolicy) -> Dict[str, Any]:
+    return {
+        "case_id": given.case_id, "problem": given.problem, "amount": fmt_money(given.amount),
+        "state": given.state.value, "state_text": COMPENSATION_STATES[given.state],
+        "offered_by": given.offered_by, "offered": fmt_time(given.offered_at, policy),
+        "decided_by": given.decided_by,
+        "decided": fmt_time(given.decided_at, policy) if given.decided_at else None,
     }
 

@@ -2,7 +2,8 @@
 
 A pure function of the case log, the holds and the conversations' recent activity:
 complaints and overdue promises first, then messages left outside shift hours (they
-waited for this shift), then 转人工, then conversations the bot failed to understand
+waited for this shift), then 转人工 and photos waiting for an agent's look (照片待审核),
+then conversations the bot failed to understand
 twice; within each, the longest waiting first.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Collection, Dict, Iterable, List, Mapping, Optional
 
+from bot.playbook.evidence import awaiting_review
 from bot.playbook.policy import ShopPolicy
 from bot.shop.cases import CaseRecord, CaseState
 from bot.workbench.card import overdue
@@ -23,6 +25,7 @@ REASONS = {
     "overdue": (0, "承诺已超时"),
     "message": (1, "非工作时间留言"),
     "request_human": (2, "转人工"),
+    "photo_review": (2, "照片待审核"),
     "not_understood": (3, "连续两次未能理解"),
     "held": (4, "人工处理中"),
     "live": (5, "机器人接待中"),
@@ -71,6 +74,8 @@ def _reason(cases: List[CaseRecord], activity: Optional[Activity], late: bool) -
         return "message"
     if handovers:
         return "request_human"
+    if any(awaiting_review(c) for c in cases):
+        return "photo_review"
     if activity is not None and activity.not_understood:
         return "not_understood"
     return None

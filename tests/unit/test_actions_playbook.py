@@ -246,7 +246,8 @@ async def test_return_or_exchange_answered_inside_a_quality_case_stays_a_quality
     answer = WireDispatcher()
     tracker = make_tracker(slots=slots, text="换货", intent="return_or_exchange")
     await ActionReturnOrExchange(deps).run(answer, tracker, {})
-    assert responses(answer) == ["utter_quality_choice", "utter_return_address"]
+    # no return address yet: an agent's photo review gives it (tests/unit/test_photo_review.py)
+    assert responses(answer) == ["utter_quality_choice"]
     assert answer.messages[0]["choice"] == "换一件新的"
     assert answer.messages[0]["fee_quality"].startswith("运费由我们承担")
     assert {c.intent for c in deps.cases.open_cases()} == {"quality_issue"}

@@ -176,6 +176,59 @@ def test_what_the_message_mentions(store, policy, name, text, expected):
     assert holds(name, order, NOW, policy, Context(text=text)) is expected
 
 
+# quality triage (bot/playbook/triage.py; the words' edges are in tests/unit/test_triage.py)
+@pytest.mark.parametrize("name, text", [
+    ("problem_no_effect", "坚持一个月了，没什么效果"),
+    ("problem_short_count", "粒数不够，少了几粒"),
+    ("problem_foil_seal", "锡箔纸没封好"),
+    ("problem_capsules_broken", "胶囊破了好几粒"),
+    ("problem_opened", "收到的产品被拆封过"),
+    ("problem_box_crushed", "盒子压扁了"),
+    ("not_quality", "色差太大，不喜欢"),
+    ("quality_unclear", "颜色和图片不一样，还开线了"),
+    ("refused_misuse", "不小心摔了一下就坏了"),
+])
+def test_what_the_quality_message_names_holds_its_condition_and_no_other(store, policy, name, text):
+    order = of_state(store, OrderState.SIGNED)
+    triage = [n for n in CONDITIONS if n.startswith(("problem_", "refused_")) or n in ("not_quality", "quality_unclear")]
+    said = [n for n in triage if holds(n, order, NOW, policy, Context(text=text))]
+    assert said == [name]
+    assert [n for n in triage if holds(n, order, NOW, policy, Context(text="衣服开线了"))] == []
+
+
+def test_a_return_that_names_a_quality_problem_is_a_quality_return(store, policy):
+    order = of_state(store, OrderState.SIGNED)
+    assert holds("names_quality_problem", order, NOW, policy, Context(text="衣服开线了想退"))
+    assert holds("names_quality_problem", order, NOW, policy, Context(text="锡箔纸没封好，想退"))
+    assert not holds("names_quality_problem", order, NOW, policy, Context(text="不喜欢，想退"))
+    assert not holds("names_quality_problem", order, NOW, policy, Context(text="吊牌掉了还能退吗"))
+    reply = draft("return_or_exchange", order, NOW, policy, Context(text="衣服开线了想退"))
+    assert reply.response == "utter_quality_issue"
+    reply = draft("refund_after_shipping", order, NOW, policy, Context(text="颜色不喜欢，而且开线了，退款"))
+    assert reply.response == "utter_quality_ask_kind"
+
+
+def test_the_refusals_that_read_the_order(store, policy):
+    gifted = of_state(store, OrderState.SIGNED, has=lambda o: bool(o.gifts) and bool(o.goods))
+    plain = of_state(store, OrderState.SIGNED, has=lambda o: not o.gifts)
+    assert holds("refused_gift", gifted, NOW, policy, Context(text="赠品坏了"))
+    assert not holds("refused_gift", gifted, NOW, policy, Context(text=f"赠品和{gifted.goods[0].name}都坏了"))
+    assert holds("refused_gifts_missing", gifted, NOW, policy, Context(text="赠品丢了，想退货"))
+    assert not holds("refused_gifts_missing", plain, NOW, policy, Context(text="赠品丢了，想退货"))
+    assert holds("refused_used", plain, NOW, policy, Context(text="穿过两次了想退"))
+    assert holds("refused_odour", plain, NOW, policy, Context(text="沾了烟味，想退"))
+    consumable = of_state(store, OrderState.SIGNED, has=lambda o: any(i.name == "芦荟胶" for i in o.goods))
+    cup = of_state(store, OrderState.SIGNED, has=lambda o: [i.name for i in o.goods] == ["316 不锈钢保温杯"])
+    assert holds("refused_opened", consumable, NOW, policy, Context(text="拆开了想退"))
+    assert not holds("refused_opened", cup, NOW, policy, Context(text="拆开了想退"))
+    exchanged = dataclasses.replace(cup, notes=(NoteFacts("exchange", "换货", NOW, "assistant", None),))
+    assert holds("refused_exchanged_once", exchanged, NOW, policy, Context(text="想退"))
+    assert not holds("refused_exchanged_once", cup, NOW, policy, Context(text="想退"))
+    # while that exchange's case is still under way, asking again is the same exchange
+    ongoing = Context(text="想退", cases=(case("return_or_exchange", CaseState.WAITING_CUSTOMER),))
+    assert not holds("refused_exchanged_once", exchanged, NOW, policy, ongoing)
+
+
 def test_an_aspect_counts_only_when_the_message_has_one(store, policy):
     order = of_state(store, OrderState.SIGNED)
     assert holds("aspect_mentioned", order, NOW, policy, Context(entities={"aspect": ["颜色"]}))

@@ -215,8 +215,39 @@
     for (const c of cases) {
       const li = el("li", c.overdue ? "overdue" : null, "#" + c.id + " " + c.intent + " · " + c.state_text + (c.overdue ? "（已超时）" : "") + " · " + c.handler);
       li.append(el("div", "muted", "下一步：" + c.next_step));
+      if (c.photo_review) li.append(reviewControls(c));
       list.append(li);
     }
+    for (const g of (order && order.compensations) || []) {
+      list.append(el("li", null, "折价 " + g.amount + "（" + g.problem + "） · " + g.state_text + " · " +
+        g.offered_by + " " + g.offered + (g.decided_by ? " · 主管 " + g.decided_by + " " + g.decided : "")));
+    }
+  }
+
+  // 照片待审核: the agent's verdict on the photos (web/photo_review.py); the customer is told
+  const REFUSALS = {misuse: "使用或保管不当", gift: "赠品不在赔偿范围", used: "已使用/洗涤/修改",
+    odour: "沾染气味", gifts_missing: "赠品不全", opened: "消耗品已拆封", exchanged_once: "已换过一次"};
+  function reviewControls(c) {
+    const box = el("div", "review");
+    const approve = el("button", null, "确认问题，告诉客户寄回地址");
+    approve.addEventListener("click", () => review(c.id, {verdict: "approve"}));
+    const reason = el("select");
+    for (const [key, text] of Object.entries(REFUSALS)) { const o = el("option", null, text); o.value = key; reason.append(o); }
+    const refuse = el("button", null, "不予办理");
+    refuse.addEventListener("click", () => review(c.id, {verdict: "refuse", reason: reason.value}));
+    const amount = el("input"); amount.placeholder = "折价金额"; amount.size = 6;
+    const problem = el("input"); problem.placeholder = "什么问题"; problem.size = 12;
+    const discount = el("button", null, "折价");
+    discount.addEventListener("click", () => review(c.id, {verdict: "discount", amount: amount.value, problem: problem.value}));
+    box.append(approve, reason, refuse, amount, problem, discount);
+    return box;
+  }
+
+  async function review(id, body) {
+    const response = await api("/agent/cases/" + id + "/review", body);
+    const data = await response.json().catch(() => ({}));
+    $("live").textContent = response.ok ? (data.told ? "已记录，已通知客户" : "已记录，客户回来时再通知") : (data.error || "失败");
+    if (response.ok) loadConversation();
   }
 
   // the customer's photos: fetched with the agent's token (an <img> cannot send it)
