@@ -58,7 +58,9 @@ def test_the_return_address_comes_after_an_agent_approved_the_photo(rasa_url, we
     assert review(web_url, case_id, {"verdict": "approve"}, headers={}).status_code == 401
     approved = review(web_url, case_id, {"verdict": "approve"})
     assert approved.status_code == 200, approved.text
-    assert approved.json()["told"] is True and approved.json()["case"]["state"] == "waiting_customer"
+    # a REST customer cannot be pushed to: told ahead of the answer to their next message
+    assert approved.json()["told"] is False and approved.json()["case"]["state"] == "waiting_customer"
+    customer.says("好的")
     texts = bot_texts(rasa_url, customer.sender)
     told = next(i for i, t in enumerate(texts) if "照片客服已经看过了" in t)
     assert "7700112233445566778" in texts[told] and "寄回" in texts[told]
@@ -82,12 +84,14 @@ def test_a_discount_above_the_shipping_fee_is_a_supervisors_and_recorded(rasa_ur
     assert offered.status_code == 200, offered.text
     assert offered.json()["case"]["state"] == "needs_approval"
     assert offered.json()["compensation"]["state_text"] == "待主管审批"
+    customer.says("在吗")
     assert any("需要主管审批，已为您提交" in t for t in bot_texts(rasa_url, customer.sender))
     pending = requests.get(f"{web_url}/agent/approvals", headers=supervisor, timeout=10).json()
     assert case_id in [c["id"] for c in pending]
     decided = requests.post(f"{web_url}/agent/approvals/{case_id}", json={"decision": "approve"},
                             headers=supervisor, timeout=30)
     assert decided.status_code == 200, decided.text
+    customer.says("好的")
     assert any(f"折价补偿 ¥{above:.2f}申请已经通过主管审核" in t for t in bot_texts(rasa_url, customer.sender))
     [given] = compensations_of_order(OrderStore.from_url(shop.db), order)
     assert (given.amount, given.problem, given.offered_by, given.state, given.decided_by) == (
