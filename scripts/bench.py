@@ -59,6 +59,7 @@ import aiohttp  # Rasa's own HTTP client library
 from bot.access.identity import sign
 from bot.settings import PROJECT_ROOT, utcnow
 from devtools.load import (
+    Copies,
     MemorySampler,
     Result,
     cpu_seconds,
@@ -231,29 +232,36 @@ def run_open_loop(rates: Sequence[float], seconds: float, think: float, keep: bo
                                                           servers.action_url),
                      name="plain", credentials=plain_dir / "credentials.yml")
             servers.init_db()
+            copies = Copies(shop.db)  # every customer on a copy of its sample buyer and orders
             say("==> starting the action server and the Rasa server")
             servers.start("actions", "rasa")
             running = servers.procs()
             ours = {"rasa": running["rasa"], "action server": running["actions"]}
             sampler = MemorySampler(ours)
             sampler.start()
-            asyncio.run(warm_up(servers.rasa_url, secrets.buyer_secret))
-            alone = asyncio.run(openloop.one_customer(servers.rasa_url, secrets.buyer_secret))
+            asyncio.run(warm_up(servers.rasa_url, secrets.buyer_secret, copies))
+            alone, alone_results = asyncio.run(openloop.one_customer(servers.rasa_url, secrets.buyer_secret,
+                                                                     copies=copies))
             say(f"==> one customer alone: p50 {percentile(alone, 50):.0f} ms over {len(alone)} turns")
-            say(f"==> open loop: {seconds:.0f} s of Poisson arrivals per rate, think time mean {think:.1f} s")
-            mine = openloop.sweep(servers.rasa_url, rates, seconds, secrets.buyer_secret, ours, "ours", say=say)
+            for line in openloop.error_examples(alone_results):
+                say(f"           {line}")
+            say(f"==> open loop: {seconds:.0f} s of Poisson arrivals per rate, think time mean {think:.1f} s; "
+                f"load average {load_average()}")
+            mine = openloop.sweep(servers.rasa_url, rates, seconds, secrets.buyer_secret, ours, "ours", say=say,
+                                  think=think, copies=copies)
             sampler.stopped.set()
             sampler.join()
             peak_kb = sampler.high_water_kb()
             servers.stop("rasa")
-            say("==> the same against plain Rasa (its own REST channel, no speedups)")
+            say(f"==> the same against plain Rasa (its own REST channel, no speedups); load average {load_average()}")
             servers.start("plain")
             plain_url = local_url(plain_port)
-            asyncio.run(warm_up(plain_url, secrets.buyer_secret))
-            plain_alone = asyncio.run(openloop.one_customer(plain_url, secrets.buyer_secret))
+            asyncio.run(warm_up(plain_url, secrets.buyer_secret, copies))
+            plain_alone, _ = asyncio.run(openloop.one_customer(plain_url, secrets.buyer_secret, copies=copies))
             plain = openloop.sweep(plain_url, rates, seconds, secrets.buyer_secret,
                                    {"rasa": servers.procs()["plain"], "action server": running["actions"]},
-                                   "plain", say=say)
+                                   "plain", say=say, think=think, copies=copies)
+            say(f"    load average {load_average()}")
             if keep:
                 say(f"    server logs: {', '.join(str(s.log) for s in servers.servers.values())}")
     except StackError as exc:
@@ -272,6 +280,8 @@ def run_open_loop(rates: Sequence[float], seconds: float, think: float, keep: bo
     rss = sum(peak_kb.values()) / 1024
     errors = sum(r.errors for r in mine)
     say(f"capacity     {cap:.0f} turns/s at p95 < {openloop.P95_TARGET_MS:.0f} ms; {ratio}")
+    if not best:
+        say("             no rate met the target: " + "; ".join(openloop.why_missed(r) for r in mine))
     say(f"CPU per turn {cpu:.1f} ms at capacity ({cpu_parts})")
     say(f"one customer p50 {percentile(alone, 50):.0f} ms (plain Rasa {percentile(plain_alone, 50):.0f} ms)")
     say(f"peak RSS     {', '.join(f'{k} {v / 1024:.0f} MB' for k, v in peak_kb.items())}")
