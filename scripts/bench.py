@@ -211,9 +211,30 @@ def run_burst(n: int, url: Optional[str], keep: bool) -> int:
 OPEN_RATES = "10,25,50,100,150"
 
 
-def run_open_loop(rates: Sequence[float], seconds: float, think: float, keep: bool) -> int:
+def profiled_rate(url: str, rate: float, seconds: float, secret: str, procs: Dict[str, subprocess.Popen],
+                  think: float, copies: Copies, directory: Path, say) -> Dict[str, List[Tuple[str, float, float]]]:
+    """One more run of ``rate`` (not counted) with py-spy sampling our servers: the top
+    functions per turn, printed and returned; the collapsed stacks stay in ``directory``."""
+    from devtools import openloop
+
+    say(f"==> profiling (py-spy, not counted): {rate:.0f}/s for {seconds:.0f} s")
+    profiler = Profiler(procs, directory)
+    r = openloop.run_rate(url, rate, seconds, secret, procs, f"profile-{int(time.time())}", think=think,
+                          copies=copies)
+    profiler.stop()
+    tops = profiler.top(len(r.results))
+    for name, rows in tops.items():
+        say(f"    {name}: ms per turn inside (own)")
+        say("\n".join(f"      {inside:6.1f} ({own:5.1f})  {frame[:110]}" for frame, inside, own in rows))
+    say(f"    collapsed stacks in {directory}")
+    return tops
+
+
+def run_open_loop(rates: Sequence[float], seconds: float, think: float, keep: bool,
+                  profile: Optional[Path] = None) -> int:
     """The rates against our servers, then against a plain Rasa server of the same model
-    (Rasa's own REST channel, no guard, no speedups; the same action server)."""
+    (Rasa's own REST channel, no guard, no speedups; the same action server). With
+    ``profile``, one more run of the lowest rate under py-spy."""
     from devtools import openloop
     from devtools.stack import add_rasa, free_port, local_url, write_endpoints
 
@@ -249,6 +270,10 @@ def run_open_loop(rates: Sequence[float], seconds: float, think: float, keep: bo
                 f"load average {load_average()}")
             mine = openloop.sweep(servers.rasa_url, rates, seconds, secrets.buyer_secret, ours, "ours", say=say,
                                   think=think, copies=copies)
+            profile_top: Dict[str, List[Tuple[str, float, float]]] = {}
+            if profile:
+                profile_top = profiled_rate(servers.rasa_url, min(rates), seconds, secrets.buyer_secret, ours,
+                                            think, copies, profile, say)
             sampler.stopped.set()
             sampler.join()
             peak_kb = sampler.high_water_kb()
@@ -290,7 +315,7 @@ def run_open_loop(rates: Sequence[float], seconds: float, think: float, keep: bo
                    "p99": r.p(99), "errors": r.errors, "cpu_ms_per_turn": r.cpu_ms_per_turn()}
                   for who, runs in (("ours", mine), ("plain", plain)) for r in runs],
         "capacity": cap, "plain_capacity": anchor.rate if anchor else 0.0,
-        "one_customer_p50_ms": percentile(alone, 50), "rss_mb": rss,
+        "one_customer_p50_ms": percentile(alone, 50), "rss_mb": rss, "profile": profile_top,
         "at": f"{datetime.now().astimezone():%Y-%m-%d %H:%M}",
     }
     REPORT.parent.mkdir(parents=True, exist_ok=True)
@@ -541,7 +566,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.burst:
         return run_burst(args.burst, args.url, args.keep)
     if args.rates:
-        return run_open_loop([float(r) for r in args.rates.split(",")], args.seconds, args.think, args.keep)
+        return run_open_loop([float(r) for r in args.rates.split(",")], args.seconds, args.think, args.keep,
+                             args.profile)
     if min(args.customers, args.turns, args.concurrency) < 1:
         parser.error("customers, turns and concurrency must be at least 1")
 
