@@ -269,6 +269,6 @@ def install_speedups() -> bool:
         RemoteAction._validate_action_result = _validate_action_result
     if not getattr(EndpointConfig.session, _PATCHED, False):
         setattr(_shared_session, _PATCHED, True)
-        EndpointConfig.session = _shared_session  # type: ignore[method-assign]
+        EndpointConfig.session = _shared_session
     return True
 

@@ -157,13 +157,27 @@ def make_engine(url: str) -> Engine:
         def _sqlite_pragmas(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
-            if not in_memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        if not in_memory:
+            write_ahead(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, future=True)
+
+
+def write_ahead(engine: Engine) -> None:
+    """Every new connection of an SQLite file engine writes ahead (WAL) and syncs at
+    checkpoints (synchronous=NORMAL) instead of at every commit: a commit survives a
+    killed process (only a power cut may lose the last ones), and readers do not wait
+    for a writer. Also for an engine made elsewhere (Rasa's SQL tracker store:
+    channels/runtime.py)."""
+
+    @event.listens_for(engine, "connect")
+    def _write_ahead(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
 
 
 class OutdatedSchema(RuntimeError):
@@ -238,6 +252,11 @@ class OrderStore:
                 name=buyer.name,
                 order_ids=tuple(o.id for o in buyer.orders),
             )
+
+    def has_buyer(self, account: str) -> bool:
+        """Whether the shop knows this buyer (one indexed read)."""
+        with self.session() as s:
+            return s.execute(select(Buyer.id).where(Buyer.account == account).limit(1)).first() is not None
 
     def buyers(self) -> List[BuyerFacts]:
         with self.session() as s:

@@ -148,3 +148,16 @@ def test_copies_never_collide_with_the_sample_or_each_other():
                 assert find_tracking_number(new) == new
     with pytest.raises(ValueError):
         copy_names(MAX_COPIES + 1)
+
+
+def test_an_sqlite_engine_made_elsewhere_writes_ahead(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from bot.shop.store import write_ahead
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'tracker.db'}", future=True)  # as Rasa makes it
+    write_ahead(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+    engine.dispose()
