@@ -231,7 +231,7 @@ def profiled_rate(url: str, rate: float, seconds: float, secret: str, procs: Dic
 
 
 def run_open_loop(rates: Sequence[float], seconds: float, think: float, keep: bool,
-                  profile: Optional[Path] = None) -> int:
+                  profile: Optional[Path] = None, anchor_run: bool = True) -> int:
     """The rates against our servers, then against a plain Rasa server of the same model
     (Rasa's own REST channel, no guard, no speedups; the same action server). With
     ``profile``, one more run of the lowest rate under py-spy."""
@@ -261,9 +261,12 @@ def run_open_loop(rates: Sequence[float], seconds: float, think: float, keep: bo
             sampler = MemorySampler(ours)
             sampler.start()
             asyncio.run(warm_up(servers.rasa_url, secrets.buyer_secret, copies))
+            cpu_before = sum(cpu_seconds(proc.pid) for proc in ours.values())
             alone, alone_results = asyncio.run(openloop.one_customer(servers.rasa_url, secrets.buyer_secret,
                                                                      copies=copies))
-            say(f"==> one customer alone: p50 {percentile(alone, 50):.0f} ms over {len(alone)} turns")
+            alone_cpu = (sum(cpu_seconds(proc.pid) for proc in ours.values()) - cpu_before) * 1000
+            say(f"==> one customer alone: p50 {percentile(alone, 50):.0f} ms over {len(alone)} turns, "
+                f"CPU per turn {alone_cpu / max(len(alone_results), 1):.1f} ms (both servers)")
             for line in openloop.error_examples(alone_results):
                 say(f"           {line}")
             say(f"==> open loop: {seconds:.0f} s of Poisson arrivals per rate, think time mean {think:.1f} s; "
@@ -278,14 +281,18 @@ def run_open_loop(rates: Sequence[float], seconds: float, think: float, keep: bo
             sampler.join()
             peak_kb = sampler.high_water_kb()
             servers.stop("rasa")
-            say(f"==> the same against plain Rasa (its own REST channel, no speedups); load average {load_average()}")
-            servers.start("plain")
-            plain_url = local_url(plain_port)
-            asyncio.run(warm_up(plain_url, secrets.buyer_secret, copies))
-            plain_alone, _ = asyncio.run(openloop.one_customer(plain_url, secrets.buyer_secret, copies=copies))
-            plain = openloop.sweep(plain_url, rates, seconds, secrets.buyer_secret,
-                                   {"rasa": servers.procs()["plain"], "action server": running["actions"]},
-                                   "plain", say=say, think=think, copies=copies)
+            plain: List[openloop.RateRun] = []
+            plain_alone: List[float] = []
+            if anchor_run:
+                say(f"==> the same against plain Rasa (its own REST channel, no speedups); "
+                    f"load average {load_average()}")
+                servers.start("plain")
+                plain_url = local_url(plain_port)
+                asyncio.run(warm_up(plain_url, secrets.buyer_secret, copies))
+                plain_alone, _ = asyncio.run(openloop.one_customer(plain_url, secrets.buyer_secret, copies=copies))
+                plain = openloop.sweep(plain_url, rates, seconds, secrets.buyer_secret,
+                                       {"rasa": servers.procs()["plain"], "action server": running["actions"]},
+                                       "plain", say=say, think=think, copies=copies)
             say(f"    load average {load_average()}")
             if keep:
                 say(f"    server logs: {', '.join(str(s.log) for s in servers.servers.values())}")
@@ -298,17 +305,24 @@ def run_open_loop(rates: Sequence[float], seconds: float, think: float, keep: bo
 
     best, anchor = openloop.capacity(mine), openloop.capacity(plain)
     cap = best.rate if best else 0.0
-    ratio = (f"{cap / anchor.rate:.1f}x plain Rasa's capacity ({anchor.rate:.0f}/s)" if anchor
+    ratio = ("plain Rasa not run (--no-anchor)" if not anchor_run else
+             f"{cap / anchor.rate:.1f}x plain Rasa's capacity ({anchor.rate:.0f}/s)" if anchor
              else "plain Rasa met the target at no rate")
-    cpu = sum(best.cpu_ms_per_turn().values()) if best else float("nan")
-    cpu_parts = ", ".join(f"{k} {v:.1f}" for k, v in best.cpu_ms_per_turn().items()) if best else "-"
+    # at the capacity; with none, at the lowest rate (what a turn costs is known all the same)
+    costed = best or (mine[0] if mine else None)
+    cpu = sum(costed.cpu_ms_per_turn().values()) if costed else float("nan")
+    cpu_parts = ", ".join(f"{k} {v:.1f}" for k, v in costed.cpu_ms_per_turn().items()) if costed else "-"
     rss = sum(peak_kb.values()) / 1024
     errors = sum(r.errors for r in mine)
     say(f"capacity     {cap:.0f} turns/s at p95 < {openloop.P95_TARGET_MS:.0f} ms; {ratio}")
     if not best:
         say("             no rate met the target: " + "; ".join(openloop.why_missed(r) for r in mine))
-    say(f"CPU per turn {cpu:.1f} ms at capacity ({cpu_parts})")
-    say(f"one customer p50 {percentile(alone, 50):.0f} ms (plain Rasa {percentile(plain_alone, 50):.0f} ms)")
+    where = "at capacity" if best else f"at {costed.rate:.0f}/s (no capacity)" if costed else ""
+    plain_cpu = (f"; plain Rasa {sum(plain[0].cpu_ms_per_turn().values()):.1f} ms at {plain[0].rate:.0f}/s"
+                 if plain else "")
+    say(f"CPU per turn {cpu:.1f} ms {where} ({cpu_parts}){plain_cpu}")
+    say(f"one customer p50 {percentile(alone, 50):.0f} ms"
+        + (f" (plain Rasa {percentile(plain_alone, 50):.0f} ms)" if plain_alone else ""))
     say(f"peak RSS     {', '.join(f'{k} {v / 1024:.0f} MB' for k, v in peak_kb.items())}")
     figures = {
         "rates": [{"who": who, "rate": r.rate, "achieved": r.achieved, "p50": r.p(50), "p95": r.p(95),
@@ -560,6 +574,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help=f"open loop: Poisson arrivals at these turn rates (make bench: {OPEN_RATES})")
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("SECONDS_PER_RATE", 20)),
                         help="open loop: arrivals per rate last this long")
+    parser.add_argument("--no-anchor", action="store_true", default=os.environ.get("ANCHOR", "1") == "0",
+                        help="open loop: skip the plain Rasa anchor (also ANCHOR=0), to compare our runs quickly")
     parser.add_argument("--think", type=float, default=float(os.environ.get("THINK_S", 1.0)),
                         help="open loop: a customer's mean think time between turns (s)")
     args = parser.parse_args(argv)
@@ -567,7 +583,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return run_burst(args.burst, args.url, args.keep)
     if args.rates:
         return run_open_loop([float(r) for r in args.rates.split(",")], args.seconds, args.think, args.keep,
-                             args.profile)
+                             args.profile, not args.no_anchor)
     if min(args.customers, args.turns, args.concurrency) < 1:
         parser.error("customers, turns and concurrency must be at least 1")
 
