@@ -165,6 +165,20 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, future=True)
 
 
+def pooled(engine: Engine) -> None:
+    """Keep a few connections of an SQLite file engine made elsewhere (Rasa's SQL tracker
+    store: channels/runtime.py) open, as ``make_engine`` does: SQLAlchemy 1.4 gives a file
+    database a ``NullPool``, which opens a new connection for every session (and Rasa's
+    tracker store opens one to load a tracker and one to save it). Same connection
+    arguments, plus ``check_same_thread=False``: a pooled connection is used by one thread
+    at a time, not always the one that opened it. Call it before adding ``connect``
+    listeners (``write_ahead``): they belong to the pool."""
+    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+    cparams = {**cparams, "check_same_thread": False}
+    engine.pool = QueuePool(lambda: engine.dialect.connect(*cargs, **cparams),
+                            pool_size=4, max_overflow=8, dialect=engine.dialect)
+
+
 def write_ahead(engine: Engine) -> None:
     """Every new connection of an SQLite file engine writes ahead (WAL) and syncs at
     checkpoints (synchronous=NORMAL) instead of at every commit: a commit survives a

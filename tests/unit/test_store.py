@@ -150,14 +150,35 @@ def test_copies_never_collide_with_the_sample_or_each_other():
         copy_names(MAX_COPIES + 1)
 
 
-def test_an_sqlite_engine_made_elsewhere_writes_ahead(tmp_path):
+def test_an_sqlite_engine_made_elsewhere_keeps_its_connections_and_writes_ahead(tmp_path):
+    import threading
+
     from sqlalchemy import create_engine, text
 
-    from bot.shop.store import write_ahead
+    from bot.shop.store import pooled, write_ahead
 
     engine = create_engine(f"sqlite:///{tmp_path / 'tracker.db'}", future=True)  # as Rasa makes it
+    pooled(engine)
     write_ahead(engine)
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+        first = connection.connection.dbapi_connection
+        connection.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, data TEXT)"))
+        connection.commit()
+    with engine.connect() as connection:
+        assert connection.connection.dbapi_connection is first  # kept open, not a new one
+    seen = []
+
+    def elsewhere():  # the journal's calls run in worker threads
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO events (data) VALUES ('x')"))
+            seen.append(connection.connection.dbapi_connection)
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert seen == [first]
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM events")).scalar() == 1
     engine.dispose()
