@@ -102,7 +102,7 @@ fuzz: $(VENV)/.installed ## fuzz `make run`'s servers (RASA_URL, WEB_URL): N req
 	@$(PY) scripts/fuzz.py --count $(or $(N),500) --seconds $(or $(SECS),120) $(if $(SEED),--seed $(SEED))
 
 RATES ?= 10,25,50,100,150
-bench: $(MODEL) ## open loop: Poisson arrivals at RATES=10,25,50,100,150 turns/s (SECONDS_PER_RATE=20; PROFILE=1 py-spy), then plain Rasa; CLOSED=1 the closed loop (CUSTOMERS TURNS CONCURRENCY THINK_MS BENCH_TRAIN PROFILE); BURST=500 [URL=]
+bench: $(MODEL) ## open loop: Poisson arrivals at RATES=10,25,50,100,150 turns/s (SECONDS_PER_RATE=20; PROFILE=1 py-spy), then plain Rasa (ANCHOR=0 skips it); CLOSED=1 the closed loop (CUSTOMERS TURNS CONCURRENCY THINK_MS BENCH_TRAIN PROFILE); BURST=500 [URL=]
 	@$(PY) -W ignore scripts/bench.py \
 	  $(if $(BURST),--burst $(BURST) $(if $(URL),--url $(URL)),\
 	  $(if $(filter 1,$(CLOSED)),--customers $(or $(CUSTOMERS),240) --turns $(or $(TURNS),10) \

@@ -152,11 +152,27 @@ async def customer(
                 break  # the rest of this conversation would make no sense
 
 
+def enough(conversations: Sequence[Conversation], turns: int) -> List[Conversation]:
+    """The first of ``conversations`` that hold ``turns`` turns between them."""
+    taken: List[Conversation] = []
+    for conversation in conversations:
+        if sum(len(c.turns) for c in taken) >= turns:
+            break
+        taken.append(conversation)
+    return taken
+
+
 async def load(
-    url: str, customers: int, turns: int, concurrency: int, secret: str, think: float = 0.0
+    url: str, customers: int, turns: int, concurrency: int, secret: str, think: float = 0.0,
+    copies: Optional[Copies] = None,
 ) -> Tuple[List[Result], float]:
-    """``customers`` customers, ``concurrency`` at a time: the results and the seconds taken."""
+    """``customers`` customers, ``concurrency`` at a time: the results and the seconds taken.
+    With ``copies``, each conversation is on a copy of its sample buyer (seeded first)."""
     results: List[Result] = []
+    plans = [enough(scripts_for(number) * (turns // 2 + 1), turns) for number in range(customers)]
+    if copies is not None:
+        given = iter(copies.give([c for plan in plans for c in plan]))
+        plans = [[next(given) for _ in plan] for plan in plans]
     queue: asyncio.Queue[int] = asyncio.Queue()
     for number in range(customers):
         queue.put_nowait(number)
@@ -166,8 +182,7 @@ async def load(
     async def worker(http: aiohttp.ClientSession) -> None:
         while not queue.empty():
             number = queue.get_nowait()
-            mine = scripts_for(number) * (turns // 2 + 1)
-            await customer(http, webhook, f"{run}-{number}", mine, turns, results, secret, think)
+            await customer(http, webhook, f"{run}-{number}", plans[number], turns, results, secret, think)
 
     connector = aiohttp.TCPConnector(limit=concurrency)
     timeout = aiohttp.ClientTimeout(total=60)

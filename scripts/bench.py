@@ -605,12 +605,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"==> starting the action server and the Rasa server (tracker store: {tracker_store})", flush=True)
         with Assistant(tmp, Ports.free(), secrets, endpoints=endpoints, env=shop.env(), web=False) as servers:
             servers.init_db()
+            copies = Copies(shop.db)  # every conversation on a copy of its sample buyer and orders
             servers.start()
             # the names in the report (and bench.json) since the first bench runs
             running = servers.procs()
             procs = {"action server": running["actions"], "rasa": running["rasa"]}
             print("==> warming up: every conversation once", flush=True)
-            warm = asyncio.run(warm_up(servers.rasa_url, secrets.buyer_secret))
+            warm = asyncio.run(warm_up(servers.rasa_url, secrets.buyer_secret, copies))
             if any(r.error for r in warm):
                 print("warning: warm-up errors: " + "; ".join(f"{r.script}: {r.error}" for r in warm if r.error),
                       file=sys.stderr)
@@ -622,7 +623,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             cpu_before = {name: cpu_seconds(proc.pid) for name, proc in procs.items()}
             client_before = time.process_time()
             results, seconds = asyncio.run(load(servers.rasa_url, args.customers, args.turns, args.concurrency,
-                                                secrets.buyer_secret, args.think_ms / 1000))
+                                                secrets.buyer_secret, args.think_ms / 1000, copies))
             cpu = {name: cpu_seconds(proc.pid) - cpu_before[name] for name, proc in procs.items()}
             cpu["bench client"] = time.process_time() - client_before
             if profiler:

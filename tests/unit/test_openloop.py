@@ -91,3 +91,12 @@ def test_rasas_own_buttons_are_checked_as_numbered_lines_and_a_number_taps_one()
     assert tapped("2", buttons_of(reply)) == "/deny"
     assert tapped("3", buttons_of(reply)) == "3" and tapped("好的", buttons_of(reply)) == "好的"
     assert tapped("1", buttons_of([{"text": "1. 补水面膜"}])) == "1"  # our channel: numbered lines
+
+
+def test_a_closed_loop_customer_takes_the_conversations_its_turns_need():
+    from devtools.load import enough
+
+    pool = scripts()
+    taken = enough(pool * 3, 10)
+    assert sum(len(c.turns) for c in taken) >= 10 > sum(len(c.turns) for c in taken[:-1])
+    assert enough(pool, 0) == [] and enough(pool * 2, 1) == pool[:1]
