@@ -102,13 +102,13 @@ fuzz: $(VENV)/.installed ## fuzz `make run`'s servers (RASA_URL, WEB_URL): N req
 	@$(PY) scripts/fuzz.py --count $(or $(N),500) --seconds $(or $(SECS),120) $(if $(SEED),--seed $(SEED))
 
 RATES ?= 10,25,50,100,150
-bench: $(MODEL) ## open loop: Poisson arrivals at RATES=10,25,50,100,150 turns/s (SECONDS_PER_RATE=20), then plain Rasa; CLOSED=1 the closed loop (CUSTOMERS TURNS CONCURRENCY THINK_MS BENCH_TRAIN PROFILE); BURST=500 [SOCKETIO=100] [URL=]
+bench: $(MODEL) ## open loop: Poisson arrivals at RATES=10,25,50,100,150 turns/s (SECONDS_PER_RATE=20; PROFILE=1 py-spy), then plain Rasa (ANCHOR=0 skips it); CLOSED=1 the closed loop (CUSTOMERS TURNS CONCURRENCY THINK_MS BENCH_TRAIN PROFILE); BURST=500 [SOCKETIO=100] [URL=]
 	@$(PY) -W ignore scripts/bench.py \
 	  $(if $(BURST),--burst $(BURST) $(if $(SOCKETIO),--socketio $(SOCKETIO)) $(if $(URL),--url $(URL)),\
 	  $(if $(filter 1,$(CLOSED)),--customers $(or $(CUSTOMERS),240) --turns $(or $(TURNS),10) \
 	    --concurrency $(or $(CONCURRENCY),20) --think-ms $(or $(THINK_MS),0) $(if $(filter 0,$(BENCH_TRAIN)),--no-train) \
 	    $(if $(filter 1,$(PROFILE)),--profile reports/profile),\
-	  --rates $(RATES)))
+	  --rates $(RATES) $(if $(filter 1,$(PROFILE)),--profile reports/profile)))
 
 lint: $(VENV)/.installed ## ruff and mypy
 	@$(BIN)/ruff check --quiet $(PACKAGES) tests scripts

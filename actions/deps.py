@@ -7,10 +7,11 @@ first use (``default_deps``); tests pass their own to each action.
 from __future__ import annotations
 
 import functools
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, List, Mapping, Optional
+from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Tuple, TypeVar
 
 from rasa_sdk import Tracker
 
@@ -53,11 +54,15 @@ class Deps:
 
         The shop page (or any channel) puts ``buyer_token`` in the message
         metadata; anything unsigned, forged or expired is anonymous, and an
-        anonymous customer must name their order.
+        anonymous customer must name their order. Checked once per action call
+        (``per_call``): a form step asks for it five or six times.
         """
-        metadata = tracker.latest_message.get("metadata") or {}
-        token = metadata.get("buyer_token") if isinstance(metadata, dict) else None
-        return verified_account(self.store, token, self.secret, self.clock())
+        def verify() -> Optional[str]:
+            metadata = tracker.latest_message.get("metadata") or {}
+            token = metadata.get("buyer_token") if isinstance(metadata, dict) else None
+            return verified_account(self.store, token, self.secret, self.clock())
+
+        return per_call(tracker, ("account_of", id(self)), verify)
 
     def orders(self, tracker: Tracker) -> OrderAccess:
         """What this customer may see of the order store (see ``bot.access.order_access``)."""
@@ -71,6 +76,29 @@ class Deps:
         if not order_id:
             return None
         return self.orders(tracker).get(order_id, tracker.get_slot("order_checked_for"))
+
+
+# -- what one action call computes once ------------------------------------------------
+
+# id(tracker) -> (a weak reference to it, its values). rasa_sdk builds one Tracker per
+# action call and hands the same object to every method of the call (a form's
+# required_slots runs three times per step, besides extraction and validation); the
+# entry goes when the tracker does.
+_calls: Dict[int, Tuple[weakref.ref[Tracker], Dict[Hashable, Any]]] = {}
+T = TypeVar("T")
+
+
+def per_call(tracker: Tracker, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, once per action call (per ``tracker`` object) and ``key``."""
+    entry = _calls.get(id(tracker))
+    if entry is None or entry[0]() is not tracker:
+        number = id(tracker)
+        entry = (weakref.ref(tracker, lambda _gone: _calls.pop(number, None)), {})
+        _calls[number] = entry
+    values = entry[1]
+    if key not in values:
+        values[key] = compute()
+    return values[key]
 
 
 @functools.lru_cache(maxsize=4)

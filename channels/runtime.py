@@ -30,7 +30,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from bot import settings as settings_module
-from bot.shop.store import OrderStore
+from bot.shop.store import OrderStore, pooled, write_ahead
 from channels.buttons import OPTIONS_AS_TEXT, offered_buttons
 from channels.guard import CountingOutput, Handler, LateOutput, TurnGuard
 from channels.journal import MAX_ATTEMPTS, RETRY_SECONDS, PendingTurnJournal
@@ -136,7 +136,8 @@ class Admission:
 def journal_engine(agent: Any, settings: FaultSettings) -> Engine:
     """The tracker store's database (shared by all instances), unless configured.
     An SQLite one is made owner-only (0600): Rasa creates the tracker store's file
-    with the process's umask."""
+    with the process's umask; its connections are pooled and write ahead
+    (``bot.shop.store.pooled``, ``write_ahead``)."""
     if settings.journal_url:
         settings_module.private_sqlite(settings.journal_url)
         return create_engine(settings.journal_url, future=True)
@@ -144,6 +145,8 @@ def journal_engine(agent: Any, settings: FaultSettings) -> Engine:
     if engine is not None:
         if engine.url.get_backend_name() == "sqlite" and engine.url.database:
             settings_module.private_sqlite(f"sqlite:///{engine.url.database}")
+            pooled(engine)  # Rasa's own engine opens a connection per session,
+            write_ahead(engine)  # and syncs the file at every commit of every turn
         return engine
     fallback = settings_module.var_dir() / "pending_turns.db"
     logger.warning("no SQL tracker store: the pending-turn journal is %s", fallback)

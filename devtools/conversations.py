@@ -12,10 +12,10 @@ An expectation is a substring of the reply, or the name of a domain response
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Pattern, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Pattern, Tuple
 
 import yaml
 
@@ -53,6 +53,19 @@ class Turn:
         """The expectations ``reply`` (all of a turn's messages, joined) does not meet."""
         return [e.text for e in self.expect if not e.met_by(reply)]
 
+    def renamed(self, names: Mapping[str, str]) -> Turn:
+        """This turn with every name in ``names`` (a number, an account) replaced."""
+        return Turn(_rename(self.say, names),
+                    tuple(e if e.patterns else Expect(_rename(e.text, names)) for e in self.expect))
+
+
+def _rename(text: str, names: Mapping[str, str]) -> str:
+    """One pass, longest name first (a new name is never renamed again)."""
+    if not names:
+        return text
+    pattern = re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+    return pattern.sub(lambda m: names[m.group(0)], text)
+
 
 @dataclass(frozen=True)
 class Case:
@@ -74,6 +87,13 @@ class Conversation:
     @property
     def anonymous(self) -> bool:
         return self.buyer is None
+
+    def renamed(self, names: Mapping[str, str]) -> Conversation:
+        """The same conversation about other orders: every order number, tracking number
+        and buyer account in ``names`` replaced by its new name (for a copy of the sample
+        buyer: bot.shop.sample_data.copy_names)."""
+        return replace(self, buyer=None if self.buyer is None else names.get(self.buyer, self.buyer),
+                       turns=tuple(t.renamed(names) for t in self.turns), cases=None)
 
 
 def response_patterns(name: str, responses: Dict[str, List[Dict[str, Any]]]) -> Tuple[Pattern[str], ...]:

@@ -385,9 +385,11 @@ def project_endpoints(directory: Optional[Path] = None) -> Dict[str, Any]:
 
 
 def write_endpoints(path: Path, endpoints: Mapping[str, Any], action_url: str) -> Path:
-    """``endpoints`` with the action endpoint set to ``action_url``, written to ``path``."""
+    """``endpoints`` with the action endpoint's URL set to ``action_url`` (its other options
+    kept), written to ``path``."""
     settings.private_dir(path.parent)
-    text = yaml.safe_dump({**endpoints, "action_endpoint": {"url": f"{action_url}/webhook"}},
+    action = {**(endpoints.get("action_endpoint") or {}), "url": f"{action_url}/webhook"}
+    text = yaml.safe_dump({**endpoints, "action_endpoint": action},
                           allow_unicode=True, sort_keys=False)
     settings.private_file(path)  # it may hold a database password
     path.write_text(f"# written by devtools/stack.py for this stack's servers\n{text}", encoding="utf-8")

@@ -37,6 +37,16 @@ one fails loudly there instead of silently in production:
   (``channels/__init__.py``; credentials.yml names them), so every `rasa run` of
   this project gets it; ``AFTERSALES_SPEEDUPS=0`` leaves Rasa as it is (to compare).
 
+- **A speed-up: one kept-alive connection to the action server.** Rasa 3.6's
+  ``EndpointConfig.request`` (every custom action call) runs
+  ``async with self.session() as session``, and ``session()`` makes a new aiohttp
+  ``ClientSession``: a new TCP connection for every call, closed after it.
+  ``install_speedups()`` makes ``session()`` lend one shared session per endpoint (its
+  URL, headers, auth) and event loop, which leaving the ``async with`` does not close:
+  its connections stay open between calls. They are dropped after
+  ``KEEPALIVE_SECONDS`` idle, before rasa_sdk's Sanic server closes them (5 s), so a
+  call never goes out on a connection the server is closing.
+
 The action server imports this module too: nothing here imports Rasa itself
 (and TensorFlow with it) at import time.
 """
@@ -48,7 +58,7 @@ import logging
 import os
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
 
 from bot import settings
 
@@ -207,14 +217,58 @@ def _validate_action_result(self: Any, result: Dict[str, Any]) -> bool:
     raise error
 
 
+# -- a speed-up: one kept-alive session per endpoint -----------------------------
+
+KEEPALIVE_SECONDS = 2.0  # below rasa_sdk's Sanic keep-alive timeout (5 s)
+_shared_sessions: Dict[Tuple[Any, ...], Any] = {}
+
+
+class _Lent:
+    """A shared aiohttp session lent to one ``async with``: leaving it does not close it."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> Any:
+        return self.session
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def _shared_session(self: Any) -> _Lent:
+    """``EndpointConfig.session``: the endpoint's session for this event loop, made as Rasa
+    makes it (its headers, basic auth and timeout) on a keep-alive connector."""
+    import asyncio
+
+    import aiohttp
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT
+
+    loop = asyncio.get_running_loop()
+    key = (self.url, tuple(sorted(self.headers.items())), tuple(sorted(self.basic_auth.items())))
+    made_in, session = _shared_sessions.get(key, (None, None))
+    if session is None or session.closed or made_in is not loop:
+        auth = (aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+                if self.basic_auth else None)
+        session = aiohttp.ClientSession(
+            headers=self.headers, auth=auth, timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS))
+        _shared_sessions[key] = (loop, session)
+    return _Lent(session)
+
+
 def install_speedups() -> bool:
     """Install the speed-ups (once); False when ``AFTERSALES_SPEEDUPS=0``."""
     if os.environ.get("AFTERSALES_SPEEDUPS", "1") == "0":
         return False
     from rasa.core.actions.action import RemoteAction
+    from rasa.utils.endpoints import EndpointConfig
 
     if not getattr(RemoteAction._validate_action_result, _PATCHED, False):
         setattr(_validate_action_result, _PATCHED, True)
         RemoteAction._validate_action_result = _validate_action_result
+    if not getattr(EndpointConfig.session, _PATCHED, False):
+        setattr(_shared_session, _PATCHED, True)
+        EndpointConfig.session = _shared_session
     return True
 

@@ -59,6 +59,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from bot.settings import PROJECT_ROOT
 from devtools.burst import burst
 from devtools.load import (
+    Copies,
     MemorySampler,
     Result,
     cpu_seconds,
@@ -124,9 +125,30 @@ def run_burst(n: int, url: Optional[str], keep: bool, over_socketio: int = 0) ->
 OPEN_RATES = "10,25,50,100,150"
 
 
-def run_open_loop(rates: Sequence[float], seconds: float, think: float, keep: bool) -> int:
+def profiled_rate(url: str, rate: float, seconds: float, secret: str, procs: Dict[str, subprocess.Popen],
+                  think: float, copies: Copies, directory: Path, say) -> Dict[str, List[Tuple[str, float, float]]]:
+    """One more run of ``rate`` (not counted) with py-spy sampling our servers: the top
+    functions per turn, printed and returned; the collapsed stacks stay in ``directory``."""
+    from devtools import openloop
+
+    say(f"==> profiling (py-spy, not counted): {rate:.0f}/s for {seconds:.0f} s")
+    profiler = Profiler(procs, directory)
+    r = openloop.run_rate(url, rate, seconds, secret, procs, f"profile-{int(time.time())}", think=think,
+                          copies=copies)
+    profiler.stop()
+    tops = profiler.top(len(r.results))
+    for name, rows in tops.items():
+        say(f"    {name}: ms per turn inside (own)")
+        say("\n".join(f"      {inside:6.1f} ({own:5.1f})  {frame[:110]}" for frame, inside, own in rows))
+    say(f"    collapsed stacks in {directory}")
+    return tops
+
+
+def run_open_loop(rates: Sequence[float], seconds: float, think: float, keep: bool,
+                  profile: Optional[Path] = None, anchor_run: bool = True) -> int:
     """The rates against our servers, then against a plain Rasa server of the same model
-    (Rasa's own REST channel, no guard, no speedups; the same action server)."""
+    (Rasa's own REST channel, no guard, no speedups; the same action server). With
+    ``profile``, one more run of the lowest rate under py-spy."""
     from devtools import openloop
     from devtools.stack import add_rasa, free_port, local_url, write_endpoints
 
@@ -145,29 +167,47 @@ def run_open_loop(rates: Sequence[float], seconds: float, think: float, keep: bo
                                                           servers.action_url),
                      name="plain", credentials=plain_dir / "credentials.yml")
             servers.init_db()
+            copies = Copies(shop.db)  # every customer on a copy of its sample buyer and orders
             say("==> starting the action server and the Rasa server")
             servers.start("actions", "rasa")
             running = servers.procs()
             ours = {"rasa": running["rasa"], "action server": running["actions"]}
             sampler = MemorySampler(ours)
             sampler.start()
-            asyncio.run(warm_up(servers.rasa_url, secrets.buyer_secret))
-            alone = asyncio.run(openloop.one_customer(servers.rasa_url, secrets.buyer_secret))
-            say(f"==> one customer alone: p50 {percentile(alone, 50):.0f} ms over {len(alone)} turns")
-            say(f"==> open loop: {seconds:.0f} s of Poisson arrivals per rate, think time mean {think:.1f} s")
-            mine = openloop.sweep(servers.rasa_url, rates, seconds, secrets.buyer_secret, ours, "ours", say=say)
+            asyncio.run(warm_up(servers.rasa_url, secrets.buyer_secret, copies))
+            cpu_before = sum(cpu_seconds(proc.pid) for proc in ours.values())
+            alone, alone_results = asyncio.run(openloop.one_customer(servers.rasa_url, secrets.buyer_secret,
+                                                                     copies=copies))
+            alone_cpu = (sum(cpu_seconds(proc.pid) for proc in ours.values()) - cpu_before) * 1000
+            say(f"==> one customer alone: p50 {percentile(alone, 50):.0f} ms over {len(alone)} turns, "
+                f"CPU per turn {alone_cpu / max(len(alone_results), 1):.1f} ms (both servers)")
+            for line in openloop.error_examples(alone_results):
+                say(f"           {line}")
+            say(f"==> open loop: {seconds:.0f} s of Poisson arrivals per rate, think time mean {think:.1f} s; "
+                f"load average {load_average()}")
+            mine = openloop.sweep(servers.rasa_url, rates, seconds, secrets.buyer_secret, ours, "ours", say=say,
+                                  think=think, copies=copies)
+            profile_top: Dict[str, List[Tuple[str, float, float]]] = {}
+            if profile:
+                profile_top = profiled_rate(servers.rasa_url, min(rates), seconds, secrets.buyer_secret, ours,
+                                            think, copies, profile, say)
             sampler.stopped.set()
             sampler.join()
             peak_kb = sampler.high_water_kb()
             servers.stop("rasa")
-            say("==> the same against plain Rasa (its own REST channel, no speedups)")
-            servers.start("plain")
-            plain_url = local_url(plain_port)
-            asyncio.run(warm_up(plain_url, secrets.buyer_secret))
-            plain_alone = asyncio.run(openloop.one_customer(plain_url, secrets.buyer_secret))
-            plain = openloop.sweep(plain_url, rates, seconds, secrets.buyer_secret,
-                                   {"rasa": servers.procs()["plain"], "action server": running["actions"]},
-                                   "plain", say=say)
+            plain: List[openloop.RateRun] = []
+            plain_alone: List[float] = []
+            if anchor_run:
+                say(f"==> the same against plain Rasa (its own REST channel, no speedups); "
+                    f"load average {load_average()}")
+                servers.start("plain")
+                plain_url = local_url(plain_port)
+                asyncio.run(warm_up(plain_url, secrets.buyer_secret, copies))
+                plain_alone, _ = asyncio.run(openloop.one_customer(plain_url, secrets.buyer_secret, copies=copies))
+                plain = openloop.sweep(plain_url, rates, seconds, secrets.buyer_secret,
+                                       {"rasa": servers.procs()["plain"], "action server": running["actions"]},
+                                       "plain", say=say, think=think, copies=copies)
+            say(f"    load average {load_average()}")
             if keep:
                 say(f"    server logs: {', '.join(str(s.log) for s in servers.servers.values())}")
     except StackError as exc:
@@ -179,22 +219,31 @@ def run_open_loop(rates: Sequence[float], seconds: float, think: float, keep: bo
 
     best, anchor = openloop.capacity(mine), openloop.capacity(plain)
     cap = best.rate if best else 0.0
-    ratio = (f"{cap / anchor.rate:.1f}x plain Rasa's capacity ({anchor.rate:.0f}/s)" if anchor
+    ratio = ("plain Rasa not run (--no-anchor)" if not anchor_run else
+             f"{cap / anchor.rate:.1f}x plain Rasa's capacity ({anchor.rate:.0f}/s)" if anchor
              else "plain Rasa met the target at no rate")
-    cpu = sum(best.cpu_ms_per_turn().values()) if best else float("nan")
-    cpu_parts = ", ".join(f"{k} {v:.1f}" for k, v in best.cpu_ms_per_turn().items()) if best else "-"
+    # at the capacity; with none, at the lowest rate (what a turn costs is known all the same)
+    costed = best or (mine[0] if mine else None)
+    cpu = sum(costed.cpu_ms_per_turn().values()) if costed else float("nan")
+    cpu_parts = ", ".join(f"{k} {v:.1f}" for k, v in costed.cpu_ms_per_turn().items()) if costed else "-"
     rss = sum(peak_kb.values()) / 1024
     errors = sum(r.errors for r in mine)
     say(f"capacity     {cap:.0f} turns/s at p95 < {openloop.P95_TARGET_MS:.0f} ms; {ratio}")
-    say(f"CPU per turn {cpu:.1f} ms at capacity ({cpu_parts})")
-    say(f"one customer p50 {percentile(alone, 50):.0f} ms (plain Rasa {percentile(plain_alone, 50):.0f} ms)")
+    if not best:
+        say("             no rate met the target: " + "; ".join(openloop.why_missed(r) for r in mine))
+    where = "at capacity" if best else f"at {costed.rate:.0f}/s (no capacity)" if costed else ""
+    plain_cpu = (f"; plain Rasa {sum(plain[0].cpu_ms_per_turn().values()):.1f} ms at {plain[0].rate:.0f}/s"
+                 if plain else "")
+    say(f"CPU per turn {cpu:.1f} ms {where} ({cpu_parts}){plain_cpu}")
+    say(f"one customer p50 {percentile(alone, 50):.0f} ms"
+        + (f" (plain Rasa {percentile(plain_alone, 50):.0f} ms)" if plain_alone else ""))
     say(f"peak RSS     {', '.join(f'{k} {v / 1024:.0f} MB' for k, v in peak_kb.items())}")
     figures = {
         "rates": [{"who": who, "rate": r.rate, "achieved": r.achieved, "p50": r.p(50), "p95": r.p(95),
                    "p99": r.p(99), "errors": r.errors, "cpu_ms_per_turn": r.cpu_ms_per_turn()}
                   for who, runs in (("ours", mine), ("plain", plain)) for r in runs],
         "capacity": cap, "plain_capacity": anchor.rate if anchor else 0.0,
-        "one_customer_p50_ms": percentile(alone, 50), "rss_mb": rss,
+        "one_customer_p50_ms": percentile(alone, 50), "rss_mb": rss, "profile": profile_top,
         "at": f"{datetime.now().astimezone():%Y-%m-%d %H:%M}",
     }
     REPORT.parent.mkdir(parents=True, exist_ok=True)
@@ -441,13 +490,16 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help=f"open loop: Poisson arrivals at these turn rates (make bench: {OPEN_RATES})")
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("SECONDS_PER_RATE", 20)),
                         help="open loop: arrivals per rate last this long")
+    parser.add_argument("--no-anchor", action="store_true", default=os.environ.get("ANCHOR", "1") == "0",
+                        help="open loop: skip the plain Rasa anchor (also ANCHOR=0), to compare our runs quickly")
     parser.add_argument("--think", type=float, default=float(os.environ.get("THINK_S", 1.0)),
                         help="open loop: a customer's mean think time between turns (s)")
     args = parser.parse_args(argv)
     if args.burst:
         return run_burst(args.burst, args.url, args.keep, args.socketio)
     if args.rates:
-        return run_open_loop([float(r) for r in args.rates.split(",")], args.seconds, args.think, args.keep)
+        return run_open_loop([float(r) for r in args.rates.split(",")], args.seconds, args.think, args.keep,
+                             args.profile, not args.no_anchor)
     if min(args.customers, args.turns, args.concurrency) < 1:
         parser.error("customers, turns and concurrency must be at least 1")
 
@@ -469,12 +521,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"==> starting the action server and the Rasa server (tracker store: {tracker_store})", flush=True)
         with Assistant(tmp, Ports.free(), secrets, endpoints=endpoints, env=shop.env(), web=False) as servers:
             servers.init_db()
+            copies = Copies(shop.db)  # every conversation on a copy of its sample buyer and orders
             servers.start()
             # the names in the report (and bench.json) since the first bench runs
             running = servers.procs()
             procs = {"action server": running["actions"], "rasa": running["rasa"]}
             print("==> warming up: every conversation once", flush=True)
-            warm = asyncio.run(warm_up(servers.rasa_url, secrets.buyer_secret))
+            warm = asyncio.run(warm_up(servers.rasa_url, secrets.buyer_secret, copies))
             if any(r.error for r in warm):
                 print("warning: warm-up errors: " + "; ".join(f"{r.script}: {r.error}" for r in warm if r.error),
                       file=sys.stderr)
@@ -486,7 +539,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             cpu_before = {name: cpu_seconds(proc.pid) for name, proc in procs.items()}
             client_before = time.process_time()
             results, seconds = asyncio.run(load(servers.rasa_url, args.customers, args.turns, args.concurrency,
-                                                secrets.buyer_secret, args.think_ms / 1000))
+                                                secrets.buyer_secret, args.think_ms / 1000, copies))
             cpu = {name: cpu_seconds(proc.pid) - cpu_before[name] for name, proc in procs.items()}
             cpu["bench client"] = time.process_time() - client_before
             if profiler:

@@ -197,7 +197,8 @@ def dialogue_problems(project: Project, dom: dict, intents: Set[str]) -> List[st
     from rasa.shared.core.constants import DEFAULT_ACTION_NAMES, DEFAULT_INTENTS
 
     forms = set(dom["forms"])
-    actions = set(dom["actions"]) | set(dom["responses"]) | forms | set(DEFAULT_ACTION_NAMES)
+    named = [a if isinstance(a, str) else next(iter(a)) for a in dom["actions"]]  # or {name: {send_domain: ...}}
+    actions = set(named) | set(dom["responses"]) | forms | set(DEFAULT_ACTION_NAMES)
     slots = set(dom["slots"]) | {"requested_slot"}
     intents = intents | set(DEFAULT_INTENTS)
     problems = []

@@ -73,7 +73,7 @@ def verified_account(store: OrderStore, token: object, secret: str, now: datetim
     metadata and the web service's uploads both go through here.
     """
     account = verify(token, secret, now)
-    if account and store.buyer(account) is not None:
+    if account and store.has_buyer(account):
         return account
     return None
 

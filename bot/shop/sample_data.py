@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from sqlalchemy import select
 
 from bot.shop.schema import Buyer, Item, Order, Product, Shipment, TrackingEvent, Variant
 from bot.shop.store import OrderState, OrderStore
@@ -448,3 +450,69 @@ def _shipment(spec: Sequence, now: datetime) -> Shipment:
             for h, place, text in events
         ],
     )
+
+
+# -- copies of the sample buyers, for load runs --------------------------------------------
+#
+# A load run (scripts/bench.py) gives each simulated customer a copy of a sample buyer and
+# of that buyer's orders: same goods, states, dates and phone, other account name, order
+# numbers and tracking numbers. Cases and promises written on one customer's orders then
+# never change what another customer is told. Copy k (1 ≤ k < 100000) puts "9" and k in
+# five digits after the first two digits of an order number (after a tracking number's
+# letters and first digit); the sample's own numbers have no "9" there, and the rest of
+# each number is unique among them, so copies never collide with the sample or each other.
+
+MAX_COPIES = 99_999
+
+
+def _copied_number(number: str, k: int, keep: int) -> str:
+    return number[:keep] + "9" + f"{k:05d}" + number[keep + 6:]
+
+
+def _tracking_copy(tracking: str, k: int) -> str:
+    letters = len(tracking) - len(tracking.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    return _copied_number(tracking, k, letters + 1)
+
+
+def copy_names(k: int) -> Dict[str, str]:
+    """Copy ``k``'s name for every sample buyer account, order number and tracking number."""
+    if not 1 <= k <= MAX_COPIES:
+        raise ValueError(f"copy {k}: copies are numbered 1 to {MAX_COPIES}")
+    names = {account: f"{account}_{k}" for account, *_ in BUYERS}
+    for spec in ORDERS:
+        names[spec["id"]] = _copied_number(spec["id"], k, 2)
+        if spec["shipment"] is not None:
+            names[spec["shipment"][1]] = _tracking_copy(spec["shipment"][1], k)
+    return names
+
+
+def owner(number: str) -> Optional[str]:
+    """The sample buyer whose order has this order or tracking number."""
+    for spec in ORDERS:
+        if number == spec["id"] or (spec["shipment"] is not None and number == spec["shipment"][1]):
+            return spec["buyer"]
+    return None
+
+
+def seed_copies(store: OrderStore, now: datetime, copies: Iterable[Tuple[int, str]]) -> int:
+    """Add copy k of sample buyer ``account`` (with all of that buyer's orders) for each
+    ``(k, account)``, to a store seeded with the sample shop; returns the number of orders."""
+    people = {account: (name, phone, address) for account, name, phone, address in BUYERS}
+    added = 0
+    with store.session() as s, s.begin():
+        products = {key: s.execute(select(Product).where(Product.name == name)).scalar_one()
+                    for key, (name, _) in PRODUCTS.items()}
+        for k, account in copies:
+            names = copy_names(k)
+            name, phone, address = people[account]
+            buyer = Buyer(account=names[account], name=name, phone=phone, address=address)
+            s.add(buyer)
+            for spec in ORDERS:
+                if spec["buyer"] != account:
+                    continue
+                shipment = spec["shipment"]
+                if shipment is not None:
+                    shipment = (shipment[0], names[shipment[1]], *shipment[2:])
+                s.add(_order({**spec, "id": names[spec["id"]], "shipment": shipment}, buyer, products, now))
+                added += 1
+    return added

@@ -444,3 +444,25 @@ async def test_a_reply_missing_a_fact_is_never_sent_raw(deps, dispatcher, make_t
                         lambda *a, **k: Reply("utter_track_in_transit", {"order_id": "1"}))
     await ActionTrackParcel(deps).run(dispatcher, make_tracker(slots={"order_id": "3027461958302746518"}), {})
     assert responses(dispatcher) == ["utter_order_lookup_failed"] and deps.cases.open_cases() == []
+
+
+class CountingStore(OrderStore):
+    """The real store, counting how often the buyer is looked up."""
+
+    buyer_reads = 0
+
+    def has_buyer(self, account):
+        self.buyer_reads += 1
+        return super().has_buyer(account)
+
+
+async def test_a_form_step_verifies_the_buyer_once(store, policy, notes, dispatcher, make_tracker):
+    counting = CountingStore(store.engine)
+    deps = Deps(store=counting, policy=policy, notes=notes, clock=lambda: NOW, secret=SECRET)
+    tracker = numbered(make_tracker, "3027461958302746518", buyer="lin_xiaoyu")
+    assert (await run_form(deps, dispatcher, tracker))["order_id"] == "3027461958302746518"
+    assert counting.buyer_reads == 1  # required_slots three times, extraction, validation: one read
+    await run_form(deps, WireDispatcher(), numbered(make_tracker, "3027461958302746518", buyer="lin_xiaoyu"))
+    assert counting.buyer_reads == 2  # the next action call reads again
+    gone = dataclasses.replace(deps, secret="another secret")  # another Deps: its own verdict
+    assert (await run_form(gone, WireDispatcher(), tracker)).get("order_checked_for") is None

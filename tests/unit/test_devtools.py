@@ -127,7 +127,8 @@ def test_endpoints_point_at_the_stacks_action_server_and_private_stores(tmp_path
     endpoints = project_endpoints(tmp_path)
     assert Path(endpoints["tracker_store"]["db"]).parent == tmp_path
     written = yaml.safe_load(write_endpoints(tmp_path / "e.yml", endpoints, "http://127.0.0.1:7").read_text())
-    assert written["action_endpoint"] == {"url": "http://127.0.0.1:7/webhook"}
+    assert written["action_endpoint"] == {**endpoints["action_endpoint"], "url": "http://127.0.0.1:7/webhook"}
+    assert written["action_endpoint"]["enable_selective_domain"] is True  # the project's option kept
     assert written["tracker_store"] == endpoints["tracker_store"]
 
 

@@ -96,3 +96,13 @@ def test_typing_the_number_again_looks_it_up_afresh(store, typed):
 def test_an_order_without_any_pass_is_looked_up(store):
     assert access(store).keep_or_forget(LIN_ORDER, None, "到哪了") is PassDecision.LOOK_UP
     assert access(store, "lin_xiaoyu").keep_or_forget(LIN_ORDER, None, "") is PassDecision.LOOK_UP
+
+
+def test_a_known_buyer_is_one_read_and_an_unknown_one_is_anonymous(store):
+    from bot.access.identity import sign
+    from bot.access.order_access import verified_account
+    from tests.helpers.shop import NOW, SECRET
+
+    assert store.has_buyer("chen_hao") and not store.has_buyer("nobody")
+    assert verified_account(store, sign("chen_hao", SECRET, NOW), SECRET, NOW) == "chen_hao"
+    assert verified_account(store, sign("nobody", SECRET, NOW), SECRET, NOW) is None

@@ -360,3 +360,56 @@ def test_the_servers_get_a_backlog_for_a_burst(monkeypatch):
     assert int(server_env(secrets)["SANIC_BACKLOG"]) == settings.LISTEN_BACKLOG >= 500
     monkeypatch.setenv("SANIC_BACKLOG", "64")
     assert server_env(secrets)["SANIC_BACKLOG"] == "64"
+
+
+# -- a speed-up: one kept-alive session per endpoint -----------------------------
+
+
+def test_rasa_makes_a_session_per_request_as_the_keep_alive_speed_up_assumes():
+    assert "async with self.session() as session:" in source(EndpointConfig.request), (
+        "Rasa's EndpointConfig.request no longer opens `async with self.session()`: "
+        "compat._shared_session (one kept-alive session per endpoint) may no longer apply.")
+    assert "aiohttp.ClientSession(" in source(compat._shared_session)
+    for made_by_rasa in ("headers=self.headers", "auth=auth",
+                         "timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT)"):
+        assert made_by_rasa in source(compat._shared_session)
+    assert EndpointConfig.session is compat._shared_session  # installed by importing channels
+
+
+def test_rasa_sdk_keeps_connections_alive_longer_than_we_reuse_them():
+    from sanic.config import DEFAULT_CONFIG
+
+    assert DEFAULT_CONFIG["KEEP_ALIVE"] is True
+    assert DEFAULT_CONFIG["KEEP_ALIVE_TIMEOUT"] > compat.KEEPALIVE_SECONDS
+    assert "KEEP_ALIVE" not in source(rasa_sdk.endpoint)
+
+
+async def test_calls_to_an_endpoint_share_one_connection_until_it_idles():
+    from aiohttp import web
+
+    peers = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"events": [], "responses": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        for _ in range(3):
+            assert await endpoint.request(json={"next_action": "x"}) == {"events": [], "responses": []}
+        assert len(peers) == 3 and len(set(peers)) == 1  # one connection, kept alive
+        copy = EndpointConfig(f"http://127.0.0.1:{port}/webhook")  # the same endpoint, another object
+        await copy.request(json={})
+        assert peers[-1] == peers[0]
+        await asyncio.sleep(compat.KEEPALIVE_SECONDS + 1.0)
+        await endpoint.request(json={})
+        assert peers[-1] != peers[0]  # an idle connection was dropped, and a new one made
+    finally:
+        await runner.cleanup()

@@ -1,6 +1,8 @@
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+
 from bot.access.order_access import CHECK_WINDOW, MAX_FAILED_CHECKS, OrderAccess
 from bot.shop.store import OrderState
 from tests.helpers.shop import NOW
@@ -111,3 +113,72 @@ def test_recent_orders_are_the_buyers_own_in_the_window(store):
     assert [o.order_id for o in store.recent_orders("chen_hao", NOW, 30)] == ["1829374650192837465"]
     assert len(store.recent_orders("lin_xiaoyu", NOW, 30)) == 3
     assert store.recent_orders("nobody", NOW, 30) == []
+
+
+def test_a_copy_of_a_buyer_has_the_same_orders_under_other_numbers(store):
+    from bot.shop.sample_data import ORDERS, copy_names, seed_copies
+
+    assert seed_copies(store, NOW, [(1, "chen_hao"), (2, "chen_hao"), (3, "lin_xiaoyu")]) == sum(
+        2 for o in ORDERS if o["buyer"] == "chen_hao") + sum(1 for o in ORDERS if o["buyer"] == "lin_xiaoyu")
+    names = copy_names(2)
+    original, copy = store.orders_of_buyer("chen_hao"), store.orders_of_buyer(names["chen_hao"])
+    assert [names[o.order_id] for o in original] == [o.order_id for o in copy]
+    for a, b in zip(original, copy):
+        assert (a.state, a.goods, a.phone, a.amount_paid) == (b.state, b.goods, b.phone, b.amount_paid)
+        if a.shipment:
+            assert b.shipment and b.shipment.tracking_number == names[a.shipment.tracking_number]
+            assert store.order_by_tracking_number(b.shipment.tracking_number).order_id == b.order_id
+    assert store.orders_of_buyer(copy_names(1)["chen_hao"]) != copy  # each copy its own orders
+
+
+def test_copies_never_collide_with_the_sample_or_each_other():
+    from bot.access.ids import find_order_id, find_tracking_number
+    from bot.shop.sample_data import MAX_COPIES, copy_names
+
+    sample = set(copy_names(1))
+    seen = set(sample)
+    for k in (1, 2, 9, 10, 1122, 12345, 99_998, MAX_COPIES):
+        names = copy_names(k)
+        assert not set(names.values()) & seen
+        seen |= set(names.values())
+        for old, new in names.items():  # still read as the same kind of number
+            if find_order_id(old) == old:
+                assert find_order_id(new) == new
+            if find_tracking_number(old) == old:
+                assert find_tracking_number(new) == new
+    with pytest.raises(ValueError):
+        copy_names(MAX_COPIES + 1)
+
+
+def test_an_sqlite_engine_made_elsewhere_keeps_its_connections_and_writes_ahead(tmp_path):
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    from bot.shop.store import pooled, write_ahead
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'tracker.db'}", future=True)  # as Rasa makes it
+    pooled(engine)
+    write_ahead(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+        first = connection.connection.dbapi_connection
+        connection.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, data TEXT)"))
+        connection.commit()
+    with engine.connect() as connection:
+        assert connection.connection.dbapi_connection is first  # kept open, not a new one
+    seen = []
+
+    def elsewhere():  # the journal's calls run in worker threads
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO events (data) VALUES ('x')"))
+            seen.append(connection.connection.dbapi_connection)
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert seen == [first]
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM events")).scalar() == 1
+    engine.dispose()
