@@ -12,8 +12,7 @@ import requests
 
 from bot.cli import main as bot_cli
 from bot.playbook.policy import load_policy
-from bot.settings import PROJECT_ROOT
-from bot.settings import utcnow
+from bot.settings import PROJECT_ROOT, utcnow
 from bot.shop.compensation import CompensationState, compensations_of_order
 from bot.shop.sample_data import copy_names, seed_copies
 from bot.shop.store import OrderStore
