@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -19,6 +20,7 @@ def test_a_bounded_fuzz_run_finds_no_5xx_and_no_dead_server(rasa_url, web_url):
         [sys.executable, "scripts/fuzz.py", "--rasa", rasa_url, "--web", web_url,
          "--agent-token", AGENT_TOKEN, "--count", "120", "--seconds", "25", "--seed", "2026"],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},  # the script imports the project's packages
     )
     print(result.stdout)
     summary = result.stdout.strip().splitlines()[-1]
