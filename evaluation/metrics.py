@@ -15,6 +15,7 @@ THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 13))
 AMBIGUITIES = (0.0, 0.02, 0.05, 0.1)
 MIN_OOS_PRECISION = 0.8  # issue 15's goal for out-of-scope precision
 ACCURACY_SLACK = 0.01  # how much top-1 accuracy the recommended setting may give up
+RESOLVED_SLACK = 0.005  # resolved-within-one-question differences smaller than this are noise
 
 
 @dataclass
@@ -120,19 +121,22 @@ def threshold_sweep(labels: Sequence[str], rankings: Sequence[Ranking],
 
 
 def recommended(rows: Sequence[SweepRow], min_oos_precision: float = MIN_OOS_PRECISION,
-                accuracy_slack: float = ACCURACY_SLACK) -> Optional[SweepRow]:
-    """The setting that resolves most messages within one question among those whose
-    out-of-scope precision reaches ``min_oos_precision`` and whose accuracy is within
-    ``accuracy_slack`` of the best (fewest asked on a tie); with none, the most precise
-    of the accurate ones."""
+                accuracy_slack: float = ACCURACY_SLACK, resolved_slack: float = RESOLVED_SLACK) -> Optional[SweepRow]:
+    """Among the settings whose out-of-scope precision reaches ``min_oos_precision`` and
+    whose accuracy is within ``accuracy_slack`` of the best, those that resolve within
+    ``resolved_slack`` as many messages within one question as the best of them; of
+    these the most precise on out-of-scope (fewest asked on a tie). With none precise
+    enough, the most precise of the accurate ones."""
     if not rows:
         return None
     best = max(r.accuracy for r in rows)
     accurate = [r for r in rows if r.accuracy >= best - accuracy_slack]
     precise = [r for r in accurate if r.oos_precision >= min_oos_precision]
-    if precise:
-        return max(precise, key=lambda r: (round(r.resolved, 6), -r.asked, r.oos_recall))
-    return max(accurate, key=lambda r: (r.oos_precision, r.resolved))
+    if not precise:
+        return max(accurate, key=lambda r: (r.oos_precision, r.resolved))
+    most = max(r.resolved for r in precise)
+    return max((r for r in precise if r.resolved >= most - resolved_slack),
+               key=lambda r: (r.oos_precision, -r.asked))
 
 
 def score(system: str, dataset: str, labels: Sequence[str], predictions: Sequence[str],

@@ -6,7 +6,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from evaluation.metrics import ACCURACY_SLACK, MIN_OOS_PRECISION, Scores, SweepRow, recommended
+from evaluation.metrics import (
+    ACCURACY_SLACK,
+    MIN_OOS_PRECISION,
+    RESOLVED_SLACK,
+    Scores,
+    SweepRow,
+    recommended,
+)
 
 MODEL_SYSTEM = "Rasa (ours)"  # evaluation.__main__.RasaModel.name
 
@@ -37,9 +44,10 @@ def calibration_lines(results: Sequence[Scores], sweep: Sequence[SweepRow],
                   "below the threshold or when the two best are within the ambiguity; accuracy and "
                   "out-of-scope precision/recall count the asked as out_of_scope.", ""]
         if best is not None:
-            lines += [f"Recommended: threshold {best.threshold:.2f}, ambiguity {best.ambiguity:.2f} — the most "
-                      f"resolved within one question with out-of-scope precision >= {MIN_OOS_PRECISION} and "
-                      f"accuracy within {ACCURACY_SLACK} of the best (else the most precise of those).", ""]
+            lines += [f"Recommended: threshold {best.threshold:.2f}, ambiguity {best.ambiguity:.2f} — of the "
+                      f"settings with out-of-scope precision >= {MIN_OOS_PRECISION} and accuracy within "
+                      f"{ACCURACY_SLACK} of the best, those resolving within {RESOLVED_SLACK} of the most "
+                      "within one question, the most precise on out-of-scope.", ""]
         lines += ["| threshold | ambiguity | accuracy | asked | resolved within one question | OOS precision | OOS recall |",
                   "|---:|---:|---:|---:|---:|---:|---:|"]
         lines += [f"| {r.threshold:.2f} | {r.ambiguity:.2f} | {r.accuracy:.3f} | {r.asked:.3f} | {r.resolved:.3f} "

@@ -92,6 +92,9 @@ def test_the_sweep_falls_back_as_rasa_does_on_a_narrow_margin_and_recommends_a_p
 
     candidates = [row(0.1, 0.90, 0.91, 0.75), row(0.2, 0.895, 0.93, 0.82), row(0.3, 0.87, 0.95, 0.85)]
     assert recommended(candidates).threshold == 0.2  # 0.3 resolves more but loses too much accuracy
+    # resolving 0.001 more (3 messages in 3,000) does not outweigh out-of-scope precision; 0.01 does
+    assert recommended([row(0.2, 0.9, 0.908, 0.89), row(0.25, 0.9, 0.909, 0.84)]).threshold == 0.2
+    assert recommended([row(0.2, 0.9, 0.900, 0.89), row(0.25, 0.9, 0.910, 0.84)]).threshold == 0.25
     assert recommended([row(0.1, 0.9, 0.9, 0.6), row(0.2, 0.9, 0.92, 0.7)]).threshold == 0.2  # none precise enough
     assert recommended([]) is None
 
