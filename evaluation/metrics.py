@@ -129,13 +129,17 @@ def recommended(rows: Sequence[SweepRow], min_oos_precision: float = MIN_OOS_PRE
     enough, the most precise of the accurate ones."""
     if not rows:
         return None
-    best = max(r.accuracy for r in rows)
-    accurate = [r for r in rows if r.accuracy >= best - accuracy_slack]
-    precise = [r for r in accurate if r.oos_precision >= min_oos_precision]
+
+    def shown(x: float) -> float:  # compared as the report shows them, so a reader gets the same
+        return round(x, 3)
+
+    best = max(shown(r.accuracy) for r in rows)
+    accurate = [r for r in rows if shown(r.accuracy) >= shown(best - accuracy_slack)]
+    precise = [r for r in accurate if shown(r.oos_precision) >= min_oos_precision]
     if not precise:
         return max(accurate, key=lambda r: (r.oos_precision, r.resolved))
-    most = max(r.resolved for r in precise)
-    return max((r for r in precise if r.resolved >= most - resolved_slack),
+    most = max(shown(r.resolved) for r in precise)
+    return max((r for r in precise if shown(r.resolved) >= shown(most - resolved_slack)),
                key=lambda r: (r.oos_precision, -r.asked))
 
 
@@ -230,7 +234,7 @@ def reliability_png(results: Sequence[Scores], path: Path) -> bool:
     ax.set_xlabel("mean top confidence in the bin")
     ax.set_ylabel("accuracy of the top intent in the bin")
     ax.set_title("Reliability of the top confidence")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="lower right")  # the curves run above the diagonal
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

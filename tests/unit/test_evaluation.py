@@ -95,6 +95,8 @@ def test_the_sweep_falls_back_as_rasa_does_on_a_narrow_margin_and_recommends_a_p
     # resolving 0.001 more (3 messages in 3,000) does not outweigh out-of-scope precision; 0.01 does
     assert recommended([row(0.2, 0.9, 0.908, 0.89), row(0.25, 0.9, 0.909, 0.84)]).threshold == 0.2
     assert recommended([row(0.2, 0.9, 0.900, 0.89), row(0.25, 0.9, 0.910, 0.84)]).threshold == 0.25
+    # compared as shown (three decimals): 0.9076 is 0.908, within 0.005 of 0.9127 (0.913)
+    assert recommended([row(0.2, 0.9, 0.9076, 0.89), row(0.25, 0.9, 0.9127, 0.84)]).threshold == 0.2
     assert recommended([row(0.1, 0.9, 0.9, 0.6), row(0.2, 0.9, 0.92, 0.7)]).threshold == 0.2  # none precise enough
     assert recommended([]) is None
 
