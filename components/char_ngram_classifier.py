@@ -53,6 +53,9 @@ class CharNgramClassifier(GraphComponent, IntentClassifier):
             "min_ngram": 1,
             "max_ngram": 3,
             "C": 10.0,  # inverse regularisation of the logistic regression
+            # "balanced": each intent weighs the same whatever its number of examples, so
+            # the largest (out_of_scope) does not take whatever the model is unsure of
+            "class_weight": None,
             "previous_weight": 0.0,  # > 0: mix in the ranking of the classifier before
             "ranking_length": 10,
         }
@@ -77,7 +80,8 @@ class CharNgramClassifier(GraphComponent, IntentClassifier):
         return make_pipeline(
             TfidfVectorizer(analyzer="char_wb", sublinear_tf=True,
                             ngram_range=(int(self.config["min_ngram"]), int(self.config["max_ngram"]))),
-            LogisticRegression(max_iter=3000, C=float(self.config["C"])),
+            LogisticRegression(max_iter=3000, C=float(self.config["C"]),
+                               class_weight=self.config["class_weight"] or None),
         )
 
     def train(self, training_data: TrainingData) -> Resource:

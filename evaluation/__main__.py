@@ -44,7 +44,16 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 from bot.settings import PROJECT_ROOT as ROOT
 from evaluation.baselines import KeywordRouter, TfidfLogisticRegression
 from evaluation.data import Example, from_rasa_yaml, from_tsv, to_rasa_yaml
-from evaluation.metrics import Ranking, Scores, canonical, confusion_png, score, threshold_sweep
+from evaluation.metrics import (
+    Ranking,
+    Scores,
+    SweepRow,
+    canonical,
+    confusion_png,
+    reliability_png,
+    score,
+    threshold_sweep,
+)
 from evaluation.report import MODEL_SYSTEM, write_report
 from rasa_adapter.project_files import ENTITIES, NLU, held_out_paths
 
@@ -95,12 +104,21 @@ def merge_folds(fold_scores: Sequence[Scores], threshold: float) -> Scores:
                  [a for s in fold_scores for a in s.asked_each or []])
 
 
-def fallback_threshold(config: Path = ROOT / "config.yml") -> float:
-    """The FallbackClassifier's threshold in config.yml: below it the assistant asks."""
+def fallback_settings(config: Path = ROOT / "config.yml") -> Tuple[float, float]:
+    """The FallbackClassifier's threshold and ambiguity_threshold in config.yml: below the
+    first, or with the two best within the second, the assistant asks."""
     import yaml
 
     pipeline = yaml.safe_load(config.read_text(encoding="utf-8")).get("pipeline") or []
-    return next((float(c.get("threshold", 0.3)) for c in pipeline if c.get("name") == "FallbackClassifier"), 0.0)
+    found = next((c for c in pipeline if c.get("name") == "FallbackClassifier"), None)
+    if found is None:
+        return 0.0, 0.0
+    return float(found.get("threshold", 0.3)), float(found.get("ambiguity_threshold", 0.1))
+
+
+def fallback_threshold(config: Path = ROOT / "config.yml") -> float:
+    """The FallbackClassifier's threshold in config.yml: below it the assistant asks."""
+    return fallback_settings(config)[0]
 
 
 def evaluate(system: Any, dataset: str, texts: Sequence[Example], threshold: float) -> Scores:
@@ -280,9 +298,9 @@ def run(args: argparse.Namespace, screen: Screen, log_path: Path) -> int:
     train = from_rasa_yaml([ROOT / NLU])
     say(f"==> {len(train)} training examples, {len({e.intent for e in train})} intents")
 
-    threshold = fallback_threshold()
+    threshold, ambiguity = fallback_settings()
     results: List[Scores] = []
-    sweep: List[Tuple[float, float, float, float]] = []
+    sweep: List[SweepRow] = []
 
     def run_all(dataset: str, fit_on: Sequence[Example], texts: Sequence[Example]) -> None:
         for system in (KeywordRouter().fit(fit_on), TfidfLogisticRegression().fit(fit_on)):
@@ -322,10 +340,13 @@ def run(args: argparse.Namespace, screen: Screen, log_path: Path) -> int:
         if scores.system == RasaModel.name:
             slug = "".join(c if c.isalnum() else "_" for c in scores.dataset).strip("_")
             confusion_png(scores, args.out / f"confusion_{slug}.png")
-    say(write_report(results, args.out / "eval.md", sweep, threshold))
+    plot = args.out / "reliability.png"
+    written = reliability_png(results, plot)
+    say(write_report(results, args.out / "eval.md", sweep, threshold, ambiguity,
+                     plot.name if written else ""))
     say(f"==> {accuracy_line(results[0])}")
     say(f"==> {time.perf_counter() - started:.0f} s; wrote {args.out / 'eval.md'} (failing sentences, "
-        f"per intent) and the confusion matrices in {args.out}/")
+        f"per intent), the confusion matrices and the reliability diagram in {args.out}/")
     return 0
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from bot.playbook.clarify import candidates
 
 OUT_OF_SCOPE = {"out_of_scope", "nlu_fallback"}
 Ranking = List[Tuple[str, float]]  # intents best first, with their confidence (no nlu_fallback)
 BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
-THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(1, 15))
+THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 13))
+AMBIGUITIES = (0.0, 0.02, 0.05, 0.1)
+MIN_OOS_PRECISION = 0.8  # issue 15's goal for out-of-scope precision
+ACCURACY_SLACK = 0.01  # how much top-1 accuracy the recommended setting may give up
+RESOLVED_SLACK = 0.005  # resolved-within-one-question differences smaller than this are noise
 
 
 @dataclass
@@ -72,18 +76,71 @@ def reliability(labels: Sequence[str], rankings: Sequence[Ranking]) -> Tuple[flo
     return ece, rows
 
 
-def threshold_sweep(labels: Sequence[str], rankings: Sequence[Ranking]) -> List[Tuple[float, float, float, float]]:
-    """For each threshold: (threshold, accuracy with out_of_scope below it, share asked,
-    resolved within one question) — how `make eval` calibrates FallbackClassifier."""
-    rows = []
-    for t in THRESHOLDS:
-        predictions = [r[0][0] if r and r[0][1] >= t else "nlu_fallback" for r in rankings]
-        asked = [p == "nlu_fallback" for p in predictions]
-        accuracy = sum(canonical(p) == canonical(y) for p, y in zip(predictions, labels)) / max(len(labels), 1)
-        solved = sum(resolved_within_one_question(y, p, r, a)
-                     for y, p, r, a in zip(labels, predictions, rankings, asked)) / max(len(labels), 1)
-        rows.append((t, accuracy, sum(asked) / max(len(labels), 1), solved))
-    return rows
+class SweepRow(NamedTuple):
+    """One FallbackClassifier setting scored on cross-validated rankings."""
+
+    threshold: float
+    ambiguity: float
+    accuracy: float  # the asked counted as out_of_scope
+    asked: float
+    resolved: float
+    oos_precision: float
+    oos_recall: float
+
+
+def falls_back(ranking: Ranking, threshold: float, ambiguity: float) -> bool:
+    """As Rasa's FallbackClassifier: the top confidence below ``threshold``, or the two
+    best within ``ambiguity`` of each other."""
+    if not ranking or ranking[0][1] < threshold:
+        return True
+    return len(ranking) > 1 and ranking[0][1] - ranking[1][1] < ambiguity
+
+
+def sweep_row(labels: Sequence[str], rankings: Sequence[Ranking], threshold: float, ambiguity: float) -> SweepRow:
+    predictions = [r[0][0] if not falls_back(r, threshold, ambiguity) else "nlu_fallback" for r in rankings]
+    asked = [p == "nlu_fallback" for p in predictions]
+    n = max(len(labels), 1)
+    y = [canonical(x) for x in labels]
+    p = [canonical(x) for x in predictions]
+    hits = sum(a == b == "out_of_scope" for a, b in zip(y, p))
+    return SweepRow(
+        threshold, ambiguity,
+        accuracy=sum(a == b for a, b in zip(y, p)) / n,
+        asked=sum(asked) / n,
+        resolved=sum(resolved_within_one_question(label, prediction, ranking, a)
+                     for label, prediction, ranking, a in zip(labels, predictions, rankings, asked)) / n,
+        oos_precision=hits / max(p.count("out_of_scope"), 1),
+        oos_recall=hits / max(y.count("out_of_scope"), 1),
+    )
+
+
+def threshold_sweep(labels: Sequence[str], rankings: Sequence[Ranking],
+                    ambiguities: Sequence[float] = AMBIGUITIES) -> List[SweepRow]:
+    """Every (threshold, ambiguity) pair scored: how `make eval` calibrates FallbackClassifier."""
+    return [sweep_row(labels, rankings, t, a) for a in ambiguities for t in THRESHOLDS]
+
+
+def recommended(rows: Sequence[SweepRow], min_oos_precision: float = MIN_OOS_PRECISION,
+                accuracy_slack: float = ACCURACY_SLACK, resolved_slack: float = RESOLVED_SLACK) -> Optional[SweepRow]:
+    """Among the settings whose out-of-scope precision reaches ``min_oos_precision`` and
+    whose accuracy is within ``accuracy_slack`` of the best, those that resolve within
+    ``resolved_slack`` as many messages within one question as the best of them; of
+    these the most precise on out-of-scope (fewest asked on a tie). With none precise
+    enough, the most precise of the accurate ones."""
+    if not rows:
+        return None
+
+    def shown(x: float) -> float:  # compared as the report shows them, so a reader gets the same
+        return round(x, 3)
+
+    best = max(shown(r.accuracy) for r in rows)
+    accurate = [r for r in rows if shown(r.accuracy) >= shown(best - accuracy_slack)]
+    precise = [r for r in accurate if shown(r.oos_precision) >= min_oos_precision]
+    if not precise:
+        return max(accurate, key=lambda r: (r.oos_precision, r.resolved))
+    most = max(shown(r.resolved) for r in precise)
+    return max((r for r in precise if shown(r.resolved) >= shown(most - resolved_slack)),
+               key=lambda r: (r.oos_precision, -r.asked))
 
 
 def score(system: str, dataset: str, labels: Sequence[str], predictions: Sequence[str],
@@ -153,3 +210,32 @@ def confusion_png(scores: Scores, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def reliability_png(results: Sequence[Scores], path: Path) -> bool:
+    """The reliability diagram: per system and dataset, the mean top confidence of each bin
+    against its accuracy (the diagonal is perfect calibration). False: nothing to plot."""
+    curves = [s for s in results if s.reliability]
+    if not curves:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 6))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfectly calibrated")
+    for s in curves:
+        ax.plot([row[3] for row in s.reliability], [row[4] for row in s.reliability], marker="o",
+                linestyle="-" if s.system.startswith("Rasa") else "--",
+                label=f"{s.system}, {s.dataset} (ECE {s.ece:.3f})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean top confidence in the bin")
+    ax.set_ylabel("accuracy of the top intent in the bin")
+    ax.set_title("Reliability of the top confidence")
+    ax.legend(fontsize=7, loc="lower right")  # the curves run above the diagonal
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True

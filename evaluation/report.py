@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
-from evaluation.metrics import Scores
+from evaluation.metrics import (
+    ACCURACY_SLACK,
+    MIN_OOS_PRECISION,
+    RESOLVED_SLACK,
+    Scores,
+    SweepRow,
+    recommended,
+)
 
 MODEL_SYSTEM = "Rasa (ours)"  # evaluation.__main__.RasaModel.name
 
@@ -15,12 +22,14 @@ def figure(value: Optional[float]) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def calibration_lines(results: Sequence[Scores], sweep: Sequence[Tuple[float, float, float, float]],
-                      threshold: float) -> List[str]:
-    """Reliability tables (top confidence against accuracy) and the threshold sweep on CV."""
+def calibration_lines(results: Sequence[Scores], sweep: Sequence[SweepRow],
+                      threshold: float, ambiguity: float = 0.0, plot: str = "") -> List[str]:
+    """Reliability tables (top confidence against accuracy), the plot, and the sweep of
+    the FallbackClassifier settings over the model's cross-validated confidences."""
     lines = ["", "## Calibration", "",
              "Top confidence in bins against how often the top intent is right (a calibrated",
-             "system has the two columns close; ECE is their weighted gap).", ""]
+             "system has the two columns close; ECE is their weighted gap)."
+             + (f" The reliability diagram: `{plot}`." if plot else ""), ""]
     for s in results:
         if not s.reliability:
             continue
@@ -29,15 +38,26 @@ def calibration_lines(results: Sequence[Scores], sweep: Sequence[Tuple[float, fl
         lines += [f"| {lo:.1f}–{hi:.1f} | {n} | {c:.2f} | {a:.2f} |" for lo, hi, n, c, a in s.reliability]
         lines.append("")
     if sweep:
-        lines += [f"FallbackClassifier threshold on the model's cross-validated confidences (config.yml: {threshold}):",
-                  "below it the assistant asks 「您是想问：」; accuracy counts the asked as out_of_scope.", "",
-                  "| threshold | accuracy | asked | resolved within one question |", "|---:|---:|---:|---:|"]
-        lines += [f"| {t:.2f} | {a:.3f} | {q:.3f} | {r:.3f} |" for t, a, q, r in sweep]
+        best = recommended(sweep)
+        lines += [f"FallbackClassifier settings on the model's cross-validated confidences (config.yml: "
+                  f"threshold {threshold}, ambiguity_threshold {ambiguity}): the assistant asks 「您是想问：」 "
+                  "below the threshold or when the two best are within the ambiguity; accuracy and "
+                  "out-of-scope precision/recall count the asked as out_of_scope.", ""]
+        if best is not None:
+            lines += [f"Recommended: threshold {best.threshold:.2f}, ambiguity {best.ambiguity:.2f} — of the "
+                      f"settings with out-of-scope precision >= {MIN_OOS_PRECISION} and accuracy within "
+                      f"{ACCURACY_SLACK} of the best, those resolving within {RESOLVED_SLACK} of the most "
+                      "within one question, the most precise on out-of-scope.", ""]
+        lines += ["| threshold | ambiguity | accuracy | asked | resolved within one question | OOS precision | OOS recall |",
+                  "|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [f"| {r.threshold:.2f} | {r.ambiguity:.2f} | {r.accuracy:.3f} | {r.asked:.3f} | {r.resolved:.3f} "
+                  f"| {r.oos_precision:.3f} | {r.oos_recall:.3f} |" + (" ← recommended" if r == best else "")
+                  for r in sweep]
     return lines
 
 
-def write_report(results: List[Scores], path: Path,
-                 sweep: Sequence[Tuple[float, float, float, float]] = (), threshold: float = 0.0) -> str:
+def write_report(results: List[Scores], path: Path, sweep: Sequence[SweepRow] = (),
+                 threshold: float = 0.0, ambiguity: float = 0.0, plot: str = "") -> str:
     datasets: Dict[str, List[Scores]] = {}
     for s in results:
         datasets.setdefault(s.dataset, []).append(s)
@@ -66,7 +86,7 @@ def write_report(results: List[Scores], path: Path,
                 f"| {s.macro_f1:.3f} | {s.oos_precision:.3f} | {s.oos_recall:.3f} | {figure(s.ece)} |"
             )
     lines += table
-    lines += calibration_lines(results, sweep, threshold)
+    lines += calibration_lines(results, sweep, threshold, ambiguity, plot)
     for dataset, scores in datasets.items():
         ours = next((s for s in scores if s.system == MODEL_SYSTEM), None)
         if ours is None:

@@ -62,3 +62,20 @@ def test_the_previous_classifiers_ranking_is_mixed_in_with_its_weight(tmp_path):
 def test_mix_counts_intents_the_previous_ranking_left_out_as_zero():
     assert mix({"a": 0.6, "b": 0.4}, [{"name": "b", "confidence": 1.0}], 0.25) == pytest.approx(
         {"a": 0.45, "b": 0.55})
+
+
+def test_balanced_class_weights_keep_the_largest_intent_from_taking_the_unsure(tmp_path):
+    """out_of_scope has the most examples; with balanced weights a message like none of
+    the examples is not pushed into it by its size alone."""
+    many = {"out_of_scope": ["讲个笑话", "今天天气怎么样", "你几岁了", "推荐个面霜", "有优惠券吗",
+                             "能开发票吗", "你是机器人吗", "积分怎么用", "什么时候补货", "你吃饭了吗"]}
+
+    def out_of_scope(**config):
+        classifier = trained(tmp_path / str(len(config)), **config)
+        data = TrainingData([Message(data={"text": t, "intent": i})
+                             for i, ts in {**EXAMPLES, **many}.items() for t in ts])
+        classifier.train(data)
+        ranking = parse(classifier, "那个东西怎么弄").get("intent_ranking")
+        return next(r["confidence"] for r in ranking if r["name"] == "out_of_scope")
+
+    assert out_of_scope(class_weight="balanced") < out_of_scope()

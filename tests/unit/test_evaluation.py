@@ -70,5 +70,44 @@ def test_top3_resolved_and_calibration_follow_the_ranking_and_the_question():
     assert s.resolved == 0.75  # buttons skip greet: refund_status is offered, complaint (fourth topic) not
     assert s.asked == 0.75
     assert [row[2] for row in s.reliability] == [3, 1] and 0 < s.ece < 1
-    t, accuracy, asked, resolved = next(row for row in threshold_sweep(labels, rankings) if row[0] == 0.4)
-    assert (accuracy, asked, resolved) == (0.5, 0.75, 0.75)
+    row = next(r for r in threshold_sweep(labels, rankings) if r.threshold == 0.4 and r.ambiguity == 0.0)
+    assert (row.accuracy, row.asked, row.resolved) == (0.5, 0.75, 0.75)
+    assert (row.oos_precision, row.oos_recall) == (1 / 3, 1.0)  # three asked, one of them out of scope
+
+
+def test_the_sweep_falls_back_as_rasa_does_on_a_narrow_margin_and_recommends_a_precise_setting():
+    from evaluation.metrics import SweepRow, falls_back, recommended, threshold_sweep
+
+    close = [("refund_status", 0.41), ("return_or_exchange", 0.40)]
+    assert not falls_back(close, 0.25, 0.0) and falls_back(close, 0.25, 0.02) and falls_back(close, 0.45, 0.0)
+    labels = ["refund_status", "out_of_scope"]
+    rankings = [close, [("greet", 0.2), ("thank", 0.1)]]
+    rows = {(r.threshold, r.ambiguity): r for r in threshold_sweep(labels, rankings)}
+    assert rows[(0.25, 0.0)].accuracy == 1.0 and rows[(0.25, 0.0)].oos_precision == 1.0
+    assert rows[(0.25, 0.02)].oos_precision == 0.5  # the narrow margin asks: an in-scope message counted out of scope
+    assert rows[(0.25, 0.02)].resolved == 1.0  # but the label is among the buttons
+
+    def row(t, accuracy, resolved, precision):
+        return SweepRow(t, 0.0, accuracy, 0.1, resolved, precision, 0.9)
+
+    candidates = [row(0.1, 0.90, 0.91, 0.75), row(0.2, 0.895, 0.93, 0.82), row(0.3, 0.87, 0.95, 0.85)]
+    assert recommended(candidates).threshold == 0.2  # 0.3 resolves more but loses too much accuracy
+    # resolving 0.001 more (3 messages in 3,000) does not outweigh out-of-scope precision; 0.01 does
+    assert recommended([row(0.2, 0.9, 0.908, 0.89), row(0.25, 0.9, 0.909, 0.84)]).threshold == 0.2
+    assert recommended([row(0.2, 0.9, 0.900, 0.89), row(0.25, 0.9, 0.910, 0.84)]).threshold == 0.25
+    # compared as shown (three decimals): 0.9076 is 0.908, within 0.005 of 0.9127 (0.913)
+    assert recommended([row(0.2, 0.9, 0.9076, 0.89), row(0.25, 0.9, 0.9127, 0.84)]).threshold == 0.2
+    assert recommended([row(0.1, 0.9, 0.9, 0.6), row(0.2, 0.9, 0.92, 0.7)]).threshold == 0.2  # none precise enough
+    assert recommended([]) is None
+
+
+def test_the_reliability_diagram_is_written_for_the_systems_with_a_confidence(tmp_path):
+    from evaluation.metrics import reliability_png
+
+    labels = ["track_parcel", "greet"]
+    rankings = [[("track_parcel", 0.9)], [("thank", 0.5)]]
+    ranked = score(MODEL_SYSTEM, "d", labels, ["track_parcel", "thank"], rankings=rankings)
+    keywords = score("keyword rules", "d", labels, ["track_parcel", "out_of_scope"])
+    assert not reliability_png([keywords], tmp_path / "none.png") and not (tmp_path / "none.png").exists()
+    assert reliability_png([ranked, keywords], tmp_path / "reliability.png")
+    assert (tmp_path / "reliability.png").read_bytes()[:4] == b"\x89PNG"
