@@ -37,7 +37,7 @@ from bot.access.identity import sign
 from bot.playbook.casenotes import CaseNotes
 from bot.playbook.complaints import checklist_for
 from bot.playbook.followups import tell_case_changed, tell_pending
-from bot.playbook.policy import PolicyError, ShopPolicy, load_policy
+from bot.playbook.policy import PolicyError, ShopPolicy, load_policy, policy_facts
 from bot.playbook.scenarios import fmt_items, fmt_time
 from bot.shop.casefacts import CaseChange, FactKind, FactRecord, facts_of, mask_account
 from bot.shop.cases import CaseLog, DueCase, PromiseKind
@@ -172,7 +172,8 @@ def cases(run: Run) -> int:
             + (f"\n      留言: {case.customer_message}" if case.customer_message else "")
             + "".join(f"\n      {FACT_LABELS[f.kind]}: {shown(f)}" for f in facts_of(store, case.id))
             + (f"\n      转{case.escalated_to}（{case.escalation_reason}）: "
-               + "；".join(checklist_for(case, checklists)) if case.escalated_to else "")
+               + "；".join(item.format_map(policy_facts(run.policy)) for item in checklist_for(case, checklists))
+               if case.escalated_to else "")
         )
     return 0
 

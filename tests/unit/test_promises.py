@@ -168,3 +168,16 @@ def test_the_acknowledgement_is_about_the_case_the_photo_joined(deps, tmp_path):
     assert log.get(first.id).state == CaseState.WAITING_CUSTOMER
     log.close(second.id, NOW)
     assert photos_received(log, deps.notes, deps.store, "c1", 6, NOW) is None  # closed meanwhile
+
+
+def test_cli_shows_a_supervisors_checklist_with_the_shops_numbers(store, policy, capsys):
+    """The checklist of agent_checklists.yml names shop.yml's numbers, never a {placeholder}."""
+    from bot.playbook.complaints import SUPERVISOR
+    from bot.shop.cases import Escalation
+
+    CaseLog(store).register(conversation_id="c-threat", intent="complaint", state=CaseState.ESCALATED,
+                            next_step="主管跟进", note="差评威胁", now=NOW,
+                            escalation=Escalation(kind="complaint", priority=2, to=SUPERVISOR, reason="差评"))
+    assert main(["--db", str(store.engine.url), "cases", "--at", "2026-11-20T14:00"]) == 0
+    listed = capsys.readouterr().out
+    assert "补偿超过¥" in listed and "{" not in listed and "}" not in listed
