@@ -175,7 +175,7 @@ def recorded_reply(now: datetime, policy: ShopPolicy) -> Reply:
     shift = shift_at(now, policy)
     if shift is None:
         return Reply("utter_complaint_recorded_closed", {"next_shift": next_shift_text(now, policy)})
-    return Reply("utter_complaint_recorded_now", {})
+    return Reply("utter_complaint_recorded_now", {"shift": shift.name})
 
 
 def checklist_for(case: CaseRecord, checklists: Mapping[str, List[str]]) -> List[str]:

@@ -113,6 +113,7 @@ async def test_told_within_shift_hours_a_human_takes_over(deps, dispatcher, make
     assert {"event": "pause", "timestamp": None} in events and slot_values(events)["complaint"] == "agent"
     (case,) = deps.cases.open_cases()
     assert (case.order_id, case.escalated_to) == (ORDER, None) and "订单" + ORDER in case.note
+    assert "〔" not in case.next_step and "人工客服（" in case.next_step  # the shift named, no gap
 
 
 async def test_a_threat_told_while_listening_goes_to_a_supervisor(deps, dispatcher, make_tracker):
