@@ -58,7 +58,9 @@ def test_a_trainer_clicks_the_right_intent_and_finds_the_example_in_the_patch(we
     assert injected.locator(".choice").first.inner_text() == "out_of_scope · 超出范围"
     assert not injected.locator(".oos").is_visible() and item.locator(".oos").is_visible()
     REPORTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(REPORTS / "review_page.png"), full_page=True)
+    # the viewport only: after the session's other tests the queue can be taller than
+    # Chromium captures in one screenshot
+    page.screenshot(path=str(REPORTS / "review_page.png"), full_page=False)
 
     item.locator(".choice", has_text="quality_issue").click()
     page.wait_for_selector(f"#patch >> text={MESSAGE}")
@@ -66,7 +68,7 @@ def test_a_trainer_clicks_the_right_intent_and_finds_the_example_in_the_patch(we
     assert "- intent: quality_issue" in patch and MESSAGE in patch
     assert page.locator(".item", has_text=MESSAGE).count() == 0  # out of the open queue
     assert f"quality_issue：{MESSAGE}" in page.inner_text("#reviewed")
-    page.screenshot(path=str(REPORTS / "review_page_patch.png"), full_page=True)
+    page.screenshot(path=str(REPORTS / "review_page_patch.png"), full_page=False)
 
     # discarded: in neither the queue nor the patch
     page.locator(".item", has_text="杯子<b>裂了</b>").locator(".skip").click()
@@ -77,7 +79,7 @@ def test_a_trainer_clicks_the_right_intent_and_finds_the_example_in_the_patch(we
     page.wait_for_selector("#applied >> text=make validate")
     assert ("quality_issue", MESSAGE) in [(e.intent, e.text) for e in from_rasa_yaml([training_nlu], training_nlu.parent)]
     assert page.inner_text("#reviewed-count") == "0"
-    page.screenshot(path=str(REPORTS / "review_page_applied.png"), full_page=True)
+    page.screenshot(path=str(REPORTS / "review_page_applied.png"), full_page=False)
     page.close()
 
 
