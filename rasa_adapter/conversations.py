@@ -14,7 +14,7 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 import yaml
 from sqlalchemy import column, func, select, table
@@ -214,3 +214,7 @@ class RasaConversations:
 
     def release(self, conversation_id: str, farewell: str) -> None:
         api.release_conversation(self.rasa_url, conversation_id, self.token, self.timeout, farewell=farewell)
+
+    def notice_sayer(self) -> Callable[[str, str, Dict[str, str]], bool]:
+        """How the workbench tells a customer their case changed (``api.notice_sayer``)."""
+        return api.notice_sayer(self.rasa_url, self.token, self.timeout)

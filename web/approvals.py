@@ -21,7 +21,6 @@ from bot.shop.compensation import pending_for_case
 from bot.workbench.agents import AgentIdentity, AgentLog
 from bot.workbench.approvals import decision_note
 from bot.workbench.card import case_card
-from rasa_adapter.api import notice_sayer
 
 if TYPE_CHECKING:
     from web.workbench import Bench
@@ -48,8 +47,7 @@ def add_approvals(app: web.Application, bench: Bench, errors: Any,
         return web.json_response([{**case_card(c, now, policy), "conversation_id": c.conversation_id,
                                    "order_id": c.order_id, "buyer": c.buyer_account} for c in pending])
 
-    rasa = bench.conversations
-    say = notice_sayer(rasa.rasa_url, rasa.token, rasa.timeout)
+    say = bench.conversations.notice_sayer()
 
     def decide(case_id: int, approved: bool, supervisor: str, reason: str) -> Optional[Dict[str, Any]]:
         """The decision stands once made; the customer is told now or when they come back

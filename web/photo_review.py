@@ -23,7 +23,6 @@ from bot.shop.cases import CaseLog
 from bot.workbench.agents import AgentLog
 from bot.workbench.card import case_card, compensation_card
 from bot.workbench.photo_review import ReviewRefused, Verdict, parse_amount, review_photos
-from rasa_adapter.api import notice_sayer
 
 if TYPE_CHECKING:
     from web.workbench import Bench
@@ -34,8 +33,7 @@ def add_review(app: web.Application, bench: Bench, errors: Any,
     """The review route on ``app``; ``errors`` and ``off_loop`` as in web/workbench.py."""
     api_error, json_body, text_field = errors
     cases, log, policy = CaseLog(bench.store), AgentLog(bench.store), bench.assistant.policy
-    rasa = bench.conversations
-    say = notice_sayer(rasa.rasa_url, rasa.token, rasa.timeout)
+    say = bench.conversations.notice_sayer()
 
     def review(case_id: int, verdict: Verdict, agent: str, reason: str, amount: Any, problem: str
                ) -> Dict[str, Any]:
