@@ -10,9 +10,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.deps import UsesDeps
+from actions.deps import Deps, UsesDeps
+from actions.followups import _FollowUp
 from actions.scenario import database_unavailable
 from bot.playbook.evidence import photo_said_sent, photos_received
+from bot.playbook.scenarios import Reply
 
 logger = logging.getLogger(__name__)
 
@@ -39,20 +41,14 @@ class ActionPhotoReceived(UsesDeps, Action):
         return []
 
 
-class ActionPhotoSentText(UsesDeps, Action):
+class ActionPhotoSentText(_FollowUp):
     """「照片发你了」: what the open case has received, or how to send a photo."""
+
+    what = "count the photos"
 
     def name(self) -> str:
         return "action_photo_sent_text"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[Dict[str, Any]]:
-        deps = self.deps
-        try:
-            reply = photo_said_sent(deps.cases, deps.store, tracker.sender_id, tracker.get_slot("order_id"),
-                                    deps.policy.uploads_per_case)
-        except SQLAlchemyError:
-            return database_unavailable(dispatcher, "count the photos", tracker.sender_id)
-        dispatcher.utter_message(response=reply.response, **reply.facts)
-        return []
+    def answer(self, deps: Deps, tracker: Tracker) -> Reply:
+        return photo_said_sent(deps.cases, deps.store, tracker.sender_id, tracker.get_slot("order_id"),
+                               deps.policy.uploads_per_case)
