@@ -10,7 +10,7 @@ domain.yml.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Tuple
 
@@ -74,7 +74,7 @@ def default_words() -> TriageWords:
     return load_words(settings.triage_path())
 
 
-@cache
+@lru_cache(maxsize=256)  # one message is checked against every word list; bounded: keyed on customers' text
 def simplified(text: str) -> str:
     """The message in simplified script (the words are written so)."""
     from components.normalise import to_simplified
