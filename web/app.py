@@ -238,8 +238,11 @@ def make_app(settings: Settings) -> web.Application:
         html = html.replace("__RASA_SOCKET_URL__", escape(settings.rasa_socket_url, quote=True))
         html = html.replace("__SHOP_NAME__", escape(settings.shop_name, quote=True))
         return web.Response(text=html, content_type="text/html",
+                            # img-src blob:: the workbench shows customers' photos it fetched
+                            # with the agent's token as object URLs (web/static/workbench.js)
                             headers={"Content-Security-Policy": "default-src 'self'; connect-src *; "
-                                     "style-src 'self' 'unsafe-inline'; font-src 'self' data:; img-src 'self' data:"})
+                                     "style-src 'self' 'unsafe-inline'; font-src 'self' data:; "
+                                     "img-src 'self' data: blob:"})
 
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

@@ -12,6 +12,7 @@ from PIL import Image
 from bot.shop.cases import CaseLog, CaseState
 from bot.shop.store import OrderStore
 from bot.shop.uploads import Uploads, attachments_of_case
+from tests.e2e.test_workbench_web import open_workbench
 from tests.helpers.browser import REPORTS
 from tests.helpers.images import ELF, GPS_IFD, photo
 
@@ -71,6 +72,19 @@ def test_a_photo_sent_from_the_widget_lands_on_the_case(web_url, shop, browser, 
     assert requests.get(url, timeout=10).status_code == 401
     thumb = requests.get(url, headers={"Authorization": f"Bearer {AGENT_TOKEN}"}, timeout=10)
     assert thumb.status_code == 200 and Image.open(io.BytesIO(thumb.content)).format == "JPEG"
+
+    # and sees it in the workbench's order card: the thumbnail decoded, not a broken image
+    agent = open_workbench(browser, web_url)
+    agent.click(f"li.conv[data-id='{conversation}']")
+    agent.wait_for_selector("img[alt='客户图片']", timeout=30000)
+    decoded = "[...document.querySelectorAll(\"img[alt='客户图片']\")].map(i => i.complete ? i.naturalWidth : -1)"
+    for _ in range(50):  # the page's CSP allows no eval, so no wait_for_function: poll
+        widths = agent.evaluate(decoded)
+        if -1 not in widths:
+            break
+        agent.wait_for_timeout(200)
+    assert widths and all(w > 0 for w in widths), widths
+    agent.close()
 
 
 def test_another_conversation_is_refused_over_http(web_url):
