@@ -417,20 +417,14 @@ async def test_calls_to_an_endpoint_share_one_connection_until_it_idles():
 
 async def test_the_kept_alive_sessions_are_closed_when_the_server_stops():
     from aiohttp import web
+    from aiohttp.test_utils import RawTestServer
 
     async def webhook(request: web.Request) -> web.Response:
         return web.json_response({"events": [], "responses": []})
 
-    app = web.Application()
-    app.router.add_post("/webhook", webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    try:
-        endpoints = [EndpointConfig(f"http://127.0.0.1:{port}/webhook"),
-                     EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"X-Other": "1"})]
+    async with RawTestServer(webhook, host="127.0.0.1") as server:
+        url = str(server.make_url("/webhook"))
+        endpoints = [EndpointConfig(url), EndpointConfig(url, headers={"X-Other": "1"})]
         for endpoint in endpoints:
             await endpoint.request(json={})
         sessions = [session for made_in, session in compat._shared_sessions.values()
@@ -442,8 +436,6 @@ async def test_the_kept_alive_sessions_are_closed_when_the_server_stops():
         # a server started again in this loop makes a new session
         assert await endpoints[0].request(json={}) == {"events": [], "responses": []}
         assert await compat.close_shared_sessions() == 1
-    finally:
-        await runner.cleanup()
 
 
 def test_the_channels_close_the_sessions_after_the_server_stops():
