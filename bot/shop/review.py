@@ -236,6 +236,30 @@ class ReviewQueue:
         with self.store.session() as s:
             return int(s.execute(select(func.count()).select_from(ReviewItem).where(*_REVIEWED)).scalar() or 0)
 
+    def remask(self) -> Tuple[int, int]:
+        """The masking of today on the items not yet in the training data, queued before it
+        (names and addresses were kept then): (rewritten, merged into an item of the same
+        masked words). A merged item's label goes to the one it joins if that has none."""
+        rewritten = merged = 0
+        with self.store.transaction() as s:
+            for row in s.execute(select(ReviewItem).where(ReviewItem.applied_at.is_(None))
+                                 .order_by(ReviewItem.id)).scalars().all():
+                text = mask(row.text)
+                if text == row.text:
+                    continue
+                same = s.execute(select(ReviewItem).where(ReviewItem.key == _key(text))).scalar()
+                if same is None:
+                    row.text, row.key = text, _key(text)
+                    rewritten += 1
+                    s.flush()
+                    continue
+                if same.label is None and same.applied_at is None:
+                    same.label, same.labelled_by = row.label, row.labelled_by
+                s.delete(row)
+                merged += 1
+                s.flush()
+        return rewritten, merged
+
     def mark_applied(self, item_ids: Iterable[int], now: datetime) -> None:
         ids = list(item_ids)
         if ids:
