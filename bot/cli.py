@@ -41,7 +41,8 @@ from bot.playbook.policy import PolicyError, ShopPolicy, load_policy, policy_fac
 from bot.playbook.scenarios import fmt_items, fmt_time
 from bot.shop.casefacts import CaseChange, FactKind, FactRecord, facts_of, mask_account
 from bot.shop.cases import CaseLog, DueCase, PromiseKind
-from bot.shop.feedback import FeedbackLog, mask
+from bot.shop.feedback import FeedbackLog
+from bot.shop.masking import mask
 from bot.shop.sample_data import seed
 from bot.shop.schema import Base
 from bot.shop.store import OrderStore, OutdatedSchema

@@ -36,7 +36,7 @@ from channels.guard import CountingOutput, Handler, LateOutput, TurnGuard
 from channels.journal import MAX_ATTEMPTS, RETRY_SECONDS, PendingTurnJournal
 from channels.notices import PendingNotices
 from channels.replay import ReplayWorker
-from rasa_adapter.compat import ActionFailureHandler, tracker_store_engine
+from rasa_adapter.compat import ActionFailureHandler, close_shared_sessions, tracker_store_engine
 
 logger = logging.getLogger(__name__)
 
@@ -321,3 +321,4 @@ def attach(guard: TurnGuard, blueprint: Blueprint) -> None:
 
     blueprint.listener("after_server_start")(start)
     blueprint.listener("before_server_stop")(stop)
+    blueprint.listener("after_server_stop")(close_shared_sessions)  # the kept-alive sessions

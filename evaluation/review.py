@@ -10,6 +10,9 @@ python -m evaluation review live
     live traffic joins the queue: the customer messages of the tracker store (endpoints.yml)
     NLU fell back on or read as out of scope, and the drafts agents rejected or rewrote
     (bot/shop/feedback.py); the trainers' page does this whenever it loads the queue.
+python -m evaluation review mask
+    the items queued before today's masking (names, addresses, phones however written)
+    masked as new ones are; those it makes the same as another join that one.
 python -m evaluation review list
     the open items, grouped by predicted intent, with confidence and id.
 python -m evaluation review assign ID INTENT   (INTENT "-" drops the item)
@@ -126,7 +129,7 @@ def take_live(queue: ReviewQueue, now: datetime) -> Dict[str, int]:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation review", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["fill", "live", "list", "assign", "patch", "apply"])
+    parser.add_argument("command", choices=["fill", "live", "mask", "list", "assign", "patch", "apply"])
     parser.add_argument("args", nargs="*")
     parser.add_argument("--db", default=None, help="the shop database (default: SHOP_DATABASE_URL)")
     parser.add_argument("--data", type=Path)
@@ -157,6 +160,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, queue: Revie
         counts = take_live(queue, utcnow())
         print(f"==> new in the review queue: {counts['traffic']} from conversations, "
               f"{counts['feedback']} from the agents' feedback")
+    elif args.command == "mask":
+        rewritten, merged = queue.remask()
+        print(f"==> {rewritten} queued messages masked, {merged} merged into one of the same words")
     elif args.command == "list":
         for intent, items in queue.grouped().items():
             print(f"{intent} ({len(items)})")

@@ -45,7 +45,8 @@ one fails loudly there instead of silently in production:
   URL, headers, auth) and event loop, which leaving the ``async with`` does not close:
   its connections stay open between calls. They are dropped after
   ``KEEPALIVE_SECONDS`` idle, before rasa_sdk's Sanic server closes them (5 s), so a
-  call never goes out on a connection the server is closing.
+  call never goes out on a connection the server is closing. When the server stops,
+  ``close_shared_sessions`` closes them.
 
 The action server imports this module too: nothing here imports Rasa itself
 (and TensorFlow with it) at import time.
@@ -255,6 +256,25 @@ def _shared_session(self: Any) -> _Lent:
             connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS))
         _shared_sessions[key] = (loop, session)
     return _Lent(session)
+
+
+async def close_shared_sessions(*_: Any) -> int:
+    """Close the kept-alive sessions made in the running event loop (Sanic's
+    ``after_server_stop``, registered by channels/runtime.attach): left open, aiohttp warns
+    "Unclosed client session" for each at exit. The number closed."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    closed = 0
+    for key, (made_in, session) in list(_shared_sessions.items()):
+        if made_in is loop:
+            del _shared_sessions[key]
+            if not session.closed:
+                await session.close()
+                closed += 1
+    if closed:
+        logging.getLogger(__name__).info("closed %d kept-alive HTTP session(s) to endpoints", closed)
+    return closed
 
 
 def install_speedups() -> bool:

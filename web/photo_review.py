@@ -33,12 +33,13 @@ def add_review(app: web.Application, bench: Bench, errors: Any,
     """The review route on ``app``; ``errors`` and ``off_loop`` as in web/workbench.py."""
     api_error, json_body, text_field = errors
     cases, log, policy = CaseLog(bench.store), AgentLog(bench.store), bench.assistant.policy
+    notes = bench.assistant.notes  # case_notes.yml
     say = bench.conversations.notice_sayer()
 
     def review(case_id: int, verdict: Verdict, agent: str, reason: str, amount: Any, problem: str
                ) -> Dict[str, Any]:
         now = bench.clock()
-        outcome = review_photos(cases, policy, case_id, verdict, agent, now, say, reason=reason,
+        outcome = review_photos(cases, notes, policy, case_id, verdict, agent, now, say, reason=reason,
                                 amount=parse_amount(amount) if verdict == Verdict.DISCOUNT else None,
                                 problem=problem)
         log.record(agent, f"review_{verdict.value}", now, outcome.case.conversation_id, f"case {case_id}")

@@ -1,8 +1,12 @@
 """The trainers' review queue on the web (the page /review; docs/workbench.md):
 
-  GET  /agent/review                 live traffic joins the queue first; then the open items
-                                     grouped by predicted intent, the intents to choose from,
-                                     the reviewed items and their YAML patch
+  GET  /agent/review?limit=&q=       live traffic joins the queue first; then the open items
+                                     grouped by predicted intent, each group's count and its
+                                     first ``limit`` items (default 20, 0: counts only), those
+                                     whose text contains ``q`` if given; the intents to choose
+                                     from, the reviewed items and their YAML patch
+  GET  /agent/review/groups/{intent}?offset=&limit=&q=
+                                     one group's next items (its "more")
   POST /agent/review/items/{id}      {"intent": "<intent>" | "-" (discard) | null (undo)}
   GET  /agent/review/patch           the reviewed items as NLU YAML (a download)
   POST /agent/review/apply           the reviewed items written into data/nlu.yml
@@ -30,6 +34,9 @@ from bot.workbench.agents import AgentIdentity
 from evaluation.review import NEXT_STEPS, apply_reviewed, patch
 
 BUTTONS = 3  # one-click intents per message: the model's best first
+PAGE = 20  # items of a group the page shows at first, and per "more"
+MAX_PAGE = 500
+REVIEWED_SHOWN = 200  # the reviewed items listed (the patch has them all)
 
 
 @dataclass
@@ -71,20 +78,47 @@ def add_review(app: web.Application, desk: ReviewDesk, errors: Any) -> None:
     def card(item: QueueItem) -> Dict[str, Any]:
         return {**item.as_dict(), "choices": intent_choices(item, desk.intents)[:BUTTONS]}
 
-    def state() -> Dict[str, Any]:
+    def number(request: web.Request, name: str, default: int, most: int) -> int:
+        try:
+            value = int(request.query.get(name, default))
+        except ValueError as exc:
+            raise api_error(400, f"{name} must be a whole number") from exc
+        if not 0 <= value <= most:
+            raise api_error(400, f"{name} must be between 0 and {most}")
+        return value
+
+    def search(request: web.Request) -> Optional[str]:
+        return " ".join(request.query.get("q", "").split())[:200] or None
+
+    def state(limit: int, q: Optional[str]) -> Dict[str, Any]:
         now = desk.clock()
         if desk.traffic is not None:
             queue.take_traffic(desk.traffic, now, desk.latest_event)
         queue.take_feedback(feedback, now)
-        groups = [{"intent": intent, "items": [card(i) for i in items]}
-                  for intent, items in queue.grouped().items()]
-        return {"groups": groups, "intents": desk.intents, "titles": desk.titles, "drop": DROP,
-                "reviewed": [i.as_dict() for i in queue.reviewed()], "patch": patch(queue),
-                "nlu": shown(desk.nlu), "next_steps": NEXT_STEPS}
+        counts = queue.counts(q)
+        groups = [{"intent": intent, "count": count,
+                   "items": [card(i) for i in queue.page(intent, 0, limit, q)] if limit else []}
+                  for intent, count in counts.items()]
+        reviewed = queue.reviewed()
+        return {"groups": groups, "open": sum(counts.values()), "limit": limit, "q": q or "",
+                "intents": desk.intents, "titles": desk.titles, "drop": DROP,
+                "reviewed": [i.as_dict() for i in reviewed[:REVIEWED_SHOWN]], "reviewed_count": len(reviewed),
+                "patch": patch(queue), "nlu": shown(desk.nlu), "next_steps": NEXT_STEPS}
 
     async def get_queue(request: web.Request) -> web.Response:
         trainer(request)
-        return web.json_response(await off_loop(state))
+        return web.json_response(await off_loop(state, number(request, "limit", PAGE, MAX_PAGE), search(request)))
+
+    def group_page(intent: str, offset: int, limit: int, q: Optional[str]) -> Dict[str, Any]:
+        return {"intent": intent, "count": queue.counts(q).get(intent, 0), "offset": offset,
+                "items": [card(i) for i in queue.page(intent, offset, limit, q)]}
+
+    async def get_group(request: web.Request) -> web.Response:
+        trainer(request)
+        offset = number(request, "offset", 0, 10**9)
+        limit = number(request, "limit", PAGE, MAX_PAGE)
+        return web.json_response(await off_loop(group_page, request.match_info["intent"], offset, limit,
+                                                search(request)))
 
     async def assign(request: web.Request) -> web.Response:
         agent = trainer(request)
@@ -120,6 +154,7 @@ def add_review(app: web.Application, desk: ReviewDesk, errors: Any) -> None:
         return web.json_response({"added": added, "nlu": shown(desk.nlu), "next_steps": NEXT_STEPS})
 
     app.router.add_get("/agent/review", get_queue)
+    app.router.add_get("/agent/review/groups/{intent}", get_group)
     app.router.add_post("/agent/review/items/{id}", assign)
     app.router.add_get("/agent/review/patch", download)
     app.router.add_post("/agent/review/apply", apply)

@@ -77,6 +77,11 @@ class CaseNotes:
         """The bare note text of a response that needs no facts (e.g. why a case closed)."""
         return str(self.templates[response]["note"])
 
+    def reason(self, response: str) -> str:
+        """A refusal's reason in a few words (its entry's ``reason``; the response's name
+        when it has none)."""
+        return str(self.templates.get(response, {}).get("reason") or response)
+
     def for_reply(self, reply: Reply, **extra: Any) -> CaseNote:
         """The case note for ``reply``, filled with its facts."""
         entry = self.templates[reply.response]

@@ -12,7 +12,7 @@ from bot.playbook.policy import ShopPolicy
 from bot.playbook.scenarios import Reply
 from bot.playbook.triage import REFUSALS
 from bot.shop.casefacts import CaseChange, FactKind, facts_of
-from bot.shop.cases import CaseLog
+from bot.shop.cases import CaseLog, CaseRecord
 from bot.shop.compensation import CompensationState, latest_for_case
 
 PHOTO_APPROVED = "utter_case_photo_approved"
@@ -30,6 +30,11 @@ def refusal_response(reason: str) -> str:
     return f"utter_refuse_{reason}"
 
 
+def approval_response(case: CaseRecord) -> str:
+    """What tells the customer their photos confirmed the problem: a wrong item or a quality one."""
+    return WRONG_ITEM_CONFIRMED if case.intent == "wrong_item" else PHOTO_APPROVED
+
+
 def verdict_notice(cases: CaseLog, policy: ShopPolicy, case_id: int, change: CaseChange) -> Optional[Reply]:
     """The message for a verdict on ``case_id``; None when nothing recorded backs it
     (an unknown case, no review fact, no compensation in the state the change names)."""
@@ -43,8 +48,7 @@ def verdict_notice(cases: CaseLog, policy: ShopPolicy, case_id: int, change: Cas
     if change == CaseChange.PHOTO_APPROVED:
         if verdict != APPROVED:
             return None
-        response = WRONG_ITEM_CONFIRMED if case.intent == "wrong_item" else PHOTO_APPROVED
-        return Reply(response, {**facts, **return_facts(policy)}, more=(RETURN_ADDRESS,))
+        return Reply(approval_response(case), {**facts, **return_facts(policy)}, more=(RETURN_ADDRESS,))
     if change == CaseChange.PHOTO_REFUSED:
         reason = verdict[len(REFUSED_PREFIX):] if verdict and verdict.startswith(REFUSED_PREFIX) else None
         if reason not in REFUSALS:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import List, Optional, Tuple
 
 from sqlalchemy import select
 
-from bot.access.ids import ORDER_ID, PHONE, TRACKING_NUMBER, normalise_digits
+from bot.shop.masking import mask
 from bot.shop.schema import Feedback
 from bot.shop.store import OrderStore
 
@@ -17,36 +16,6 @@ from bot.shop.store import OrderStore
 VERDICTS = ("used", "edited", "rejected", "own")
 # a suggestion of these says the assistant has no answer: its label teaches nothing
 NO_ANSWER = ("out_of_scope", "nlu_fallback")
-
-# A customer's numbers become the placeholder examples of data/nlu.yml, annotated as
-# there: the model learns the shape, the export carries no customer's number.
-_NUMBERS = re.compile("|".join(
-    f"(?P<{name}>{pattern.pattern})" if not pattern.flags & re.IGNORECASE
-    else f"(?P<{name}>(?i:{pattern.pattern}))"
-    for name, pattern in (("order_id", ORDER_ID), ("tracking_number", TRACKING_NUMBER), ("phone", PHONE))
-))
-PLACEHOLDERS = {
-    "order_id": "3027461958302746518",
-    "tracking_number": "773029384756102",
-    "phone": "13812345678",
-}
-_PREFIXED = {"SF": "SF1402938475610", "YT": "YT4827361059283", "JT": "JT5038271649302", "JD": "JDVA28374659102"}
-
-
-def mask(text: str) -> str:
-    """Order, tracking and phone numbers replaced by placeholders annotated as in
-    data/nlu.yml: 「订单3027461958301111111」 → 「订单[3027461958302746518](order_id)」."""
-    plain = normalise_digits(text)  # one character for one: the spans are the text's
-    out, at = [], 0
-    for match in _NUMBERS.finditer(plain):
-        name = match.lastgroup or "order_id"
-        value = PLACEHOLDERS[name]
-        if name == "tracking_number":
-            value = _PREFIXED.get(match.group(0)[:2].upper(), value)
-        out += [text[at:match.start()], f"[{value}]({name})"]
-        at = match.end()
-    return "".join(out) + text[at:]
-
 
 @dataclass(frozen=True)
 class FeedbackRecord:

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.shop.feedback import FeedbackLog, mask
+from bot.shop.feedback import FeedbackLog
+from bot.shop.masking import mask
 from bot.shop.schema import ReviewCursor, ReviewItem
 from bot.shop.store import OrderStore
 
@@ -68,6 +69,15 @@ def guess(intent: str, ranking: Ranking) -> Tuple[str, Optional[float], Tuple[Tu
     real = tuple((name, round(float(conf), 3)) for name, conf in ranking if name != FALLBACK)
     best = real[0] if real else (OUT_OF_SCOPE if intent == FALLBACK else intent, 0.0)
     return best[0], best[1], real[:MAX_CANDIDATES]
+
+
+_OPEN = (ReviewItem.label.is_(None), ReviewItem.applied_at.is_(None))
+_REVIEWED = (ReviewItem.label.is_not(None), ReviewItem.label != DROP, ReviewItem.applied_at.is_(None))
+
+
+def _matching(search: Optional[str]) -> Tuple[Any, ...]:
+    """The condition "the text contains ``search``" (none for an empty search)."""
+    return (ReviewItem.text.contains(search, autoescape=True),) if search else ()
 
 
 def _key(text: str) -> str:
@@ -176,14 +186,31 @@ class ReviewQueue:
             return _item(row) if row is not None else None
 
     def open_items(self) -> List[QueueItem]:
-        return self.items(ReviewItem.label.is_(None), ReviewItem.applied_at.is_(None))
+        return self.items(*_OPEN)
 
-    def grouped(self) -> Dict[str, List[QueueItem]]:
-        """Open items by predicted intent (the largest group first), least confident first."""
-        groups: Dict[str, List[QueueItem]] = {}
-        for item in sorted(self.open_items(), key=lambda i: (i.predicted, i.confidence or 0.0)):
-            groups.setdefault(item.predicted, []).append(item)
-        return dict(sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])))
+    def counts(self, search: Optional[str] = None) -> Dict[str, int]:
+        """How many open items each predicted intent has (those whose text contains
+        ``search``), the largest group first."""
+        with self.store.session() as s:
+            query = (select(ReviewItem.predicted, func.count()).where(*_OPEN, *_matching(search))
+                     .group_by(ReviewItem.predicted))
+            rows = [(str(intent), int(n)) for intent, n in s.execute(query)]
+        return dict(sorted(rows, key=lambda g: (-g[1], g[0])))
+
+    def page(self, intent: str, offset: int = 0, limit: Optional[int] = None,
+             search: Optional[str] = None) -> List[QueueItem]:
+        """The open items guessed as ``intent``, least confident first, from ``offset`` on
+        (at most ``limit``; None: all)."""
+        with self.store.session() as s:
+            query = (select(ReviewItem).where(*_OPEN, ReviewItem.predicted == intent, *_matching(search))
+                     .order_by(func.coalesce(ReviewItem.confidence, 0.0), ReviewItem.id)
+                     .offset(offset).limit(limit))
+            return [_item(r) for r in s.execute(query).scalars()]
+
+    def grouped(self, limit: Optional[int] = None, search: Optional[str] = None) -> Dict[str, List[QueueItem]]:
+        """Open items by predicted intent (the largest group first), least confident first:
+        the first ``limit`` of each group (None: all)."""
+        return {intent: self.page(intent, 0, limit, search) for intent in self.counts(search)}
 
     def assign(self, item_id: int, intent: Optional[str], intents: Iterable[str],
                by: Optional[str] = None) -> QueueItem:
@@ -203,7 +230,35 @@ class ReviewQueue:
 
     def reviewed(self) -> List[QueueItem]:
         """The items labelled with an intent and not yet written into the training data."""
-        return self.items(ReviewItem.label.is_not(None), ReviewItem.label != DROP, ReviewItem.applied_at.is_(None))
+        return self.items(*_REVIEWED)
+
+    def reviewed_count(self) -> int:
+        with self.store.session() as s:
+            return int(s.execute(select(func.count()).select_from(ReviewItem).where(*_REVIEWED)).scalar() or 0)
+
+    def remask(self) -> Tuple[int, int]:
+        """The masking of today on the items not yet in the training data, queued before it
+        (names and addresses were kept then): (rewritten, merged into an item of the same
+        masked words). A merged item's label goes to the one it joins if that has none."""
+        rewritten = merged = 0
+        with self.store.transaction() as s:
+            for row in s.execute(select(ReviewItem).where(ReviewItem.applied_at.is_(None))
+                                 .order_by(ReviewItem.id)).scalars().all():
+                text = mask(row.text)
+                if text == row.text:
+                    continue
+                same = s.execute(select(ReviewItem).where(ReviewItem.key == _key(text))).scalar()
+                if same is None:
+                    row.text, row.key = text, _key(text)
+                    rewritten += 1
+                    s.flush()
+                    continue
+                if same.label is None and same.applied_at is None:
+                    same.label, same.labelled_by = row.label, row.labelled_by
+                s.delete(row)
+                merged += 1
+                s.flush()
+        return rewritten, merged
 
     def mark_applied(self, item_ids: Iterable[int], now: datetime) -> None:
         ids = list(item_ids)

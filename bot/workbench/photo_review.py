@@ -9,7 +9,9 @@ and gives a verdict (001: 审查后插旗备注):
   shop's cap it is granted, above it the case waits for a supervisor (web/approvals.py).
 
 Everything is recorded before the customer is told (bot/playbook/followups.tell_case_changed);
-the message is read back from the record (bot/playbook/verdicts.py).
+the message is read back from the record (bot/playbook/verdicts.py). The case's state, next
+step, promise and the order's note come from case_notes.yml, by the response that tells
+the customer (utter_case_photo_approved, ...).
 """
 
 from __future__ import annotations
@@ -20,23 +22,31 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Dict, Optional
 
+from bot.playbook.casenotes import CaseNote, CaseNotes, promise_terms
 from bot.playbook.evidence import PHOTO_REVIEW_STEP as PHOTO_REVIEW_STEP
 from bot.playbook.evidence import awaiting_review
+from bot.playbook.facts import fmt_money
 from bot.playbook.followups import tell_case_changed
-from bot.playbook.policy import ShopPolicy, compensation_needs_approval, handling_days_promised
+from bot.playbook.policy import ShopPolicy, compensation_needs_approval
+from bot.playbook.scenarios import Reply
 from bot.playbook.triage import REFUSALS
-from bot.playbook.verdicts import APPROVED, DISCOUNT, REFUSED_PREFIX
+from bot.playbook.verdicts import (
+    APPROVED,
+    COMPENSATION_GRANTED,
+    COMPENSATION_PENDING,
+    DISCOUNT,
+    PHOTO_REFUSED,
+    REFUSED_PREFIX,
+    approval_response,
+    refusal_response,
+)
 from bot.shop.casefacts import CaseChange, FactKind, NoticeRecord, record_fact
-from bot.shop.cases import CaseLog, CaseRecord, CaseState, PromiseKind, PromiseTerms
+from bot.shop.cases import CaseLog, CaseRecord
 from bot.shop.compensation import CompensationRecord, record_offer
+from bot.shop.store import OrderFacts
 
 # the order note of a confirmed problem (插旗备注)
 CONFIRMED_NOTE = "photo_confirmed"
-# the agent-facing words of each refusal reason
-REASON_WORDS = {
-    "misuse": "使用或保管不当", "gift": "赠品不在赔偿范围", "used": "已使用、洗涤或修改",
-    "odour": "沾染气味", "gifts_missing": "赠品不全", "opened": "消耗品已拆封", "exchanged_once": "已换过一次",
-}
 MAX_PROBLEM = 200
 
 Say = Callable[[str, str, Dict[str, str]], bool]
@@ -74,8 +84,8 @@ def parse_amount(raw: object) -> Decimal:
     return amount
 
 
-def review_photos(cases: CaseLog, policy: ShopPolicy, case_id: int, verdict: Verdict, agent: str,
-                  now: datetime, say: Say, reason: str = "", amount: Optional[Decimal] = None,
+def review_photos(cases: CaseLog, notes: CaseNotes, policy: ShopPolicy, case_id: int, verdict: Verdict,
+                  agent: str, now: datetime, say: Say, reason: str = "", amount: Optional[Decimal] = None,
                   problem: str = "") -> ReviewOutcome:
     """Record ``agent``'s verdict on the case's photos, then tell the customer."""
     case = cases.get(case_id)
@@ -86,25 +96,27 @@ def review_photos(cases: CaseLog, policy: ShopPolicy, case_id: int, verdict: Ver
     store = cases.store
     order = store.get_order(case.order_id) if case.order_id else None
     compensation: Optional[CompensationRecord] = None
+
+    def noted(response: str, **facts: str) -> CaseNote:
+        """The case note of the verdict told with ``response`` (case_notes.yml)."""
+        return notes.for_reply(Reply(response, {"agent": agent, **facts}))
+
     if verdict == Verdict.APPROVE:
-        days = handling_days_promised(policy)
+        note = noted(approval_response(case), handling_days=str(policy.handling_days))
         record_fact(store, case_id, FactKind.PHOTO_REVIEW, APPROVED, now)
-        cases.promise(case_id, PromiseTerms(PromiseKind.HANDLE_AFTER_RETURN, days=days), now)
+        _promise(cases, case_id, note, order, now, policy)
         if case.order_id:
-            store.add_note(case.order_id, CONFIRMED_NOTE, f"照片已审核，确认{_what(case)}，等买家退货",
-                           now, author=agent)
-        cases.move_on(case_id, CaseState.WAITING_CUSTOMER,
-                      f"{agent}已审核照片，确认{_what(case)}：等客户寄回，收到后{policy.handling_days}天内处理，"
-                      "运费按店铺规定退还", now)
+            store.add_note(case.order_id, CONFIRMED_NOTE, note.note, now, author=agent)
+        cases.move_on(case_id, note.state, note.next_step, now)
         change = CaseChange.PHOTO_APPROVED
     elif verdict == Verdict.REFUSE:
         if reason not in REFUSALS:
             raise ReviewRefused(400, f"reason must be one of {', '.join(REFUSALS)}")
         if reason == "opened" and not (order and any(i.name in policy.unopened_only for i in order.goods)):
             raise ReviewRefused(400, "opened: the order has no goods shop.yml returns only unopened")
+        note = noted(PHOTO_REFUSED, reason=notes.reason(refusal_response(reason)))
         record_fact(store, case_id, FactKind.PHOTO_REVIEW, REFUSED_PREFIX + reason, now)
-        cases.resolve(case_id, f"{agent}审核照片后不予办理（{REASON_WORDS[reason]}），已告知客户原因；"
-                      "客户有异议时请主管决定", now, handler=agent)
+        cases.resolve(case_id, note.next_step, now, handler=agent)
         change = CaseChange.PHOTO_REFUSED
     else:
         if amount is None:
@@ -115,23 +127,21 @@ def review_photos(cases: CaseLog, policy: ShopPolicy, case_id: int, verdict: Ver
         if order is not None and amount > order.amount_paid:
             raise ReviewRefused(400, f"the discount is more than the order's ¥{order.amount_paid:.2f}")
         needs = compensation_needs_approval(amount, policy)
+        note = noted(COMPENSATION_PENDING if needs else COMPENSATION_GRANTED, amount=fmt_money(amount),
+                     problem=what, cap=fmt_money(policy.compensation_cap))
         compensation = record_offer(store, case_id, case.order_id, what, amount, agent, needs, now)
         record_fact(store, case_id, FactKind.PHOTO_REVIEW, DISCOUNT, now)
-        if needs:
-            cases.promise(case_id, PromiseTerms(PromiseKind.APPROVAL), now)
-            cases.move_on(case_id, CaseState.NEEDS_APPROVAL,
-                          f"折价 ¥{amount:.2f}（{what}）超过运费 ¥{policy.compensation_cap:.2f}，"
-                          f"{agent}已提交主管审批", now)
-            change = CaseChange.COMPENSATION_PENDING
-        else:
-            cases.move_on(case_id, CaseState.WAITING_SHOP,
-                          f"折价 ¥{amount:.2f}（{what}）由{agent}批出：财务退到买家付款账户，不用退货", now)
-            change = CaseChange.COMPENSATION_GRANTED
+        _promise(cases, case_id, note, order, now, policy)
+        cases.move_on(case_id, note.state, note.next_step, now)
+        change = CaseChange.COMPENSATION_PENDING if needs else CaseChange.COMPENSATION_GRANTED
     notice = tell_case_changed(cases, store, case_id, change, say, now)
     updated = cases.get(case_id)
     assert updated is not None
     return ReviewOutcome(updated, notice, compensation)
 
 
-def _what(case: CaseRecord) -> str:
-    return "发错货" if case.intent == "wrong_item" else "质量问题"
+def _promise(cases: CaseLog, case_id: int, note: CaseNote, order: Optional[OrderFacts], now: datetime,
+             policy: ShopPolicy) -> None:
+    """The promise the verdict's case note names (case_notes.yml ``promise``), on the case."""
+    for terms in promise_terms(note.promise, order, now, policy):
+        cases.promise(case_id, terms, now)

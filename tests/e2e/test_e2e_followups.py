@@ -1,5 +1,8 @@
 """End to end over REST: answers to the bot's questions go to the open case, and a
-change of the case made with `python -m bot cases` is said into the conversation."""
+change of the case made with `python -m bot cases` is said into the conversation.
+
+Each test chats as a copy of a sample buyer (tests.helpers.servers.own_copy): the session's
+other tests (test_e2e_rest.py ...) open cases on the sample orders themselves."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from bot.shop.casefacts import FactKind, facts_of, notices_of
 from bot.shop.cases import CaseLog
 from bot.shop.store import OrderStore
 from tests.e2e.test_e2e_rest import Customer
-from tests.helpers.servers import TOKEN
+from tests.helpers.servers import TOKEN, own_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -28,8 +31,10 @@ def bot_texts(rasa_url: str, sender: str):
 
 
 def test_the_return_waybill_is_recorded_and_the_arrival_is_told(rasa_url, shop, monkeypatch, capsys):
-    customer = Customer(rasa_url, sender="wang_fang")
-    assert "退货还是换货" in customer.says("订单2938475610293840001的开衫有质量问题，开线了")
+    names = own_copy(shop, 801, "wang_fang")
+    order = names["2938475610293840001"]  # the cardigan, signed
+    customer = Customer(rasa_url, sender=names["wang_fang"])
+    assert "退货还是换货" in customer.says(f"订单{order}的开衫有质量问题，开线了")
     reply = customer.says("退货单号是 SF1234567890")
     assert "SF1234567890" in reply and "记在售后上" in reply and "没有查到" not in reply
     [case] = [c for c in open_cases(shop.db, customer.sender) if c.intent == "quality_issue"]
@@ -46,7 +51,7 @@ def test_the_return_waybill_is_recorded_and_the_arrival_is_told(rasa_url, shop, 
     assert not notice.delivered and not [t for t in bot_texts(rasa_url, customer.sender) if "已经到仓" in t]
     first, *answer = [m.get("text", "") for m in customer.messages("好的，谢谢")]
     assert "已经到仓" in first and answer  # the notice, then the answer to the message
-    assert "2938475610293840001" in first and re.search(r"\d+月\d+日\S+前处理完", first)
+    assert order in first and re.search(r"\d+月\d+日\S+前处理完", first)
     assert "已经到仓" not in customer.says("好的")  # once
     told = [t for t in bot_texts(rasa_url, customer.sender) if "已经到仓" in t]
     assert len(told) == 1
@@ -57,7 +62,7 @@ def test_the_return_waybill_is_recorded_and_the_arrival_is_told(rasa_url, shop, 
 
 
 def test_asked_around_and_still_not_found_keeps_the_promised_time(rasa_url, shop):
-    customer = Customer(rasa_url, sender="chen_hao")
+    customer = Customer(rasa_url, sender=own_copy(shop, 802, "chen_hao")["chen_hao"])
     first = customer.says("显示签收了但是我没收到")
     deadline = re.search(r"我们会在 (\d+月\d+日\S+前)给您答复", first)
     assert deadline, first
@@ -93,10 +98,12 @@ def test_a_widget_customer_is_told_at_once_and_only_once(rasa_url, shop, monkeyp
                 pass
         return texts
 
+    names = own_copy(shop, 803, "wang_fang")
     widget = Widget(rasa_url)
     try:
-        token = sign("wang_fang", BUYER_SECRET, utcnow())
-        widget.send({"message": "订单2938475610293840001的开衫有质量问题，开线了", "session_id": widget.session_id,
+        token = sign(names["wang_fang"], BUYER_SECRET, utcnow())
+        widget.send({"message": f"订单{names['2938475610293840001']}的开衫有质量问题，开线了",
+                     "session_id": widget.session_id,
                      "customData": {"buyer_token": token}})
         assert any("质量" in t or "问题" in t for t in drain(widget, 8))
         [case] = [c for c in open_cases(shop.db, widget.session_id) if c.intent == "quality_issue"]

@@ -12,26 +12,18 @@ import requests
 
 from bot.cli import main as bot_cli
 from bot.playbook.policy import load_policy
-from bot.settings import PROJECT_ROOT, utcnow
+from bot.settings import PROJECT_ROOT
 from bot.shop.compensation import CompensationState, compensations_of_order
-from bot.shop.sample_data import copy_names, seed_copies
 from bot.shop.store import OrderStore
 from tests.e2e.test_e2e_followups import bot_texts
 from tests.e2e.test_e2e_rest import Customer
 from tests.e2e.test_workbench_api import wait_for
 from tests.helpers.images import photo
-from tests.helpers.servers import AGENT_TOKEN
+from tests.helpers.servers import AGENT_TOKEN, own_copy
 
 pytestmark = pytest.mark.e2e
 DEV = {"Authorization": f"Bearer {AGENT_TOKEN}"}
 POLICY = load_policy(PROJECT_ROOT / "shop.yml")
-
-
-def own_copy(shop, k: int, account: str) -> dict:
-    """A copy of a sample buyer and their orders (other account and order numbers), so the
-    cases made here change nothing the session's other tests expect of the sample orders."""
-    seed_copies(OrderStore.from_url(shop.db), utcnow(), [(k, account)])
-    return copy_names(k)
 
 
 def upload(web_url: str, customer: Customer) -> dict:

@@ -5,7 +5,7 @@ data/nlu.yml."""
 from __future__ import annotations
 
 import io
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 import requests
@@ -35,14 +35,21 @@ def trainer_and_agent(shop, web_url):
     return found["laoliu"], found["xiaoqian"]
 
 
-def queue(web_url: str, headers: Dict[str, str]) -> Dict[str, Any]:
-    response = requests.get(f"{web_url}/agent/review", headers=headers, timeout=30)
+def queue(web_url: str, headers: Dict[str, str], **params: str) -> Dict[str, Any]:
+    response = requests.get(f"{web_url}/agent/review", headers=headers, params=params, timeout=30)
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def find(state: Dict[str, Any], text: str) -> Optional[Dict[str, Any]]:
     return next((item for group in state["groups"] for item in group["items"] if item["text"] == text), None)
+
+
+def searched(web_url: str, headers: Dict[str, str], text: str) -> Tuple[Dict[str, Any], Optional[Dict[str, Any]]]:
+    """The queue searched for ``text`` (the session's queue has more than a page), and the
+    open item of those words."""
+    state = queue(web_url, headers, q=text)
+    return state, find(state, text)
 
 
 def off_topic(rasa_url: str) -> str:
@@ -73,8 +80,8 @@ def test_live_traffic_fills_the_queue_and_a_label_round_trips_into_the_training_
         "message": "买的杯子到手就裂了怎么办", "intent": "out_of_scope", "verdict": "rejected"})
     assert rejected.status_code == 201
 
-    state = queue(web_url, trainer)
-    asked, oos, feedback = find(state, unsure), find(state, outside), find(state, "买的杯子到手就裂了怎么办")
+    state, asked = searched(web_url, trainer, unsure)
+    (_, oos), (_, feedback) = searched(web_url, trainer, outside), searched(web_url, trainer, "买的杯子到手就裂了怎么办")
     assert asked and oos and feedback, state["groups"]
     assert asked["source"] == "fallback" and 0 < asked["confidence"] < 0.5
     assert asked["choices"][0] == asked["predicted"] == asked["candidates"][0][0]
@@ -98,8 +105,8 @@ def test_live_traffic_fills_the_queue_and_a_label_round_trips_into_the_training_
         response = requests.post(f"{web_url}/agent/review/items/{item['id']}", json={"intent": intent},
                                  headers=trainer, timeout=10)
         assert response.status_code == 200 and response.json()["label"] == intent
+    assert not searched(web_url, trainer, unsure)[1] and not searched(web_url, trainer, outside)[1]
     state = queue(web_url, trainer)
-    assert not find(state, unsure) and not find(state, outside)
     assert {(i["text"], i["label"]) for i in state["reviewed"]} >= {(unsure, label),
                                                                      ("买的杯子到手就裂了怎么办", "quality_issue")}
     assert f"- intent: {label}" in state["patch"] and unsure in state["patch"] and outside not in state["patch"]
@@ -118,8 +125,8 @@ def test_live_traffic_fills_the_queue_and_a_label_round_trips_into_the_training_
 
     # applied: the patch is empty, a second apply adds nothing, the same words do not come back
     Customer(rasa_url).says(unsure)
-    state = queue(web_url, trainer)
-    assert not state["reviewed"] and not find(state, unsure)
+    state, again = searched(web_url, trainer, unsure)
+    assert not state["reviewed"] and not again
     assert requests.post(f"{web_url}/agent/review/apply", headers=trainer, json={}, timeout=30).json()["added"] == 0
 
 

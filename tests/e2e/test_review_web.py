@@ -97,3 +97,40 @@ def test_an_agent_who_is_no_supervisor_is_told_so(web_url, browser, shop):
     page.wait_for_selector("#status >> text=只有主管可以审核训练数据")
     assert page.locator(".item").count() == 0
     page.close()
+
+
+def test_a_large_group_opens_a_page_at_a_time_and_a_search_finds_the_rest(web_url, browser, shop):
+    from bot.settings import utcnow
+    from bot.shop.review import ReviewQueue
+    from bot.shop.store import OrderStore
+    from web.review import PAGE
+
+    store = OrderStore.from_url(shop.db)
+    queue = ReviewQueue(store)
+    for n in range(PAGE * 2 + 5):  # a group of its own: no other test's messages in it
+        queue.add(f"分页测试：第{n}条消息", "goodbye", 0.1 + n / 1000, "log", utcnow())
+    store.engine.dispose()
+    page = open_review(browser, web_url)
+    group = page.locator('.group[data-intent="goodbye"]')
+    group.locator(".item").first.wait_for()
+    assert group.locator("h3").inner_text() == f"模型猜测：goodbye（{PAGE * 2 + 5}）"
+    assert group.locator(".item").count() == PAGE
+    assert f"goodbye（{PAGE * 2 + 5}）" in page.inner_text("#group-counts")
+    group.locator(".more-items").click()
+    group.locator(".item").nth(PAGE * 2 - 1).wait_for()
+    group.locator(".more-items").click()
+    group.locator(".item").nth(PAGE * 2 + 4).wait_for()
+    assert group.locator(".item").count() == PAGE * 2 + 5 and not group.locator(".more-items").is_visible()
+
+    # a label takes the item out and the count down, the opened pages stay
+    group.locator(".item", has_text="第44条").locator(".skip").click()
+    page.wait_for_selector("#status >> text=已丢弃")
+    assert group.locator("h3").inner_text() == f"模型猜测：goodbye（{PAGE * 2 + 4}）"
+    assert group.locator(".item").count() == PAGE * 2 + 4
+
+    page.fill("#search", "第3")
+    page.dispatch_event("#search", "change")
+    page.wait_for_selector('.group[data-intent="goodbye"] h3 >> text=goodbye（11）')
+    assert group.locator(".item").count() == 11
+    assert all("第3" in text for text in page.locator(".item .text").all_inner_texts())
+    page.close()

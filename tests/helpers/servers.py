@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Iterator, List
+from typing import Dict, Iterator, List
 
 import pytest
 
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, utcnow
+from bot.shop.sample_data import copy_names, seed_copies
+from bot.shop.store import OrderStore
 from devtools.stack import Assistant, Ports, Secrets, Shop, make_shop, project_endpoints
 
 # the secrets the test servers are started with, for the tests to sign and authenticate with
@@ -26,6 +28,19 @@ SECRETS = Secrets(rasa_token=TOKEN, agent_token=AGENT_TOKEN, buyer_secret=BUYER_
 # every server of the session records any attempt to reach a host that is not this
 # machine here (tests/helpers/netaudit; checked by tests/e2e/test_rasa_commands.py)
 NETAUDIT = PROJECT_ROOT / "tests" / "helpers" / "netaudit"
+
+
+def own_copy(shop: Shop, k: int, account: str) -> Dict[str, str]:
+    """A copy of a sample buyer and their orders in the session's shop (other account,
+    order and tracking numbers: ``copy_names(k)``), so the cases a test makes change nothing
+    the session's other tests expect of the sample orders, whichever runs first. ``k``:
+    one per test."""
+    store = OrderStore.from_url(shop.db)
+    try:
+        seed_copies(store, utcnow(), [(k, account)])
+    finally:
+        store.engine.dispose()
+    return copy_names(k)
 
 
 @pytest.fixture(scope="session")

@@ -262,8 +262,9 @@ NOT_FROM_SCENARIOS = {
     "utter_complaint_supervisor",
     # answers on the open case (tests/unit/test_followups.py)
     "utter_snr_courier_contacted", "utter_return_waybill_recorded", "utter_refund_account_recorded",
-    # a 折价 preferred to a return (tests/unit/test_photo_review.py)
-    "utter_discount_wish_recorded",
+    # a 折价 preferred to a return, an agent's verdict on photos (tests/unit/test_photo_review.py)
+    "utter_discount_wish_recorded", "utter_case_photo_approved", "utter_case_wrong_item_confirmed",
+    "utter_case_photo_refused", "utter_case_compensation_granted", "utter_case_compensation_pending",
 }
 
 

@@ -9,7 +9,8 @@ import sqlalchemy
 import yaml
 
 from bot.cli import main
-from bot.shop.feedback import FeedbackLog, mask
+from bot.shop.feedback import FeedbackLog
+from bot.shop.masking import mask
 from bot.shop.sample_data import seed
 from bot.shop.store import OrderStore
 from rasa_adapter.project_files import nlu_blocks, nlu_examples

@@ -103,7 +103,7 @@ def test_approved_the_customer_is_told_the_address_and_who_pays(deps, tmp_path, 
     [entry] = build_inbox(deps.cases.open_cases(), {}, [], LATER, deps.policy)
     assert (entry.reason, entry.reason_text, entry.order_id) == ("photo_review", "照片待审核", order.order_id)
     rasa = Conversations()
-    outcome = review_photos(deps.cases, deps.policy, case.id, Verdict.APPROVE, "小王", LATER, rasa)
+    outcome = review_photos(deps.cases, deps.notes, deps.policy, case.id, Verdict.APPROVE, "小王", LATER, rasa)
     assert rasa.said == [("r1", "EXTERNAL_case_changed", {"case_id": str(case.id), "change": "photo_approved"})]
     assert outcome.notice.delivered and outcome.case.state == CaseState.WAITING_CUSTOMER
     assert "小王已审核照片" in outcome.case.next_step and not awaiting_review(outcome.case)
@@ -119,13 +119,13 @@ def test_approved_the_customer_is_told_the_address_and_who_pays(deps, tmp_path, 
     assert "{" not in said and "}" not in said and "寄回" in texts[0]
     # a second verdict on the same photos: nothing waits for one
     with pytest.raises(ReviewRefused) as refused:
-        review_photos(deps.cases, deps.policy, case.id, Verdict.APPROVE, "小王", LATER, rasa)
+        review_photos(deps.cases, deps.notes, deps.policy, case.id, Verdict.APPROVE, "小王", LATER, rasa)
     assert refused.value.status == 409
 
 
 def test_a_wrong_item_confirmed_says_so(deps, tmp_path, dispatcher, make_tracker):
     _, case = photographed_case(deps, tmp_path, intent="wrong_item")
-    review_photos(deps.cases, deps.policy, case.id, Verdict.APPROVE, "小王", LATER, Conversations())
+    review_photos(deps.cases, deps.notes, deps.policy, case.id, Verdict.APPROVE, "小王", LATER, Conversations())
     names, texts = told(deps, dispatcher, make_tracker, case.id, CaseChange.PHOTO_APPROVED)
     assert names == ["utter_case_wrong_item_confirmed", "utter_return_address"] and "发错" in texts[0]
 
@@ -134,11 +134,11 @@ def test_refused_the_reason_is_said_kindly_and_recorded(deps, tmp_path, dispatch
     _, case = photographed_case(deps, tmp_path)
     for reason, status in (("", 400), ("because", 400), ("opened", 400)):  # a cup is no consumable
         with pytest.raises(ReviewRefused) as refused:
-            review_photos(deps.cases, deps.policy, case.id, Verdict.REFUSE, "小王", LATER, Conversations(),
+            review_photos(deps.cases, deps.notes, deps.policy, case.id, Verdict.REFUSE, "小王", LATER, Conversations(),
                           reason=reason)
         assert refused.value.status == status
     assert facts_of(deps.store, case.id) == []  # nothing recorded for a refused verdict
-    outcome = review_photos(deps.cases, deps.policy, case.id, Verdict.REFUSE, "小王", LATER, Conversations(),
+    outcome = review_photos(deps.cases, deps.notes, deps.policy, case.id, Verdict.REFUSE, "小王", LATER, Conversations(),
                             reason="misuse")
     assert outcome.case.state == CaseState.RESOLVED and outcome.case.handler == "小王"
     assert "不予办理（使用或保管不当）" in outcome.case.next_step
@@ -149,7 +149,7 @@ def test_refused_the_reason_is_said_kindly_and_recorded(deps, tmp_path, dispatch
 
 def test_a_notice_rasa_did_not_take_is_recorded_to_be_said_again(deps, tmp_path):
     _, case = photographed_case(deps, tmp_path)
-    outcome = review_photos(deps.cases, deps.policy, case.id, Verdict.APPROVE, "小王", LATER, Conversations(up=False))
+    outcome = review_photos(deps.cases, deps.notes, deps.policy, case.id, Verdict.APPROVE, "小王", LATER, Conversations(up=False))
     assert not outcome.notice.delivered
     assert [(n.change, n.delivered) for n in notices_of(deps.store, case.id)] == [(CaseChange.PHOTO_APPROVED, False)]
     assert facts_of(deps.store, case.id, FactKind.PHOTO_REVIEW)  # the verdict stands
@@ -158,7 +158,7 @@ def test_a_notice_rasa_did_not_take_is_recorded_to_be_said_again(deps, tmp_path)
 def test_a_discount_up_to_the_shipping_fee_is_granted_and_recorded(deps, tmp_path, dispatcher, make_tracker):
     order, case = photographed_case(deps, tmp_path)
     cap = deps.policy.compensation_cap
-    outcome = review_photos(deps.cases, deps.policy, case.id, Verdict.DISCOUNT, "小王", LATER, Conversations(),
+    outcome = review_photos(deps.cases, deps.notes, deps.policy, case.id, Verdict.DISCOUNT, "小王", LATER, Conversations(),
                             amount=cap, problem="外盒压扁，不影响使用")
     given = outcome.compensation
     assert (given.amount, given.problem, given.offered_by, given.offered_at, given.state) == (
@@ -179,7 +179,7 @@ def test_a_discount_up_to_the_shipping_fee_is_granted_and_recorded(deps, tmp_pat
 def test_a_discount_above_the_shipping_fee_waits_for_a_supervisor(deps, tmp_path, dispatcher, make_tracker):
     order, case = photographed_case(deps, tmp_path)
     above = deps.policy.compensation_cap + Decimal("0.01")
-    outcome = review_photos(deps.cases, deps.policy, case.id, Verdict.DISCOUNT, "小王", LATER, Conversations(),
+    outcome = review_photos(deps.cases, deps.notes, deps.policy, case.id, Verdict.DISCOUNT, "小王", LATER, Conversations(),
                             amount=above, problem="杯身划痕")
     assert outcome.compensation.state == CompensationState.PENDING
     assert outcome.case.state == CaseState.NEEDS_APPROVAL and outcome.case in deps.cases.awaiting_approval()
@@ -206,7 +206,7 @@ def test_a_discount_needs_its_problem_and_no_more_than_was_paid(deps, tmp_path):
     order, case = photographed_case(deps, tmp_path)
     for amount, problem in ((Decimal("5"), ""), (Decimal("5"), "{x}"), (order.amount_paid + 1, "划痕")):
         with pytest.raises(ReviewRefused):
-            review_photos(deps.cases, deps.policy, case.id, Verdict.DISCOUNT, "小王", LATER, Conversations(),
+            review_photos(deps.cases, deps.notes, deps.policy, case.id, Verdict.DISCOUNT, "小王", LATER, Conversations(),
                           amount=amount, problem=problem)
     assert compensations_of_order(deps.store, order.order_id) == []
     assert awaiting_review(deps.cases.get(case.id))
@@ -247,7 +247,7 @@ def test_the_case_list_shows_the_verdict_and_the_wish(deps, tmp_path, dispatcher
     _, case = photographed_case(deps, tmp_path)
     tracker = make_tracker(text="补偿一点就行", intent="prefer_discount", sender_id="r1")
     asyncio.run(ActionPreferDiscount(deps).run(dispatcher, tracker, {}))
-    review_photos(deps.cases, deps.policy, case.id, Verdict.DISCOUNT, "小王", LATER, Conversations(),
+    review_photos(deps.cases, deps.notes, deps.policy, case.id, Verdict.DISCOUNT, "小王", LATER, Conversations(),
                   amount=Decimal("5.00"), problem="外盒压扁")
     out = io.StringIO()
     assert main(["--db", str(deps.store.engine.url), "cases", "--all"], out=out) == 0
@@ -262,3 +262,29 @@ def test_the_courier_damage_after_signing_says_that_a_proxy_signed_for_the_buyer
     assert reply.response == "utter_quality_courier_damage_signed"
     [text] = bubbles(resolved(reply, responses()), responses())
     assert "代签也算签收" in text and "签收人负责" in text
+
+
+@pytest.mark.parametrize("verdict, extra, response", [
+    (Verdict.APPROVE, {}, "utter_case_photo_approved"),
+    (Verdict.REFUSE, {"reason": "gift"}, "utter_case_photo_refused"),
+    (Verdict.DISCOUNT, {"amount": Decimal("1.00"), "problem": "划痕"}, "utter_case_compensation_granted"),
+    (Verdict.DISCOUNT, {"amount": "above the cap", "problem": "划痕"}, "utter_case_compensation_pending"),
+])
+def test_a_verdict_s_case_note_is_case_notes_yml_s_filled(deps, tmp_path, verdict, extra, response):
+    """The state, next step, promise (and an approval's order note) of a verdict are the
+    entry of the response that tells the customer, every placeholder filled."""
+    order, case = photographed_case(deps, tmp_path)
+    if extra.get("amount") == "above the cap":
+        extra = {**extra, "amount": deps.policy.compensation_cap + Decimal("0.01")}
+    outcome = review_photos(deps.cases, deps.notes, deps.policy, case.id, verdict, "小王", LATER, Conversations(),
+                            **extra)
+    entry = deps.notes.templates[response]
+    assert outcome.case.state.value == entry["state"]
+    assert "小王" in outcome.case.next_step and not set("{}〔") & set(outcome.case.next_step)
+    promised = [p.kind.value for p in deps.cases.promises(case.id)]
+    assert promised == ([entry["promise"]] if entry.get("promise") else [])
+    notes = deps.store.get_order(order.order_id).notes
+    if verdict == Verdict.APPROVE:
+        assert notes[-1].kind == "photo_confirmed" and notes[-1].text == entry["note"]
+    if verdict == Verdict.REFUSE:
+        assert f"（{deps.notes.templates['utter_refuse_gift']['reason']}）" in outcome.case.next_step

@@ -413,3 +413,37 @@ async def test_calls_to_an_endpoint_share_one_connection_until_it_idles():
         assert peers[-1] != peers[0]  # an idle connection was dropped, and a new one made
     finally:
         await runner.cleanup()
+
+
+async def test_the_kept_alive_sessions_are_closed_when_the_server_stops():
+    from aiohttp import web
+    from aiohttp.test_utils import RawTestServer
+
+    async def webhook(request: web.Request) -> web.Response:
+        return web.json_response({"events": [], "responses": []})
+
+    async with RawTestServer(webhook, host="127.0.0.1") as server:
+        url = str(server.make_url("/webhook"))
+        endpoints = [EndpointConfig(url), EndpointConfig(url, headers={"X-Other": "1"})]
+        for endpoint in endpoints:
+            await endpoint.request(json={})
+        sessions = [session for made_in, session in compat._shared_sessions.values()
+                    if made_in is asyncio.get_running_loop()]
+        assert len(sessions) == 2 and not any(s.closed for s in sessions)
+        assert await compat.close_shared_sessions() == 2  # as Sanic calls it: (app, loop) or none
+        assert all(s.closed for s in sessions)
+        assert await compat.close_shared_sessions(object(), asyncio.get_running_loop()) == 0
+        # a server started again in this loop makes a new session
+        assert await endpoints[0].request(json={}) == {"events": [], "responses": []}
+        assert await compat.close_shared_sessions() == 1
+
+
+def test_the_channels_close_the_sessions_after_the_server_stops():
+    from channels.rest import GuardedRestInput
+
+    async def handler(message: Any) -> None:
+        return None
+
+    blueprint = GuardedRestInput().blueprint(handler)
+    assert ("after_server_stop", compat.close_shared_sessions) in [
+        (future.event, future.listener) for future in blueprint._future_listeners]

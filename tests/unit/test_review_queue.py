@@ -231,3 +231,23 @@ def test_the_patch_and_the_apply_are_the_command_line_s(store, tmp_path):
     assert apply_reviewed(queue, nlu, NOW) == 1
     assert ("quality_issue", "杯子到手就裂了") in [(e.intent, e.text) for e in from_rasa_yaml([nlu], root)]
     assert patch(queue).strip().endswith("nlu: []")
+
+
+def test_items_queued_before_the_masking_are_masked_and_merged(store, capsys):
+    """python -m evaluation review mask: what an older queue kept is masked as new items are."""
+    from bot.shop.review import _key
+    from bot.shop.schema import ReviewItem
+
+    old = {"收件人是王小明，还没到": None, "收件人是李娜，还没到": "track_parcel",
+           "寄到上海市浦东新区张江路100号": None, "发票开了吗": None}
+    with store.transaction() as s:  # as the queue kept them before: names and addresses in
+        for text, label in old.items():
+            s.add(ReviewItem(key=_key(text), text=text, predicted="track_parcel", confidence=0.2,
+                             candidates="[]", source="log", created_at=NOW, label=label))
+    # 王小明 and 李娜 become the same words: one item, with the label one of them had
+    assert main(["mask", "--db", str(store.engine.url)]) == 0
+    assert "2 queued messages masked, 1 merged" in capsys.readouterr().out
+    queue = ReviewQueue(store)
+    items = {i.text: i.label for i in queue.items()}
+    assert items == {"收件人是张伟，还没到": "track_parcel", "寄到朝阳区建国路88号": None, "发票开了吗": None}
+    assert queue.remask() == (0, 0)
