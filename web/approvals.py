@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional
 from aiohttp import web
 
 from bot.playbook.followups import tell_case_changed
+from bot.playbook.payouts import promise_payout
 from bot.shop.casefacts import CaseChange, FactKind, record_fact
-from bot.shop.cases import CaseLog
+from bot.shop.cases import CaseLog, PromiseKind
 from bot.shop.compensation import decide as decide_compensation
 from bot.shop.compensation import pending_for_case
 from bot.workbench.agents import AgentIdentity, AgentLog
@@ -59,6 +60,9 @@ def add_approvals(app: web.Application, bench: Bench, errors: Any,
             return None
         if pending is not None:  # who decided, and when, on the compensation's record
             decide_compensation(bench.store, pending.id, approved, supervisor, now)
+            if approved:  # money owed now: paid by a time the customer is told
+                promise_payout(cases, case_id, now, policy)
+        cases.keep(case_id, PromiseKind.APPROVAL, now)
         if not approved:
             record_fact(bench.store, case_id, FactKind.DECISION_REASON, reason, now)
         notice = tell_case_changed(cases, bench.store, case_id,
