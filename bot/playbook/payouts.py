@@ -24,6 +24,7 @@ from bot.shop.compensation import (
     CompensationRecord,
     CompensationState,
     compensations_of_case,
+    decide,
     latest_paid_for_case,
     record_offer,
 )
@@ -45,6 +46,18 @@ def promise_payout(cases: CaseLog, case_id: int, now: datetime, policy: ShopPoli
     """The case's ``payout`` promise (made now if none is open: a second grant on the same
     case keeps the time already given)."""
     return cases.promise(case_id, PromiseTerms(PromiseKind.PAYOUT, due_at=payout_deadline(now, policy)), now)
+
+
+def decide_owed(cases: CaseLog, policy: ShopPolicy, case_id: int, pending: Optional[CompensationRecord],
+                approved: bool, supervisor: str, now: datetime) -> Optional[CompensationRecord]:
+    """A supervisor decided case ``case_id``; ``pending`` is the money it waited with (a 折价
+    above the cap, a 退差价), if any: who and when go on the money's record and, approved,
+    it is owed by a time (the payout promise). The approval promise is kept either way."""
+    cases.keep(case_id, PromiseKind.APPROVAL, now)
+    decided = decide(cases.store, pending.id, approved, supervisor, now) if pending is not None else None
+    if decided is not None and approved:
+        promise_payout(cases, case_id, now, policy)
+    return decided
 
 
 def pay_by(cases: CaseLog, policy: ShopPolicy, case_id: int) -> Optional[str]:
