@@ -183,7 +183,7 @@ def test_unpaid_past_its_time_is_overdue_in_cases_and_on_top_of_the_inbox(deps, 
     at = (late + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")  # the shop's local time
     out = io.StringIO()
     assert main(["--db", url, "cases", "--at", at], out=out) == 0
-    line = next(l for l in out.getvalue().splitlines() if l.startswith(f"#{case.id} "))
+    line = next(x for x in out.getvalue().splitlines() if x.startswith(f"#{case.id} "))
     assert "OVERDUE" in line and "payout" in line
     assert "折价补偿 ¥8.00（外盒压扁）: granted" in out.getvalue()
     # paid on the command line: no longer listed as open
