@@ -111,12 +111,13 @@ def test_the_order_card_has_the_paid_button(rasa_url, web_url, shop, browser):
     page = open_workbench(browser, web_url)
     page.click("#tab-all")
     page.click(f".conv[data-id='{customer.sender}']")
-    button = page.wait_for_selector("#cases .payout button >> text=已打款")
+    page.wait_for_selector("#cases .payout button >> text=已打款")
+    page.wait_for_timeout(1500)  # the stream's first reload of the opened conversation
     item = page.locator("#cases li.compensation")
     assert "折价补偿 ¥8.00" in item.inner_text() and "打款期限" in item.inner_text()
     page.screenshot(path=str(REPORTS / "workbench_payout.png"), full_page=True)
-    page.fill("#cases .payout input", "ALI-743")
-    button.click()
+    page.locator("#cases .payout input").fill("ALI-743")
+    page.locator("#cases .payout button").click()
     page.wait_for_selector("#live >> text=已记录打款")
     page.wait_for_selector("#cases li.compensation >> text=已打款：dev")
     assert page.locator("#cases .payout").count() == 0  # paid: no button any more
