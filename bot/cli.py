@@ -41,7 +41,14 @@ from bot.playbook.followups import tell_case_changed, tell_pending
 from bot.playbook.payouts import what_is_owed
 from bot.playbook.policy import PolicyError, ShopPolicy, load_policy, policy_facts
 from bot.playbook.scenarios import fmt_items, fmt_money, fmt_time
-from bot.shop.casefacts import CaseChange, FactKind, FactRecord, facts_of, mask_account
+from bot.shop.casefacts import (
+    CaseChange,
+    FactKind,
+    FactRecord,
+    NoticeRecord,
+    facts_of,
+    mask_account,
+)
 from bot.shop.cases import CaseLog, DueCase, PromiseKind
 from bot.shop.compensation import CompensationRecord, compensations_of_case
 from bot.shop.feedback import FeedbackLog
@@ -223,13 +230,7 @@ def _paid(run: Run, log: CaseLog) -> int:
     run.say(f"case {given.case_id}: {fmt_money(given.amount)} ({given.kind.value}) paid by {given.paid_by}"
             + (f", reference {given.payment_ref}" if given.payment_ref else "")
             + f"; case {outcome.case.state.value}")
-    notice = outcome.notice
-    if notice is not None and notice.delivered:
-        run.say(f"told the customer in conversation {notice.conversation_id}")
-    elif notice is not None:
-        run.say(f"the customer in conversation {notice.conversation_id} is told when they write again"
-                " (a widget conversation: by the next retry, `cases notify` or the web service)")
-    return 0
+    return _told(run, outcome.notice)
 
 
 def _sayer(run: Run) -> Callable[[str, str, Dict[str, str]], bool]:
@@ -245,7 +246,11 @@ def _tell(run: Run, log: CaseLog, change: CaseChange) -> int:
     (``--no-notice``: neither, the customer is never told of this change)."""
     if run.args.no_notice:
         return 0
-    notice = tell_case_changed(log, log.store, run.args.case_id, change, _sayer(run), settings.utcnow())
+    return _told(run, tell_case_changed(log, log.store, run.args.case_id, change, _sayer(run), settings.utcnow()))
+
+
+def _told(run: Run, notice: Optional[NoticeRecord]) -> int:
+    """Whether the customer was told now, or will be when they come back."""
     if notice is not None and notice.delivered:
         run.say(f"told the customer in conversation {notice.conversation_id}")
     elif notice is not None:
