@@ -5,7 +5,8 @@
   cases [close ID]       the open cases by due time, overdue promises first (--all: resolved
                          and closed too; --at: as at a time); close one; `resolve ID`: done;
                          `keep ID KIND`: a promise kept; `return-arrived ID`: start the
-                         handling clock (resolve, keep and return-arrived tell the customer);
+                         handling clock; `paid ID [--reference R]`: its 折价/退差价 paid
+                         (resolve, keep, return-arrived and paid tell the customer);
                          `notify`: tell the customers the notices still pending
   release SENDER         give a conversation handed to a human back to the assistant
   suggest MESSAGE        agent assist: suggested replies for a customer message
@@ -37,10 +38,19 @@ from bot.access.identity import sign
 from bot.playbook.casenotes import CaseNotes
 from bot.playbook.complaints import checklist_for
 from bot.playbook.followups import tell_case_changed, tell_pending
+from bot.playbook.payouts import what_is_owed
 from bot.playbook.policy import PolicyError, ShopPolicy, load_policy, policy_facts
-from bot.playbook.scenarios import fmt_items, fmt_time
-from bot.shop.casefacts import CaseChange, FactKind, FactRecord, facts_of, mask_account
+from bot.playbook.scenarios import fmt_items, fmt_money, fmt_time
+from bot.shop.casefacts import (
+    CaseChange,
+    FactKind,
+    FactRecord,
+    NoticeRecord,
+    facts_of,
+    mask_account,
+)
 from bot.shop.cases import CaseLog, DueCase, PromiseKind
+from bot.shop.compensation import CompensationRecord, compensations_of_case
 from bot.shop.feedback import FeedbackLog
 from bot.shop.masking import mask
 from bot.shop.sample_data import seed
@@ -144,6 +154,8 @@ def cases(run: Run) -> int:
                 run.say(f"case {run.args.case_id}: {run.args.kind} kept")
                 return _tell(run, log, CaseChange.PROMISE_KEPT)
             return fail(f"case {run.args.case_id} has no open {run.args.kind} promise")
+        if run.args.action == "paid":
+            return _paid(run, log)
         if run.args.action == "return-arrived":
             promise = log.return_arrived(run.args.case_id, settings.utcnow())
             if promise is None or promise.due_at is None:
@@ -172,6 +184,7 @@ def cases(run: Run) -> int:
             f"      备注: {case.note}\n      下一步: {case.next_step}"
             + (f"\n      留言: {case.customer_message}" if case.customer_message else "")
             + "".join(f"\n      {FACT_LABELS[f.kind]}: {shown(f)}" for f in facts_of(store, case.id))
+            + "".join(f"\n      {owed_line(c, run.policy)}" for c in compensations_of_case(store, case.id))
             + (f"\n      转{case.escalated_to}（{case.escalation_reason}）: "
                + "；".join(item.format_map(policy_facts(run.policy)) for item in checklist_for(case, checklists))
                if case.escalated_to else "")
@@ -183,9 +196,41 @@ FACT_LABELS = {FactKind.RETURN_WAYBILL: "退货单号", FactKind.REFUND_ACCOUNT:
                FactKind.PHOTO_REVIEW: "照片审核", FactKind.DISCOUNT_WISH: "客户意愿"}
 
 
+def owed_line(given: CompensationRecord, policy: ShopPolicy) -> str:
+    """「折价补偿 ¥8.00（外盒压扁）: granted by xiaowang」, 「…: paid by xiaowang 11月21日 14:00 (ref)」."""
+    state = given.state.value
+    if given.paid_by and given.paid_at:
+        state += f" by {given.paid_by} {fmt_time(given.paid_at, policy)}"
+        state += f" ({given.payment_ref})" if given.payment_ref else ""
+    return f"{what_is_owed(given)}（{given.problem}）: {state}"
+
+
 def shown(fact: FactRecord) -> str:
     """A case's fact as the listing shows it: a refund account masked (in full only in the case)."""
     return mask_account(fact.value) if fact.kind == FactKind.REFUND_ACCOUNT else fact.value
+
+
+def _paid(run: Run, log: CaseLog) -> int:
+    """``cases paid ID``: the case's money (折价, 退差价) was transferred; the customer is told."""
+    from bot.workbench.payouts import (
+        PayoutRefused,
+        clean_reference,
+        pay_compensation,
+        to_pay_on_case,
+    )
+
+    try:
+        compensation_id = to_pay_on_case(log, run.args.case_id)
+        outcome = pay_compensation(log, CaseNotes.load(settings.case_notes_path()), compensation_id,
+                                   run.args.handler or "cli", settings.utcnow(),
+                                   None if run.args.no_notice else _sayer(run), clean_reference(run.args.reference))
+    except PayoutRefused as exc:
+        return fail(f"case {run.args.case_id}: {exc}")
+    given = outcome.compensation
+    run.say(f"case {given.case_id}: {fmt_money(given.amount)} ({given.kind.value}) paid by {given.paid_by}"
+            + (f", reference {given.payment_ref}" if given.payment_ref else "")
+            + f"; case {outcome.case.state.value}")
+    return _told(run, outcome.notice)
 
 
 def _sayer(run: Run) -> Callable[[str, str, Dict[str, str]], bool]:
@@ -201,7 +246,11 @@ def _tell(run: Run, log: CaseLog, change: CaseChange) -> int:
     (``--no-notice``: neither, the customer is never told of this change)."""
     if run.args.no_notice:
         return 0
-    notice = tell_case_changed(log, log.store, run.args.case_id, change, _sayer(run), settings.utcnow())
+    return _told(run, tell_case_changed(log, log.store, run.args.case_id, change, _sayer(run), settings.utcnow()))
+
+
+def _told(run: Run, notice: Optional[NoticeRecord]) -> int:
+    """Whether the customer was told now, or will be when they come back."""
     if notice is not None and notice.delivered:
         run.say(f"told the customer in conversation {notice.conversation_id}")
     elif notice is not None:
@@ -376,14 +425,16 @@ def parser() -> argparse.ArgumentParser:
         if name == "init-db":
             p.add_argument("--reset", action="store_true", help="delete and re-create it first")
         elif name == "cases":
-            p.add_argument("action", nargs="?", choices=["close", "resolve", "keep", "return-arrived", "notify"],
+            p.add_argument("action", nargs="?",
+                           choices=["close", "resolve", "keep", "return-arrived", "paid", "notify"],
                            help="close a case; resolve it; mark its promise kept; its return parcel "
-                                "arrived (resolve, keep and return-arrived tell the customer); notify: tell "
-                                "the customers the notices still pending")
+                                "arrived; its 折价 or 退差价 paid (resolve, keep, return-arrived and paid "
+                                "tell the customer); notify: tell the customers the notices still pending")
             p.add_argument("case_id", nargs="?", type=int, help="the case")
             p.add_argument("kind", nargs="?", choices=[k.value for k in PromiseKind],
                            help="keep: the promise kept")
-            p.add_argument("--handler", default=None, help="who closed it (an agent's name)")
+            p.add_argument("--handler", default=None, help="who closed it or paid it (an agent's name)")
+            p.add_argument("--reference", default=None, help="paid: the transfer's reference (打款记录)")
             p.add_argument("--all", action="store_true", help="resolved and closed cases too")
             p.add_argument("--rasa", default=settings.rasa_url(), help="the Rasa server that tells the customer")
             p.add_argument("--no-notice", action="store_true", help="change the case without telling the customer")

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional
 from aiohttp import web
 
 from bot.playbook.followups import tell_case_changed
+from bot.playbook.payouts import decide_owed
 from bot.shop.casefacts import CaseChange, FactKind, record_fact
 from bot.shop.cases import CaseLog
-from bot.shop.compensation import decide as decide_compensation
 from bot.shop.compensation import pending_for_case
 from bot.workbench.agents import AgentIdentity, AgentLog
 from bot.workbench.approvals import decision_note
@@ -52,13 +52,12 @@ def add_approvals(app: web.Application, bench: Bench, errors: Any,
     def decide(case_id: int, approved: bool, supervisor: str, reason: str) -> Optional[Dict[str, Any]]:
         """The decision stands once made; the customer is told now or when they come back
         (a 折价 above the cap names its amount: bot.playbook.followups.case_changed)."""
-        pending = pending_for_case(bench.store, case_id)  # a 折价 above the cap (web/photo_review.py)
+        pending = pending_for_case(bench.store, case_id)  # a 折价 above the cap, a 退差价
         now = bench.clock()
         case = cases.decide(case_id, approved, supervisor, now, decision_note(approved, supervisor, reason))
         if case is None:
             return None
-        if pending is not None:  # who decided, and when, on the compensation's record
-            decide_compensation(bench.store, pending.id, approved, supervisor, now)
+        decide_owed(cases, policy, case_id, pending, approved, supervisor, now)
         if not approved:
             record_fact(bench.store, case_id, FactKind.DECISION_REASON, reason, now)
         notice = tell_case_changed(cases, bench.store, case_id,

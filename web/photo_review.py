@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional
 
 from aiohttp import web
 
+from bot.playbook.payouts import payout_due
 from bot.shop.cases import CaseLog
 from bot.workbench.agents import AgentLog
 from bot.workbench.card import case_card, compensation_card
@@ -45,7 +46,9 @@ def add_review(app: web.Application, bench: Bench, errors: Any,
         log.record(agent, f"review_{verdict.value}", now, outcome.case.conversation_id, f"case {case_id}")
         return {"case": case_card(outcome.case, now, policy),
                 "told": bool(outcome.notice and outcome.notice.delivered),
-                "compensation": compensation_card(outcome.compensation, policy) if outcome.compensation else None}
+                "compensation": compensation_card(outcome.compensation, policy,
+                                                  payout_due(cases, [case_id]).get(case_id), now)
+                if outcome.compensation else None}
 
     async def post_review(request: web.Request) -> web.Response:
         agent = request["agent"].name

@@ -30,6 +30,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 from aiohttp import web
 
 from bot.assist import BOT_ONLY_INTENTS, AgentAssist
+from bot.playbook.payouts import payout_due
 from bot.playbook.scenarios import order_facts
 from bot.shop.cases import CaseLog
 from bot.shop.compensation import compensations_of_order
@@ -44,6 +45,7 @@ from bot.workbench.inbox import HANDOVER_INTENTS, Activity, build_inbox
 from rasa_adapter.api import RasaUnavailable
 from rasa_adapter.conversations import RasaConversations, TrackerIndex
 from web.approvals import add_approvals
+from web.payouts import add_payouts
 from web.photo_review import add_review
 
 MAX_AGENT_TEXT = 1000  # characters of one agent message
@@ -120,6 +122,7 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
         own = cases.cases_for_conversation(conversation.id)
         about = cases.cases_for_order(order.order_id) if order else []
         everything = {c.id: c for c in [*own, *about]}.values()
+        owed = compensations_of_order(store, order.order_id) if order else []
         return {
             "id": conversation.id,
             "paused": conversation.paused,
@@ -128,7 +131,7 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
             "transcript": [{"who": line.who, "text": line.text, "at": line.at.isoformat() + "Z",
                             "agent": line.agent} for line in conversation.lines],
             "order": order_card(order, everything, now, policy, attachments_of_order(store, order.order_id),
-                                compensations_of_order(store, order.order_id))
+                                owed, payout_due(cases, [c.case_id for c in owed]))
             if order else None,
             "cases": [case_card(c, now, policy) for c in everything if c.state.value != "closed"],
             "latest_message": made["message"],
@@ -305,3 +308,4 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
     app.router.add_get("/agent/stream", stream)
     add_approvals(app, bench, errors, off_loop)
     add_review(app, bench, errors, off_loop)
+    add_payouts(app, bench, errors, off_loop)

@@ -12,10 +12,12 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import yaml
 from sqlalchemy.orm import Session
 
+from bot.playbook.payouts import record_price_difference
 from bot.playbook.policy import (
     ShopPolicy,
     courier_answer_deadline,
     handling_days_promised,
+    payout_deadline,
     ship_deadline,
     supervisor_answer_deadline,
 )
@@ -25,6 +27,9 @@ from bot.shop.store import OrderFacts
 
 logger = logging.getLogger(__name__)
 
+# money a reply may submit for a supervisor's approval (case_notes.yml ``owes``)
+OWES = "price_difference"
+
 
 @dataclass(frozen=True)
 class CaseNote:
@@ -33,6 +38,7 @@ class CaseNote:
     note: str
     promise: Optional[PromiseKind] = None  # what the reply promised (case_notes.yml ``promise``)
     ask_rating: bool = False  # resolved for the customer: a satisfaction rating may follow
+    owes: bool = False  # the reply submits a 退差价: it is recorded, pending a supervisor (``owes``)
 
 
 def promise_terms(kind: Optional[PromiseKind], order: Optional[OrderFacts], now: datetime,
@@ -47,6 +53,8 @@ def promise_terms(kind: Optional[PromiseKind], order: Optional[OrderFacts], now:
     if kind == PromiseKind.SHIP_BY:
         due = ship_deadline(order.paid_at, order.ship_by, policy) if order is not None else None
         return (PromiseTerms(kind, due_at=due),)
+    if kind == PromiseKind.PAYOUT:
+        return (PromiseTerms(kind, due_at=payout_deadline(now, policy)),)
     if kind == PromiseKind.HANDLE_AFTER_RETURN:  # the clock starts when the return arrives
         return (PromiseTerms(kind, days=handling_days_promised(policy)),)
     return (PromiseTerms(kind),)  # an approval: pending until a supervisor decides
@@ -67,6 +75,8 @@ class CaseNotes:
                 raise ValueError(f"{path}: {response}.state: unknown state {entry['state']!r}")
             if entry.get("promise") not in {None, *(k.value for k in PromiseKind)}:
                 raise ValueError(f"{path}: {response}.promise: unknown promise {entry['promise']!r}")
+            if entry.get("owes") not in (None, OWES):
+                raise ValueError(f"{path}: {response}.owes: only {OWES} is recorded from a reply")
         return cls(raw)
 
     def covers(self, response: str) -> bool:
@@ -92,6 +102,7 @@ class CaseNotes:
             note=_fill(reply.response, entry["note"], facts),
             promise=PromiseKind(entry["promise"]) if entry.get("promise") else None,
             ask_rating=bool(entry.get("ask_rating", False)),
+            owes=entry.get("owes") == OWES,
         )
 
 
@@ -121,13 +132,13 @@ def log_case(
 ) -> CaseRecord:
     """Log the case ``reply`` answers, with its note (in ``session``'s transaction if given),
     flagged with ``escalation`` if given and, given the ``policy``, the promise the reply
-    made (``promise_terms``).
+    made (``promise_terms``); a 退差价 the reply submits (``owes``) is recorded pending.
 
     Raises ``SQLAlchemyError`` when the database is unavailable; nothing is
     half-written then.
     """
     note = notes.for_reply(reply, conversation=conversation)
-    return cases.register(
+    case = cases.register(
         conversation_id=conversation,
         intent=intent,
         state=note.state,
@@ -141,3 +152,6 @@ def log_case(
         escalation=escalation,
         session=session,
     )
+    if note.owes and order is not None:  # a 退差价 submitted: recorded, a supervisor decides
+        record_price_difference(cases.store, case.id, order, now, session=session)
+    return case

@@ -210,13 +210,19 @@ def _aspect(sit: Situation) -> Facts:
     return {"aspect": (sit.ctx.entities.get("aspect") or ("",))[0]}
 
 
+def price_difference(order: OrderFacts) -> Tuple[Tuple[ItemFacts, ...], Decimal]:
+    """The goods that cost less now than was paid, and the difference owed for them (退差价)."""
+    dropped = tuple(i for i in order.goods if i.current_price < i.price_paid)
+    return dropped, sum(((i.price_paid - i.current_price) * i.quantity for i in dropped), Decimal(0))
+
+
+def price_items(dropped: Iterable[ItemFacts]) -> str:
+    return "、".join(f"{i.name} {fmt_money(i.price_paid)} → {fmt_money(i.current_price)}" for i in dropped)
+
+
 def _price_difference(sit: Situation) -> Facts:
-    dropped = [i for i in sit.order.goods if i.current_price < i.price_paid]
-    difference = sum(((i.price_paid - i.current_price) * i.quantity for i in dropped), Decimal(0))
-    return {
-        "price_items": "、".join(f"{i.name} {fmt_money(i.price_paid)} → {fmt_money(i.current_price)}" for i in dropped),
-        "difference": fmt_money(difference),
-    }
+    dropped, difference = price_difference(sit.order)
+    return {"price_items": price_items(dropped), "difference": fmt_money(difference)}
 
 
 def _exchange(sit: Situation) -> Facts:

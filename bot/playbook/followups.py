@@ -15,6 +15,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from bot.access.ids import find_order_id, find_waybill
 from bot.playbook.casenotes import CaseNotes
+from bot.playbook.payouts import paid_reply, pay_by
 from bot.playbook.policy import ShopPolicy, courier_answer_deadline, handling_days_promised
 from bot.playbook.scenarios import Reply, round_promise
 from bot.playbook.verdicts import VERDICT_CHANGES, verdict_notice
@@ -150,8 +151,12 @@ def case_changed(cases: CaseLog, policy: ShopPolicy, case_id: int, change: CaseC
         reasons = facts_of(cases.store, case_id, FactKind.DECISION_REASON)
         compensation = latest_for_case(cases.store, case_id)
         decided = compensation if compensation is not None and compensation.decided_by else None
-        return decision_reply(case, change == CaseChange.APPROVED, reasons[-1].value if reasons else "",
-                              compensation_request(decided))
+        approved = change == CaseChange.APPROVED
+        return decision_reply(case, approved, reasons[-1].value if reasons else "",
+                              compensation_request(decided),
+                              pay_by(cases, policy, case_id) if approved and decided else None)
+    if change == CaseChange.COMPENSATION_PAID:
+        return paid_reply(cases, case_id)
     facts = {"order_ref": f"（订单 {case.order_id}）" if case.order_id else ""}
     if change == CaseChange.RETURN_ARRIVED:
         due = [p.due_at for p in cases.promises(case_id)

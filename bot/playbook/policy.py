@@ -49,6 +49,7 @@ class ShopPolicy:
     exclusions: str
     missing_report_hours: int
     compensation_cap: Decimal
+    payout_hours: int  # money owed (折价, 退差价) is paid within this many hours of being granted
     upload_max_bytes: int  # a customer's photo, after reading (uploads.max_megabytes)
     uploads_per_case: int  # photos one case takes at most
     shifts: Tuple[Shift, ...]
@@ -146,6 +147,7 @@ def policy_from_mapping(raw: Any, source: str = "shop.yml") -> ShopPolicy:
         exclusions=get("returns.exclusions", str),
         missing_report_hours=get("missing_items.report_within_hours", int),
         compensation_cap=Decimal(str(cap)),
+        payout_hours=get("compensation.pay_within_hours", int),
         upload_max_bytes=get("uploads.max_megabytes", int) * 1024 * 1024,
         uploads_per_case=get("uploads.per_case", int),
         shifts=_shifts(get("shifts", list), source),
@@ -227,6 +229,11 @@ def courier_answer_deadline(now: datetime, policy: ShopPolicy) -> datetime:
 def supervisor_answer_deadline(now: datetime, policy: ShopPolicy) -> datetime:
     """When a supervisor answers a complaint escalated to them (shop.yml ``complaints``)."""
     return now + timedelta(hours=policy.supervisor_answer_hours)
+
+
+def payout_deadline(now: datetime, policy: ShopPolicy) -> datetime:
+    """When money granted now (a 折价, an approved 退差价) is to be paid (shop.yml ``compensation``)."""
+    return now + timedelta(hours=policy.payout_hours)
 
 
 def handling_days_promised(policy: ShopPolicy) -> int:

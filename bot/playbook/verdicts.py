@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from bot.playbook.facts import fmt_money, return_facts
+from bot.playbook.payouts import pay_by
 from bot.playbook.policy import ShopPolicy
 from bot.playbook.scenarios import Reply
 from bot.playbook.triage import REFUSALS
@@ -60,5 +61,8 @@ def verdict_notice(cases: CaseLog, policy: ShopPolicy, case_id: int, change: Cas
     wanted = CompensationState.GRANTED if change == CaseChange.COMPENSATION_GRANTED else CompensationState.PENDING
     if given is None or given.state != wanted:
         return None
-    response = COMPENSATION_GRANTED if wanted == CompensationState.GRANTED else COMPENSATION_PENDING
-    return Reply(response, {**facts, "amount": fmt_money(given.amount), "problem": given.problem})
+    facts.update(amount=fmt_money(given.amount), problem=given.problem)
+    if wanted == CompensationState.PENDING:
+        return Reply(COMPENSATION_PENDING, facts)
+    when = pay_by(cases, policy, case_id)  # the payout promise made with the grant
+    return Reply(COMPENSATION_GRANTED, {**facts, "pay_by": when}) if when else None

@@ -40,6 +40,7 @@ class CaseChange(str, enum.Enum):
     PHOTO_REFUSED = "photo_refused"  # 不予办理, with its reason
     COMPENSATION_GRANTED = "compensation_granted"  # a 折价 within the cap, recorded
     COMPENSATION_PENDING = "compensation_pending"  # a 折价 above the cap, waiting for a supervisor
+    COMPENSATION_PAID = "compensation_paid"  # money owed (折价, 退差价) was paid (bot/workbench/payouts.py)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class PromiseKind(str, enum.Enum):
     HANDLE_AFTER_RETURN = "handle_after_return"  # handled within N days of the return arriving
     APPROVAL = "approval"  # a supervisor's decision is pending
     SUPERVISOR_ANSWER = "supervisor_answer"  # a supervisor answers an escalated complaint by a time
+    PAYOUT = "payout"  # money owed (a granted 折价, an approved 退差价) is paid by a time
 
 
 @dataclass(frozen=True)

@@ -347,9 +347,12 @@ class ReviewCursor(Base):
     source = Column(String(24), primary_key=True)
     last_id = Column(Integer, nullable=False)
 class Compensation(Base):
-    """A 折价 (a partial refund for a minor quality problem, 001): what, how much, who offered
-    it and when; up to compensation.max_without_approval of shop.yml it is granted at once,
-    above it it waits for a supervisor, who is recorded with the decision's time."""
+    """Money the shop owes a customer on a case: a 折价 (a partial refund for a minor quality
+    problem, 001) or a 退差价 (a price difference, 000). What, how much, who offered it and
+    when; a 折价 up to compensation.max_without_approval of shop.yml is granted at once, above
+    it (and every 退差价) it waits for a supervisor, who is recorded with the decision's time.
+    Once paid: who marked it paid, when, and the payment's reference (打款记录) if given. When
+    it is due is the case's ``payout`` promise (one record of it)."""
 
     __tablename__ = "compensations"
 
@@ -363,3 +366,7 @@ class Compensation(Base):
     offered_at = Column(DateTime, nullable=False)
     decided_by = Column(String(64))  # the supervisor, above the cap
     decided_at = Column(DateTime)
+    kind = Column(String(24))  # see bot.shop.compensation.CompensationKind (empty: a 折价)
+    paid_by = Column(String(64))  # the agent who marked it paid
+    paid_at = Column(DateTime)
+    payment_ref = Column(String(64))  # the transfer's reference (打款记录), if the agent gave one

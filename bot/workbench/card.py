@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Dict, Iterable
+from types import MappingProxyType
+from typing import Any, Dict, Iterable, Mapping, Optional
 
 from bot.assist import STATES
 from bot.playbook.evidence import awaiting_review
+from bot.playbook.payouts import WHAT
 from bot.playbook.policy import ShopPolicy
 from bot.playbook.scenarios import fmt_money, fmt_time
 from bot.shop.cases import CaseRecord, CaseState
@@ -40,10 +42,12 @@ def case_card(case: CaseRecord, now: datetime, policy: ShopPolicy) -> Dict[str, 
 
 def order_card(order: OrderFacts, cases: Iterable[CaseRecord], now: datetime,
                policy: ShopPolicy, attachments: Iterable[AttachmentRecord] = (),
-               compensations: Iterable[CompensationRecord] = ()) -> Dict[str, Any]:
+               compensations: Iterable[CompensationRecord] = (),
+               payout_due: Mapping[int, datetime] = MappingProxyType({})) -> Dict[str, Any]:
     """What an agent sees of the order, with the customer's photos about it (uploads:
-    ``attachments_of_order``) as {"id", "case_id", "url", "thumbnail", "at"}, and the 折价
-    recorded on its cases (``compensations_of_order``): what, how much, who, when."""
+    ``attachments_of_order``) as {"id", "case_id", "url", "thumbnail", "at"}, and the money
+    recorded on its cases (``compensations_of_order``): what, how much, who, when, by when
+    it is to be paid (``payout_due``: case id → its payout promise's due time) and if paid."""
     shipment = order.shipment
     open_cases = [c for c in cases if c.state != CaseState.CLOSED]
     return {
@@ -70,20 +74,31 @@ def order_card(order: OrderFacts, cases: Iterable[CaseRecord], now: datetime,
         "cases": [case_card(c, now, policy) for c in open_cases],
         "attachments": [{"id": a.id, "case_id": a.case_id, "url": a.url, "thumbnail": a.thumbnail_url,
                          "at": fmt_time(a.created_at, policy)} for a in attachments],
-        "compensations": [compensation_card(c, policy) for c in compensations],
+        "compensations": [compensation_card(c, policy, payout_due.get(c.case_id), now) for c in compensations],
     }
 
 
 COMPENSATION_STATES = {CompensationState.GRANTED: "已批出", CompensationState.PENDING: "待主管审批",
-                       CompensationState.APPROVED: "主管已批准", CompensationState.DENIED: "主管未批准"}
+                       CompensationState.APPROVED: "主管已批准", CompensationState.DENIED: "主管未批准",
+                       CompensationState.PAID: "已打款"}
 
 
-def compensation_card(given: CompensationRecord, policy: ShopPolicy) -> Dict[str, Any]:
+def compensation_card(given: CompensationRecord, policy: ShopPolicy, due_at: Optional[datetime] = None,
+                      now: Optional[datetime] = None) -> Dict[str, Any]:
+    """A compensation as the order card shows it; ``payable``: an agent may mark it paid
+    (「已打款」, web/payouts.py); ``due``/``overdue``: its case's payout promise."""
+    due = due_at if given.to_be_paid else None
     return {
-        "case_id": given.case_id, "problem": given.problem, "amount": fmt_money(given.amount),
+        "id": given.id, "case_id": given.case_id, "kind": given.kind.value, "what": WHAT[given.kind],
+        "problem": given.problem, "amount": fmt_money(given.amount),
         "state": given.state.value, "state_text": COMPENSATION_STATES[given.state],
         "offered_by": given.offered_by, "offered": fmt_time(given.offered_at, policy),
         "decided_by": given.decided_by,
         "decided": fmt_time(given.decided_at, policy) if given.decided_at else None,
+        "payable": given.to_be_paid,
+        "due": fmt_time(due, policy) if due else None,
+        "overdue": bool(due and now and due < now),
+        "paid_by": given.paid_by, "paid": fmt_time(given.paid_at, policy) if given.paid_at else None,
+        "reference": given.payment_ref,
     }
 

@@ -6,7 +6,8 @@ and gives a verdict (001: 审查后插旗备注):
   that the shop pays the return shipping;
 - refuse: 不予办理, with one of the manual's reasons, told kindly;
 - discount: a 折价 instead of a return, recorded (what, how much, who, when); up to the
-  shop's cap it is granted, above it the case waits for a supervisor (web/approvals.py).
+  shop's cap it is granted (to be paid by the case's ``payout`` promise, told to the
+  customer), above it the case waits for a supervisor (web/approvals.py).
 
 Everything is recorded before the customer is told (bot/playbook/followups.tell_case_changed);
 the message is read back from the record (bot/playbook/verdicts.py). The case's state, next
@@ -128,7 +129,8 @@ def review_photos(cases: CaseLog, notes: CaseNotes, policy: ShopPolicy, case_id:
             raise ReviewRefused(400, f"the discount is more than the order's ¥{order.amount_paid:.2f}")
         needs = compensation_needs_approval(amount, policy)
         note = noted(COMPENSATION_PENDING if needs else COMPENSATION_GRANTED, amount=fmt_money(amount),
-                     problem=what, cap=fmt_money(policy.compensation_cap))
+                     problem=what, cap=fmt_money(policy.compensation_cap),
+                     payout_hours=str(policy.payout_hours))
         compensation = record_offer(store, case_id, case.order_id, what, amount, agent, needs, now)
         record_fact(store, case_id, FactKind.PHOTO_REVIEW, DISCOUNT, now)
         _promise(cases, case_id, note, order, now, policy)

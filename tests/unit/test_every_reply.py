@@ -265,6 +265,8 @@ NOT_FROM_SCENARIOS = {
     # a 折价 preferred to a return, an agent's verdict on photos (tests/unit/test_photo_review.py)
     "utter_discount_wish_recorded", "utter_case_photo_approved", "utter_case_wrong_item_confirmed",
     "utter_case_photo_refused", "utter_case_compensation_granted", "utter_case_compensation_pending",
+    # money owed marked paid by an agent (tests/unit/test_payouts.py)
+    "utter_case_compensation_paid",
 }
 
 

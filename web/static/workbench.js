@@ -219,9 +219,28 @@
       list.append(li);
     }
     for (const g of (order && order.compensations) || []) {
-      list.append(el("li", null, "折价 " + g.amount + "（" + g.problem + "） · " + g.state_text + " · " +
-        g.offered_by + " " + g.offered + (g.decided_by ? " · 主管 " + g.decided_by + " " + g.decided : "")));
+      const li = el("li", g.overdue ? "overdue compensation" : "compensation", g.what + " " + g.amount + "（" + g.problem + "） · " + g.state_text + " · " +
+        g.offered_by + " " + g.offered + (g.decided_by ? " · 主管 " + g.decided_by + " " + g.decided : ""));
+      if (g.due) li.append(el("div", "muted", "打款期限：" + g.due + (g.overdue ? "（已超时）" : "")));
+      if (g.paid_by) li.append(el("div", "muted", "已打款：" + g.paid_by + " " + g.paid + (g.reference ? " · 打款记录 " + g.reference : "")));
+      if (g.payable) li.append(payControls(g));
+      list.append(li);
     }
+  }
+
+  // 已打款: money owed was transferred (web/payouts.py); the customer is told
+  function payControls(g) {
+    const box = el("div", "review payout");
+    const reference = el("input"); reference.placeholder = "打款记录（可不填）"; reference.size = 16;
+    const paid = el("button", null, "已打款");
+    paid.addEventListener("click", async () => {
+      const response = await api("/agent/compensations/" + g.id + "/paid", {reference: reference.value});
+      const data = await response.json().catch(() => ({}));
+      $("live").textContent = response.ok ? (data.told ? "已记录打款，已通知客户" : "已记录打款，客户回来时再通知") : (data.error || "失败");
+      if (response.ok) loadConversation();
+    });
+    box.append(reference, paid);
+    return box;
   }
 
   // 照片待审核: the agent's verdict on the photos (web/photo_review.py); the customer is told
