@@ -102,8 +102,11 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
 
     def inbox(live: bool) -> List[Dict[str, Any]]:
         now = bench.clock()
-        broken = {d.case.id for d in cases.due(now) if d.overdue}  # promises past due
-        entries = build_inbox(cases.open_cases(), holds.all(), activity(), now, policy, live=live, broken=broken)
+        due = cases.due(now)
+        broken = {d.case.id for d in due if d.overdue}  # promises past due
+        running = {d.case.id: d.promise for d in due if d.promise is not None}
+        entries = build_inbox(cases.open_cases(), holds.all(), activity(), now, policy, live=live,
+                              broken=broken, promises=running)
         return [e.as_dict() for e in entries]
 
     def drafts(conversation: Conversation, agent: str) -> Dict[str, Any]:
@@ -123,6 +126,7 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
         about = cases.cases_for_order(order.order_id) if order else []
         everything = {c.id: c for c in [*own, *about]}.values()
         owed = compensations_of_order(store, order.order_id) if order else []
+        running = cases.running_promises(c.id for c in everything)
         return {
             "id": conversation.id,
             "paused": conversation.paused,
@@ -131,9 +135,9 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
             "transcript": [{"who": line.who, "text": line.text, "at": line.at.isoformat() + "Z",
                             "agent": line.agent} for line in conversation.lines],
             "order": order_card(order, everything, now, policy, attachments_of_order(store, order.order_id),
-                                owed, payout_due(cases, [c.case_id for c in owed]))
+                                owed, payout_due(cases, [c.case_id for c in owed]), running)
             if order else None,
-            "cases": [case_card(c, now, policy) for c in everything if c.state.value != "closed"],
+            "cases": [case_card(c, now, policy, running.get(c.id)) for c in everything if c.state.value != "closed"],
             "latest_message": made["message"],
             "drafts": made["drafts"],
         }

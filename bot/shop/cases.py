@@ -6,7 +6,7 @@ import enum
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -108,10 +108,8 @@ def _promise(row: Promise) -> PromiseRecord:
                          days=row.days, made_at=row.made_at, kept_at=row.kept_at)
 
 
-def due_order(cases: Sequence[CaseRecord], promises: Sequence[PromiseRecord], now: datetime) -> List[DueCase]:
-    """``cases`` by due time: broken promises first (the longest overdue on top), then the
-    promises still running (the soonest first), then the cases with no due time (the
-    oldest update first). A case is placed by its earliest promise not yet kept."""
+def earliest_promises(promises: Iterable[PromiseRecord]) -> Dict[int, PromiseRecord]:
+    """Each case's earliest promise not yet kept (one with a due time before one without)."""
     earliest: Dict[int, PromiseRecord] = {}
     for p in promises:
         if p.kept_at is not None:
@@ -119,6 +117,14 @@ def due_order(cases: Sequence[CaseRecord], promises: Sequence[PromiseRecord], no
         have = earliest.get(p.case_id)
         if have is None or (p.due_at is not None and (have.due_at is None or p.due_at < have.due_at)):
             earliest[p.case_id] = p
+    return earliest
+
+
+def due_order(cases: Sequence[CaseRecord], promises: Sequence[PromiseRecord], now: datetime) -> List[DueCase]:
+    """``cases`` by due time: broken promises first (the longest overdue on top), then the
+    promises still running (the soonest first), then the cases with no due time (the
+    oldest update first). A case is placed by its earliest promise not yet kept."""
+    earliest = earliest_promises(promises)
     listed = [DueCase(c, earliest.get(c.id), bool(earliest.get(c.id) and earliest[c.id].overdue(now)))
               for c in cases]
 
@@ -278,6 +284,15 @@ class CaseLog:
         with self.store.session() as s:
             rows = s.execute(select(Promise).where(Promise.case_id == case_id).order_by(Promise.id)).scalars()
             return [_promise(r) for r in rows]
+
+    def running_promises(self, case_ids: Iterable[int]) -> Dict[int, PromiseRecord]:
+        """The cases' earliest promises not yet kept (``earliest_promises``), by case id."""
+        ids = list(set(case_ids))
+        if not ids:
+            return {}
+        with self.store.session() as s:
+            return earliest_promises(_promise(p) for p in s.execute(
+                select(Promise).where(Promise.case_id.in_(ids), Promise.kept_at.is_(None))).scalars())
 
     def due(self, now: datetime, include_resolved: bool = False, include_closed: bool = False) -> List[DueCase]:
         """The cases by due time (``due_order``); resolved and closed ones only if asked."""

@@ -11,7 +11,7 @@ from bot.playbook.evidence import awaiting_review
 from bot.playbook.payouts import WHAT
 from bot.playbook.policy import ShopPolicy
 from bot.playbook.scenarios import fmt_money, fmt_time
-from bot.shop.cases import CaseRecord, CaseState
+from bot.shop.cases import CaseRecord, CaseState, PromiseRecord
 from bot.shop.compensation import CompensationRecord, CompensationState
 from bot.shop.store import OrderFacts
 from bot.shop.uploads import AttachmentRecord
@@ -23,19 +23,26 @@ CASE_STATES = {
 }
 
 
-def overdue(case: CaseRecord, now: datetime, policy: ShopPolicy) -> bool:
-    """A promise the shop has not kept in time: a case waiting for the shop (the courier's
-    answer, the warehouse) for longer than shop.yml's courier answer time."""
+def overdue(case: CaseRecord, now: datetime, policy: ShopPolicy,
+            promise: Optional[PromiseRecord] = None) -> bool:
+    """The shop is late on the case. With a promise still running (its earliest not yet
+    kept, ``CaseLog.running_promises``) that is the promise's due time and nothing else:
+    a payout due in 48 hours, or a return's handling that starts when the parcel arrives,
+    is not late after a day. Without one: the case has waited for the shop (the courier's
+    answer, the warehouse) longer than shop.yml's courier answer time."""
+    if promise is not None:
+        return promise.overdue(now)
     return (case.state == CaseState.WAITING_SHOP
             and now - case.updated_at > timedelta(hours=policy.courier_answer_hours))
 
 
-def case_card(case: CaseRecord, now: datetime, policy: ShopPolicy) -> Dict[str, Any]:
+def case_card(case: CaseRecord, now: datetime, policy: ShopPolicy,
+              promise: Optional[PromiseRecord] = None) -> Dict[str, Any]:
     return {
         "id": case.id, "intent": case.intent, "state": case.state.value,
         "state_text": CASE_STATES[case.state], "next_step": case.next_step, "note": case.note,
         "handler": case.handler, "customer_message": case.customer_message,
-        "updated": fmt_time(case.updated_at, policy), "overdue": overdue(case, now, policy),
+        "updated": fmt_time(case.updated_at, policy), "overdue": overdue(case, now, policy, promise),
         "photo_review": awaiting_review(case),  # photos wait for a verdict (web/photo_review.py)
     }
 
@@ -43,7 +50,8 @@ def case_card(case: CaseRecord, now: datetime, policy: ShopPolicy) -> Dict[str, 
 def order_card(order: OrderFacts, cases: Iterable[CaseRecord], now: datetime,
                policy: ShopPolicy, attachments: Iterable[AttachmentRecord] = (),
                compensations: Iterable[CompensationRecord] = (),
-               payout_due: Mapping[int, datetime] = MappingProxyType({})) -> Dict[str, Any]:
+               payout_due: Mapping[int, datetime] = MappingProxyType({}),
+               promises: Mapping[int, PromiseRecord] = MappingProxyType({})) -> Dict[str, Any]:
     """What an agent sees of the order, with the customer's photos about it (uploads:
     ``attachments_of_order``) as {"id", "case_id", "url", "thumbnail", "at"}, and the money
     recorded on its cases (``compensations_of_order``): what, how much, who, when, by when
@@ -71,7 +79,7 @@ def order_card(order: OrderFacts, cases: Iterable[CaseRecord], now: datetime,
             "events": [{"time": fmt_time(e.time, policy), "place": e.place, "description": e.description}
                        for e in reversed(shipment.events)],  # newest first
         },
-        "cases": [case_card(c, now, policy) for c in open_cases],
+        "cases": [case_card(c, now, policy, promises.get(c.id)) for c in open_cases],
         "attachments": [{"id": a.id, "case_id": a.case_id, "url": a.url, "thumbnail": a.thumbnail_url,
                          "at": fmt_time(a.created_at, policy)} for a in attachments],
         "compensations": [compensation_card(c, policy, payout_due.get(c.case_id), now) for c in compensations],

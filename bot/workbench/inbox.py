@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Collection, Dict, Iterable, List, Mapping, Optional
 
 from bot.playbook.evidence import awaiting_review
 from bot.playbook.policy import ShopPolicy
-from bot.shop.cases import CaseRecord, CaseState
+from bot.shop.cases import CaseRecord, CaseState, PromiseRecord
 from bot.workbench.card import overdue
 
 HANDOVER_INTENTS = ("request_human", "complaint")
@@ -89,11 +90,13 @@ def build_inbox(
     policy: ShopPolicy,
     live: bool = False,
     broken: Collection[int] = (),
+    promises: Mapping[int, PromiseRecord] = MappingProxyType({}),
 ) -> List[InboxEntry]:
     """The conversations waiting for or held by an agent, first the most urgent; with
     ``live`` every recently active conversation too (to watch the bot and step in).
     ``broken``: the ids of the cases whose promise is past due (``CaseLog.due``): their
-    conversations are overdue, as is a case left waiting for the shop too long."""
+    conversations are overdue, as is a case left waiting for the shop too long with no
+    promise running (``promises``: each case's earliest promise not yet kept; ``overdue``)."""
     by_conversation: Dict[str, List[CaseRecord]] = {}
     for case in open_cases:
         if case.state != CaseState.CLOSED:
@@ -103,7 +106,7 @@ def build_inbox(
     for cid in set(by_conversation) | set(holds) | set(seen):
         cases = sorted(by_conversation.get(cid, []), key=lambda c: c.created_at)
         act = seen.get(cid)
-        late = any(c.id in broken or overdue(c, now, policy) for c in cases)
+        late = any(c.id in broken or overdue(c, now, policy, promises.get(c.id)) for c in cases)
         reason = _reason(cases, act, late)
         if reason is None and cid in holds:
             reason = "held"

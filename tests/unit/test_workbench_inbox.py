@@ -101,3 +101,32 @@ def test_a_broken_promise_puts_its_conversation_on_top(store, policy):
         ("lost", "not_understood", False)]
     # without the promises the same case is not overdue: the promise is what counts
     assert "late" not in [e.conversation_id for e in build_inbox(log.open_cases(), {}, [], NOW, policy)]
+
+
+def test_a_running_promise_not_the_cases_age_says_when_the_shop_is_late(store, policy):
+    """A case waiting for the shop past shop.yml's courier answer time is late, unless a
+    promise still runs on it: then only that promise's due time counts (a payout due in 48
+    hours is not late after a day; a return's handling has no due time until the parcel
+    arrives). The promise past due makes it late again."""
+    from bot.shop.cases import PromiseKind, PromiseTerms
+
+    log = CaseLog(store)
+    age = (policy.courier_answer_hours + 1) * 60
+    payout = [PromiseTerms(PromiseKind.PAYOUT, due_at=NOW + timedelta(hours=20))]
+    paying = register(log, "paying", "quality_issue", state=CaseState.WAITING_SHOP, minutes_ago=age,
+                      promises=payout)
+    waiting = [PromiseTerms(PromiseKind.HANDLE_AFTER_RETURN, due_at=None)]
+    returning = register(log, "returning", "quality_issue", state=CaseState.WAITING_SHOP, minutes_ago=age,
+                         promises=waiting)
+    forgotten = register(log, "forgotten", "signed_not_received", state=CaseState.WAITING_SHOP,
+                         minutes_ago=age)
+    running = log.running_promises([paying.id, returning.id, forgotten.id])
+    assert set(running) == {paying.id, returning.id}
+    assert [overdue(c, NOW, policy, running.get(c.id)) for c in (paying, returning, forgotten)] == [
+        False, False, True]
+    assert overdue(paying, NOW + timedelta(hours=21), policy, running[paying.id])
+    entries = build_inbox(log.open_cases(), {}, [], NOW, policy, promises=running)
+    assert [(e.conversation_id, e.overdue) for e in entries] == [("forgotten", True)]
+    # without the promises the age rule alone flags all three, as it did before
+    assert {e.conversation_id for e in build_inbox(log.open_cases(), {}, [], NOW, policy)} == {
+        "paying", "returning", "forgotten"}
