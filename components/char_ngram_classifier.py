@@ -81,7 +81,7 @@ class NgramModel:
 
     def __init__(self, analyzer: str = "char_wb", min_ngram: int = 1, max_ngram: int = 3,
                  word_ngrams: int = 0, C: float = 10.0, class_weight: Optional[str] = None) -> None:
-        self.settings = dict(analyzer=analyzer, min_ngram=int(min_ngram), max_ngram=int(max_ngram),
+        self.settings: Dict[str, Any] = dict(analyzer=analyzer, min_ngram=int(min_ngram), max_ngram=int(max_ngram),
                              word_ngrams=int(word_ngrams), C=float(C), class_weight=class_weight)
         self.chars: Any = None
         self.words: Any = None
