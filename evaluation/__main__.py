@@ -21,7 +21,11 @@
     a trainer who added or widened NAME can move them; without --intent, every
     example the model gives to another intent than its label.
 
+  speed [--data labelled.tsv] : the model's load time and parse time (p50, p90) over
+    200 messages (the held-out set's without --data).
   review ... : the trainers' review queue (python -m evaluation review --help).
+  candidates ... : the classifier candidates by cross-validation, how config.yml's model
+    was chosen (python -m evaluation candidates --help).
 
 Progress and the results on screen; everything else (Rasa's and TensorFlow's logs,
 the folds' training) in reports/eval.log.
@@ -155,13 +159,14 @@ def fold_patterns(data: Path) -> str:
             f"{len(nlu.entity_synonyms)} synonyms")
 
 
-def train_fold_model(examples: Sequence[Example], workdir: Path, name: str, log: TextIO) -> Path:
+def train_fold_model(examples: Sequence[Example], workdir: Path, name: str, log: TextIO,
+                     config: Path = ROOT / "config.yml") -> Path:
     data = write_fold_data(examples, workdir / name)
     print(f"{name}: {fold_patterns(data)}", file=log, flush=True)
     rasa = Path(sys.executable).with_name("rasa")
     log.flush()
     subprocess.run(
-        [str(rasa), "train", "nlu", "--config", "config.yml", "--nlu", str(data),
+        [str(rasa), "train", "nlu", "--config", str(config), "--nlu", str(data),
          "--out", str(workdir), "--fixed-model-name", name],
         cwd=ROOT, check=True, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -188,6 +193,20 @@ def held_out(model: RasaModel, root: Path = ROOT) -> Scores:
     """The model on tests/nlu/: the one held-out figure of `make test` and `make eval`."""
     test = from_rasa_yaml(held_out_paths(root), root)
     return evaluate(model, HELD_OUT, test, fallback_threshold(root / "config.yml"))
+
+
+def parse_times(model: RasaModel, texts: Sequence[str]) -> str:
+    """Parse time per message through Rasa's Agent (the NLU pipeline only), after a warm-up."""
+    for text in texts[:10]:
+        model.parse(text)
+    times = []
+    for text in texts:
+        before = time.perf_counter()
+        model.parse(text)
+        times.append((time.perf_counter() - before) * 1000)
+    times.sort()
+    return (f"parse p50 {times[len(times) // 2]:.1f} ms, p90 {times[int(len(times) * 0.9)]:.1f} ms "
+            f"over {len(times)} messages, load average {os.getloadavg()[0]:.1f}")
 
 
 def accuracy_line(scores: Scores) -> str:
@@ -241,9 +260,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         from evaluation.review import main as review
 
         return review(argv[1:])
+    if argv[:1] == ["candidates"]:  # how the model was chosen: candidates by cross-validation
+        from evaluation.candidates import main as candidates
+
+        return candidates(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", nargs="?", default="all", choices=["all", "held-out", "overlap"])
+    parser.add_argument("command", nargs="?", default="all", choices=["all", "held-out", "overlap", "speed"])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "aftersales.tar.gz")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--data", type=Path, action="append", default=[])
@@ -253,7 +276,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT,
                         help="held-out, overlap: the data files' directory (a copy)")
     args = parser.parse_args(argv)
-    log_path = args.out / {"all": "eval.log", "held-out": "nlu.log", "overlap": "overlap.log"}[args.command]
+    log_path = args.out / {"all": "eval.log", "held-out": "nlu.log", "overlap": "overlap.log",
+                           "speed": "speed.log"}[args.command]
     screen = Screen(log_path)
     try:
         return run(args, screen, log_path)
@@ -272,6 +296,13 @@ def run(args: argparse.Namespace, screen: Screen, log_path: Path) -> int:
     say(f"==> loading {args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model}"
         f" (details: {log_path.relative_to(ROOT) if log_path.is_relative_to(ROOT) else log_path})")
     model = RasaModel(args.model)
+    loaded = time.perf_counter() - started
+
+    if args.command == "speed":
+        texts = [e.text for path in args.data for e in from_tsv(path)] or \
+            [e.text for e in from_rasa_yaml(held_out_paths(ROOT))]
+        say(f"    loaded in {loaded:.1f} s; {parse_times(model, texts[:200])}")
+        return 0
 
     if args.command == "held-out":
         scores = held_out(model, args.root)

@@ -46,8 +46,9 @@ def calibration_lines(results: Sequence[Scores], sweep: Sequence[SweepRow],
         if best is not None:
             lines += [f"Recommended: threshold {best.threshold:.2f}, ambiguity {best.ambiguity:.2f} — of the "
                       f"settings with out-of-scope precision >= {MIN_OOS_PRECISION} and accuracy within "
-                      f"{ACCURACY_SLACK} of the best, those resolving within {RESOLVED_SLACK} of the most "
-                      "within one question, the most precise on out-of-scope.", ""]
+                      f"{ACCURACY_SLACK} of the best, those resolving the most within one question "
+                      + (f"(within {RESOLVED_SLACK}), " if RESOLVED_SLACK else "(as shown), ")
+                      + "then the most precise on out-of-scope.", ""]
         lines += ["| threshold | ambiguity | accuracy | asked | resolved within one question | OOS precision | OOS recall |",
                   "|---:|---:|---:|---:|---:|---:|---:|"]
         lines += [f"| {r.threshold:.2f} | {r.ambiguity:.2f} | {r.accuracy:.3f} | {r.asked:.3f} | {r.resolved:.3f} "

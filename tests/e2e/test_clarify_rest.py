@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 # vague messages; the test uses the first the trained model is unsure of
 VAGUE = ["东西的问题", "那个单子的事", "钱和快递的事情", "东西和钱", "就是那个事情", "货的事", "这个单子呢",
-         "东西呢", "那个问题", "单子的问题"]
+         "东西呢", "那个问题", "单子的问题", "东西快递", "东西包裹", "东西货快递"]
 
 
 def unsure_message(rasa_url: str) -> str:
