@@ -413,3 +413,50 @@ async def test_calls_to_an_endpoint_share_one_connection_until_it_idles():
         assert peers[-1] != peers[0]  # an idle connection was dropped, and a new one made
     finally:
         await runner.cleanup()
+
+
+# -- a speed-up: a tracker copied instead of replayed ----------------------------
+
+
+def a_tracker_in_a_form() -> Any:
+    from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.from_dict({"slots": {"order_id": {"type": "text", "mappings": [{"type": "custom"}]}},
+                               "forms": {"order_form": {"required_slots": ["order_id"]}}})
+    tracker = DialogueStateTracker("c1", domain.slots)
+    for event in [ActionExecuted("action_listen"), UserUttered("查订单", {"name": "inform", "confidence": 1.0}),
+                  ActionExecuted("order_form"), ActiveLoop("order_form"), SlotSet("order_id", "3090001"),
+                  BotUttered("请问手机尾号？"), ActionExecuted("action_listen")]:
+        tracker.update(event)
+    return tracker
+
+
+def test_rasa_trackers_have_the_attributes_clone_tracker_copies():
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    attributes = set(vars(DialogueStateTracker("c1", [])))
+    assert attributes == compat.TRACKER_ATTRIBUTES, (
+        "Rasa's DialogueStateTracker now has the attributes "
+        f"{sorted(attributes - compat.TRACKER_ATTRIBUTES)} and no longer "
+        f"{sorted(compat.TRACKER_ATTRIBUTES - attributes)}: compat.clone_tracker (the tracker "
+        "cache's copies) must learn how to copy them, or the cache hands out trackers "
+        "missing part of their state.")
+
+
+def test_a_clone_is_the_tracker_rasa_replays_and_changes_apart_from_it():
+    from rasa.shared.core.events import ActiveLoop, SlotSet
+    from rasa.shared.core.trackers import EventVerbosity
+
+    tracker = a_tracker_in_a_form()
+    clone = compat.clone_tracker(tracker)
+    replayed = tracker.copy()  # Rasa's own copy: every event replayed
+    for copy_ in (clone, replayed):
+        assert copy_.current_state(EventVerbosity.ALL) == tracker.current_state(EventVerbosity.ALL)
+        assert (copy_.active_loop, copy_.latest_action, copy_.followup_action) == (
+            tracker.active_loop, tracker.latest_action, tracker.followup_action)
+    clone.update(SlotSet("order_id", "1"))
+    clone.update(ActiveLoop(None))
+    clone.latest_action["action_name"] = "changed"
+    assert tracker.get_slot("order_id") == "3090001" and tracker.active_loop_name == "order_form"
+    assert tracker.latest_action == {"action_name": "action_listen"} and len(tracker.events) == 7
