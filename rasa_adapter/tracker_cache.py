@@ -16,8 +16,8 @@ the database held for that conversation then (``last_id``):
   event id is still ``last_id`` (the same question, in the same transaction as the
   insert). A conversation with no stored event has every event new. Any other tracker
   is saved by Rasa's own ``save`` and the conversation is forgotten.
-- A save that starts a new session (``SessionStarted``) forgets the conversation:
-  Rasa's read returns the latest session only, so the next read does that.
+- A save that starts a new session (``SessionStarted``) keeps the tracker as Rasa's
+  read would return it: the latest session only, replayed once.
 
 The cache therefore never trusts what it kept over the database, whoever writes to it:
 this Rasa process (the turns, and the web service's take-overs and notices, which go
@@ -139,12 +139,17 @@ class TrackerCache(TrackerStore):
         store = self._tracker_store
         with store.engine.connect() as connection:
             last_id = self._last_id(connection, sender_id)
+        if last_id is None:  # no event stored: Rasa's read finds none
+            self.forget(sender_id)
+            return None
         kept = self._kept(sender_id)
-        if kept is not None and last_id is not None and kept.last_id == last_id:
+        if kept is not None and kept.last_id == last_id:
             self.hits += 1
             kept.used = self.clock()
             self.kept.move_to_end(sender_id)
-            return clone_tracker(kept.tracker)
+            tracker = clone_tracker(kept.tracker)
+            tracker.model_id = tracker.assistant_id = None  # as read: the processor sets them
+            return tracker
         self.misses += 1
         # read after the id: events written meanwhile make the next check miss, never hit
         tracker = await store.retrieve(sender_id)
@@ -197,9 +202,17 @@ class TrackerCache(TrackerStore):
             self.forget(sender_id)
             await store.save(tracker)  # Rasa's own: counts the stored events of the session
         elif any(isinstance(event, SessionStarted) for event in new):
-            self.forget(sender_id)  # Rasa's read returns the new session only
+            self._keep(sender_id, self._latest_session(tracker), last_id)
         else:
             self._keep(sender_id, tracker, last_id)
+
+    def _latest_session(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
+        """The tracker as Rasa reads it after a new session started: the events from the
+        latest ``SessionStarted``'s timestamp on (``SQLTrackerStore._event_query``),
+        replayed (once per session)."""
+        start = max(event.timestamp for event in tracker.events if isinstance(event, SessionStarted))
+        return DialogueStateTracker.from_events(
+            tracker.sender_id, [event for event in tracker.events if event.timestamp >= start], self.domain.slots)
 
 
 def install(tracker_store: Any, size: int, idle_seconds: float) -> Optional[TrackerCache]:

@@ -207,15 +207,22 @@ async def test_a_tracker_that_does_not_continue_the_kept_one_is_saved_by_rasa(ca
     assert state(await cache.retrieve("c1")) == state(await rasa.retrieve("c1"))
 
 
-async def test_a_new_session_is_read_as_rasa_reads_it(cache, rasa):
+@pytest.mark.parametrize("action_at, events_read", [(5000.0, 3), (4999.5, 2)])
+async def test_a_new_session_is_read_as_rasa_reads_it(cache, rasa, action_at, events_read):
     tracker = await new_conversation(cache)
     tracker = await cache.retrieve("c1")
-    apply(tracker, [ActionExecuted("action_session_start", timestamp=5000.0),
+    apply(tracker, [ActionExecuted("action_session_start", timestamp=action_at),
                     SessionStarted(timestamp=5000.0), ActionExecuted("action_listen", timestamp=5000.0)])
     await cache.save(tracker)
+    hits = cache.hits
     got = await cache.retrieve("c1")
+    assert cache.hits == hits + 1
     assert state(got) == state(await rasa.retrieve("c1"))
-    assert len(got.events) == 3  # the latest session only (from its start's timestamp)
+    assert len(got.events) == events_read  # the latest session only (from its start's timestamp)
+    apply(got, a_turn(9, at=5000.0))
+    await cache.save(got)
+    assert state(await cache.retrieve("c1")) == state(await rasa.retrieve("c1"))
+    assert cache.hits == hits + 2
 
 
 async def test_memory_is_bounded_by_conversations_and_idle_time(cache, clock):
