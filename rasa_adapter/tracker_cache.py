@@ -49,13 +49,17 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 
 from rasa_adapter.compat import clone_tracker
 
 logger = logging.getLogger(__name__)
 
 EVENTS = SQLTrackerStore.SQLEvent.__table__
+# a conversation's highest event id (the index on sender_id answers it); built once, so
+# SQLAlchemy compiles it once
+LAST_ID = select(func.max(EVENTS.c.id)).where(EVENTS.c.sender_id == bindparam("sender_id"))
+INSERT = insert(EVENTS)
 
 
 def event_row(sender_id: str, event: Event) -> Dict[str, Any]:
@@ -106,8 +110,7 @@ class TrackerCache(TrackerStore):
     # -- the database ---------------------------------------------------------------
 
     def _last_id(self, connection: Any, sender_id: str) -> Optional[int]:
-        return connection.execute(
-            select(func.max(EVENTS.c.id)).where(EVENTS.c.sender_id == sender_id)).scalar()
+        return connection.execute(LAST_ID, {"sender_id": sender_id}).scalar()
 
     # -- what is kept ---------------------------------------------------------------
 
@@ -193,7 +196,7 @@ class TrackerCache(TrackerStore):
                     new = None
                 else:
                     if new:
-                        connection.execute(insert(EVENTS), [event_row(sender_id, event) for event in new])
+                        connection.execute(INSERT, [event_row(sender_id, event) for event in new])
                         last_id = self._last_id(connection, sender_id)
         except Exception:
             self.forget(sender_id)
