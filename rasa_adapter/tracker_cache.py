@@ -169,9 +169,9 @@ class TrackerCache(TrackerStore):
         return await self._tracker_store.keys()
 
     def _new_events(self, sender_id: str, tracker: DialogueStateTracker) -> Optional[List[Event]]:
-        """The events of ``tracker`` after the kept ones (all of them if nothing is
-        kept and nothing stored: ``last_id`` None), or None when ``tracker`` does not
-        continue the kept tracker."""
+        """The events of ``tracker`` after the kept ones, or None when nothing is kept
+        or ``tracker`` does not continue the kept tracker (``save`` then checks whether
+        anything is stored at all)."""
         kept = self._kept(sender_id)
         if kept is None:
             return None
