@@ -165,6 +165,29 @@ def socketio_message_queue() -> str:
     return os.environ.get("SOCKETIO_MESSAGE_QUEUE", "").strip()
 
 
+def speedups() -> bool:
+    """Whether the Rasa server installs the speed-ups (``rasa_adapter.compat.install_speedups``,
+    the tracker cache): ``AFTERSALES_SPEEDUPS=0`` leaves Rasa as it is, to compare."""
+    return os.environ.get("AFTERSALES_SPEEDUPS", "1") != "0"
+
+
+# The in-process tracker cache (rasa_adapter/tracker_cache.py): how many conversations it
+# keeps, and how long one unused stays (a conversation session lasts 60 minutes: domain.yml).
+TRACKER_CACHE_SIZE = 1000
+TRACKER_CACHE_IDLE_SECONDS = 3600.0
+
+
+def tracker_cache_size() -> int:
+    """Conversations the Rasa server keeps in memory between turns (``TRACKER_CACHE_SIZE``;
+    0 turns the cache off, as ``AFTERSALES_SPEEDUPS=0`` does)."""
+    return int(os.environ.get("TRACKER_CACHE_SIZE", TRACKER_CACHE_SIZE)) if speedups() else 0
+
+
+def tracker_cache_idle_seconds() -> float:
+    """How long a cached conversation unused stays in memory (``TRACKER_CACHE_IDLE_SECONDS``)."""
+    return float(os.environ.get("TRACKER_CACHE_IDLE_SECONDS", TRACKER_CACHE_IDLE_SECONDS))
+
+
 def rasa_token() -> str:
     return dev_secret("rasa_token")
 

@@ -1,8 +1,9 @@
 """Per Rasa server, what the turn guards share: settings, journal, replay worker, late outputs.
 
 One ``FaultRuntime`` per Sanic app (``runtime_of``), started with the server by
-the first channel that ``attach``-es its guard and stopped with it. It reads its
-``FaultSettings`` from the environment, opens the pending-turn journal in the
+the first channel that ``attach``-es its guard and stopped with it. It puts the
+tracker cache in front of the tracker store (``rasa_adapter.tracker_cache``), reads
+its ``FaultSettings`` from the environment, opens the pending-turn journal in the
 tracker store's database, watches Rasa's log for failed custom actions, runs the
 ``ReplayWorker`` and renders the guard's own replies through the agent's NLG; it
 also reads which buttons a conversation's last reply offered (``channels.buttons``)
@@ -36,6 +37,7 @@ from channels.guard import CountingOutput, Handler, LateOutput, TurnGuard
 from channels.journal import MAX_ATTEMPTS, RETRY_SECONDS, PendingTurnJournal
 from channels.notices import PendingNotices
 from channels.replay import ReplayWorker
+from rasa_adapter import tracker_cache
 from rasa_adapter.compat import ActionFailureHandler, close_shared_sessions, tracker_store_engine
 
 logger = logging.getLogger(__name__)
@@ -187,6 +189,9 @@ class FaultRuntime:
         return getattr(self.app.ctx, "agent", None)
 
     async def start(self) -> None:
+        if self.agent is not None:  # conversations kept between turns (rasa_adapter/tracker_cache.py)
+            tracker_cache.install(self.agent.tracker_store, settings_module.tracker_cache_size(),
+                                  settings_module.tracker_cache_idle_seconds())
         engine = journal_engine(self.agent, self.settings)
         self.journal = PendingTurnJournal(
             engine, max_attempts=self.settings.max_attempts, retry_seconds=self.settings.retry_seconds)

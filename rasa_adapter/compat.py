@@ -48,6 +48,14 @@ one fails loudly there instead of silently in production:
   call never goes out on a connection the server is closing. When the server stops,
   ``close_shared_sessions`` closes them.
 
+- **A speed-up: a tracker copied instead of replayed.** The tracker cache
+  (``rasa_adapter/tracker_cache.py``) hands every caller its own copy of a
+  conversation's tracker. Rasa 3.6 copies a tracker by replaying every event
+  (``DialogueStateTracker.copy``); ``clone_tracker`` copies its attributes instead:
+  the events (shared: Rasa never changes an event once applied), each slot, and the
+  mutable state (``latest_action``, ``active_loop``). It knows each attribute of
+  Rasa's tracker (``TRACKER_ATTRIBUTES``); the test fails when Rasa adds one.
+
 The action server imports this module too: nothing here imports Rasa itself
 (and TensorFlow with it) at import time.
 """
@@ -279,7 +287,7 @@ async def close_shared_sessions(*_: Any) -> int:
 
 def install_speedups() -> bool:
     """Install the speed-ups (once); False when ``AFTERSALES_SPEEDUPS=0``."""
-    if os.environ.get("AFTERSALES_SPEEDUPS", "1") == "0":
+    if not settings.speedups():
         return False
     from rasa.core.actions.action import RemoteAction
     from rasa.utils.endpoints import EndpointConfig
@@ -292,3 +300,37 @@ def install_speedups() -> bool:
         EndpointConfig.session = _shared_session
     return True
 
+
+
+# -- a speed-up: a tracker copied instead of replayed ----------------------------
+
+# Every attribute of Rasa 3.6's DialogueStateTracker, as __init__ sets it, and how
+# clone_tracker copies it. tests/unit/test_rasa_compat.py fails if Rasa adds or drops one.
+TRACKER_SHARED = ("_max_event_history", "sender_id", "sender_source", "is_rule_tracker", "_paused",
+                  "followup_action", "latest_message", "latest_bot_utterance", "model_id", "assistant_id")
+TRACKER_COPIED = ("events", "slots", "latest_action", "active_loop")
+TRACKER_ATTRIBUTES = frozenset(TRACKER_SHARED + TRACKER_COPIED)
+
+
+def clone_tracker(tracker: Any) -> Any:
+    """A copy of ``tracker`` in the same state, made without replaying its events.
+
+    Events, the latest messages and the other immutable values are shared; the event
+    list, each slot, ``latest_action`` and ``active_loop`` (which Rasa changes in
+    place) are copied, so nothing done to the copy reaches ``tracker``.
+    """
+    import copy
+
+    clone = object.__new__(type(tracker))
+    state = clone.__dict__
+    source = tracker.__dict__
+    for name in TRACKER_SHARED:
+        state[name] = source[name]
+    state["events"] = type(source["events"])(source["events"], source["events"].maxlen)
+    slots = source["slots"]
+    state["slots"] = type(slots)((name, copy.copy(slot)) for name, slot in slots.items())
+    latest_action = source["latest_action"]
+    state["latest_action"] = dict(latest_action) if latest_action is not None else None
+    active_loop = source["active_loop"]
+    state["active_loop"] = copy.copy(active_loop) if active_loop is not None else None
+    return clone

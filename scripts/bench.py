@@ -453,8 +453,8 @@ def markdown(run: Run) -> str:
 # -- main -------------------------------------------------------------------------------
 
 
-TUNING_VARIABLES = ("AFTERSALES_SPEEDUPS", "TF_INTRA_OP_PARALLELISM_THREADS", "TF_INTER_OP_PARALLELISM_THREADS",
-                    "OMP_NUM_THREADS", "SANIC_ACCESS_LOG", "LOG_LEVEL")
+TUNING_VARIABLES = ("AFTERSALES_SPEEDUPS", "TRACKER_CACHE_SIZE", "SANIC_WORKERS", "TF_INTRA_OP_PARALLELISM_THREADS",
+                    "TF_INTER_OP_PARALLELISM_THREADS", "OMP_NUM_THREADS", "SANIC_ACCESS_LOG", "LOG_LEVEL")
 
 
 def previous_training(figures_file: Path) -> Tuple[str, Optional[float], Optional[str]]:
