@@ -9,30 +9,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Dict, Optional
 
 from aiohttp import web
 
 from bot.playbook.followups import tell_case_changed
 from bot.playbook.payouts import decide_owed
 from bot.shop.casefacts import CaseChange, FactKind, record_fact
-from bot.shop.cases import CaseLog
 from bot.shop.compensation import pending_for_case
-from bot.workbench.agents import AgentIdentity, AgentLog
+from bot.workbench.agents import AgentIdentity
 from bot.workbench.approvals import decision_note
 from bot.workbench.card import case_card
-
-if TYPE_CHECKING:
-    from web.workbench import Bench
+from web.decisions import DecisionDesk
 
 PLACEHOLDER_CHARS = ("{", "}")
 
 
-def add_approvals(app: web.Application, bench: Bench, errors: Any,
-                  off_loop: Callable[..., Awaitable[Any]]) -> None:
-    """The approvals routes on ``app``; ``errors`` and ``off_loop`` as in web/workbench.py."""
-    api_error, json_body, text_field = errors
-    cases, log, policy = CaseLog(bench.store), AgentLog(bench.store), bench.assistant.policy
+def add_approvals(app: web.Application, desk: DecisionDesk) -> None:
+    """The approvals routes on ``app``."""
+    bench, api_error, json_body, text_field = desk.bench, desk.api_error, desk.json_body, desk.text_field
+    off_loop, cases, log, policy, say = desk.off_loop, desk.cases, desk.log, desk.policy, desk.say
 
     def require_supervisor(request: web.Request) -> AgentIdentity:
         agent: AgentIdentity = request["agent"]
@@ -46,8 +42,6 @@ def add_approvals(app: web.Application, bench: Bench, errors: Any,
         pending = await off_loop(cases.awaiting_approval)
         return web.json_response([{**case_card(c, now, policy), "conversation_id": c.conversation_id,
                                    "order_id": c.order_id, "buyer": c.buyer_account} for c in pending])
-
-    say = bench.conversations.notice_sayer()
 
     def decide(case_id: int, approved: bool, supervisor: str, reason: str) -> Optional[Dict[str, Any]]:
         """The decision stands once made; the customer is told now or when they come back
@@ -67,10 +61,7 @@ def add_approvals(app: web.Application, bench: Bench, errors: Any,
 
     async def post_decision(request: web.Request) -> web.Response:
         supervisor = require_supervisor(request).name
-        try:
-            case_id = int(request.match_info["case_id"])
-        except ValueError as exc:
-            raise api_error(404, "no such case") from exc
+        case_id = desk.path_id(request, "case_id", "case")
         body = await json_body(request)
         decision = body.get("decision")
         if decision not in ("approve", "deny"):

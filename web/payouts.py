@@ -13,30 +13,22 @@ granted (the cap, or a supervisor). 404 unknown, 409 pending, denied or paid alr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Dict, Optional
 
 from aiohttp import web
 
-from bot.shop.cases import CaseLog
-from bot.workbench.agents import AgentLog
 from bot.workbench.card import case_card, compensation_card
 from bot.workbench.payouts import PayoutRefused, clean_reference, pay_compensation
-
-if TYPE_CHECKING:
-    from web.workbench import Bench
+from web.decisions import DecisionDesk
 
 
-def add_payouts(app: web.Application, bench: Bench, errors: Any,
-                off_loop: Callable[..., Awaitable[Any]]) -> None:
-    """The payout route on ``app``; ``errors`` and ``off_loop`` as in web/workbench.py."""
-    api_error, json_body, _ = errors
-    cases, log, policy = CaseLog(bench.store), AgentLog(bench.store), bench.assistant.policy
-    notes = bench.assistant.notes  # case_notes.yml
-    say = bench.conversations.notice_sayer()
+def add_payouts(app: web.Application, desk: DecisionDesk) -> None:
+    """The payout route on ``app``."""
+    api_error, cases, log, policy = desk.api_error, desk.cases, desk.log, desk.policy
 
     def pay(compensation_id: int, agent: str, reference: Optional[str]) -> Dict[str, Any]:
-        now = bench.clock()
-        outcome = pay_compensation(cases, notes, compensation_id, agent, now, say, reference)
+        now = desk.bench.clock()
+        outcome = pay_compensation(cases, desk.notes, compensation_id, agent, now, desk.say, reference)
         log.record(agent, "paid", now, outcome.case.conversation_id, f"compensation {compensation_id}")
         return {"compensation": compensation_card(outcome.compensation, policy),
                 "case": case_card(outcome.case, now, policy),
@@ -44,13 +36,10 @@ def add_payouts(app: web.Application, bench: Bench, errors: Any,
 
     async def post_paid(request: web.Request) -> web.Response:
         agent = request["agent"].name
+        compensation_id = desk.path_id(request, "compensation_id", "compensation")
+        body = await desk.json_body(request)
         try:
-            compensation_id = int(request.match_info["compensation_id"])
-        except ValueError as exc:
-            raise api_error(404, "no such compensation") from exc
-        body = await json_body(request)
-        try:
-            answer = await off_loop(pay, compensation_id, agent, clean_reference(body.get("reference")))
+            answer = await desk.off_loop(pay, compensation_id, agent, clean_reference(body.get("reference")))
         except PayoutRefused as exc:
             raise api_error(exc.status, str(exc)) from exc
         return web.json_response(answer)

@@ -15,32 +15,24 @@ again. The shop logic is bot/workbench/photo_review.py.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Dict, Optional
 
 from aiohttp import web
 
 from bot.playbook.payouts import payout_due
-from bot.shop.cases import CaseLog
-from bot.workbench.agents import AgentLog
 from bot.workbench.card import case_card, compensation_card
 from bot.workbench.photo_review import ReviewRefused, Verdict, parse_amount, review_photos
-
-if TYPE_CHECKING:
-    from web.workbench import Bench
+from web.decisions import DecisionDesk
 
 
-def add_review(app: web.Application, bench: Bench, errors: Any,
-               off_loop: Callable[..., Awaitable[Any]]) -> None:
-    """The review route on ``app``; ``errors`` and ``off_loop`` as in web/workbench.py."""
-    api_error, json_body, text_field = errors
-    cases, log, policy = CaseLog(bench.store), AgentLog(bench.store), bench.assistant.policy
-    notes = bench.assistant.notes  # case_notes.yml
-    say = bench.conversations.notice_sayer()
+def add_review(app: web.Application, desk: DecisionDesk) -> None:
+    """The review route on ``app``."""
+    api_error, cases, log, policy = desk.api_error, desk.cases, desk.log, desk.policy
 
     def review(case_id: int, verdict: Verdict, agent: str, reason: str, amount: Any, problem: str
                ) -> Dict[str, Any]:
-        now = bench.clock()
-        outcome = review_photos(cases, notes, policy, case_id, verdict, agent, now, say, reason=reason,
+        now = desk.bench.clock()
+        outcome = review_photos(cases, desk.notes, policy, case_id, verdict, agent, now, desk.say, reason=reason,
                                 amount=parse_amount(amount) if verdict == Verdict.DISCOUNT else None,
                                 problem=problem)
         log.record(agent, f"review_{verdict.value}", now, outcome.case.conversation_id, f"case {case_id}")
@@ -52,19 +44,16 @@ def add_review(app: web.Application, bench: Bench, errors: Any,
 
     async def post_review(request: web.Request) -> web.Response:
         agent = request["agent"].name
-        try:
-            case_id = int(request.match_info["case_id"])
-        except ValueError as exc:
-            raise api_error(404, "no such case") from exc
-        body = await json_body(request)
+        case_id = desk.path_id(request, "case_id", "case")
+        body = await desk.json_body(request)
         try:
             verdict = Verdict(body.get("verdict"))
         except ValueError as exc:
             raise api_error(400, "verdict must be approve, refuse or discount") from exc
-        reason = (text_field(body, "reason", 32) or "").strip()
-        problem: Optional[str] = text_field(body, "problem", 200) or ""
+        reason = (desk.text_field(body, "reason", 32) or "").strip()
+        problem: Optional[str] = desk.text_field(body, "problem", 200) or ""
         try:
-            answer = await off_loop(review, case_id, verdict, agent, reason, body.get("amount"), problem)
+            answer = await desk.off_loop(review, case_id, verdict, agent, reason, body.get("amount"), problem)
         except ReviewRefused as exc:
             raise api_error(exc.status, str(exc)) from exc
         return web.json_response(answer)

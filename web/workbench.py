@@ -45,6 +45,7 @@ from bot.workbench.inbox import HANDOVER_INTENTS, Activity, build_inbox
 from rasa_adapter.api import RasaUnavailable
 from rasa_adapter.conversations import RasaConversations, TrackerIndex
 from web.approvals import add_approvals
+from web.decisions import DecisionDesk
 from web.payouts import add_payouts
 from web.photo_review import add_review
 
@@ -310,6 +311,7 @@ def add_workbench(app: web.Application, bench: Bench, errors: Any) -> None:
     app.router.add_post("/agent/conversations/{id}/messages", send)
     app.router.add_get("/agent/canned", get_canned)
     app.router.add_get("/agent/stream", stream)
-    add_approvals(app, bench, errors, off_loop)
-    add_review(app, bench, errors, off_loop)
-    add_payouts(app, bench, errors, off_loop)
+    desk = DecisionDesk.of(bench, errors, off_loop)
+    add_approvals(app, desk)
+    add_review(app, desk)
+    add_payouts(app, desk)
