@@ -288,10 +288,10 @@ def _drafts(project: Project) -> List[Any]:
             ctx = Context(cases=log.cases_for_order(order.order_id))
             replies.append(draft("refund_status", order, now, policy, ctx))
     # a 退差价 asked before, in each state of its record (the answer is read from it)
-    for state in CompensationState:
-        asked = PriceDifferenceAsked(state, Decimal("40.00"), now, pay_due=now + timedelta(days=2),
-                                     paid_at=now, reference="ALI1", reason="活动价")
-        replies.append(draft("price_drop_refund", order, now, policy, Context(price_difference=asked)))
+    for money in CompensationState:
+        before = PriceDifferenceAsked(money, Decimal("40.00"), now, pay_due=now + timedelta(days=2),
+                                      paid_at=now, reference="ALI1", reason="活动价")
+        replies.append(draft("price_drop_refund", order, now, policy, Context(price_difference=before)))
     for hour in (2, 15):
         replies.append(handoff(datetime(2026, 11, 20, hour), policy))
     # a photo on the case waiting for the customer (the row alone: no file is read)
