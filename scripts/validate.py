@@ -32,6 +32,7 @@ import os
 import re
 import string
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
@@ -241,11 +242,13 @@ def _drafts(project: Project) -> List[Any]:
     """Every reply the scenarios draft over the sample shop (with the messages and cases
     that change them), the hand-over replies and a photo's acknowledgement."""
     from bot.playbook.casenotes import CaseNotes
+    from bot.playbook.context import PriceDifferenceAsked
     from bot.playbook.evidence import photos_received
     from bot.playbook.handoff import handoff
     from bot.playbook.policy import load_policy
     from bot.playbook.scenarios import SCENARIOS, Context, draft
     from bot.shop.cases import CaseLog, CaseRecord, CaseState
+    from bot.shop.compensation import CompensationState
     from bot.shop.sample_data import seed
     from bot.shop.schema import Attachment
     from bot.shop.store import NoteFacts, OrderStore
@@ -284,6 +287,11 @@ def _drafts(project: Project) -> List[Any]:
                          next_step="", note="", now=now, order_id=order.order_id)
             ctx = Context(cases=log.cases_for_order(order.order_id))
             replies.append(draft("refund_status", order, now, policy, ctx))
+    # a 退差价 asked before, in each state of its record (the answer is read from it)
+    for money in CompensationState:
+        before = PriceDifferenceAsked(money, Decimal("40.00"), now, pay_due=now + timedelta(days=2),
+                                      paid_at=now, reference="ALI1", reason="活动价")
+        replies.append(draft("price_drop_refund", order, now, policy, Context(price_difference=before)))
     for hour in (2, 15):
         replies.append(handoff(datetime(2026, 11, 20, hour), policy))
     # a photo on the case waiting for the customer (the row alone: no file is read)

@@ -18,7 +18,7 @@ from bot.playbook.payouts import decide_owed
 from bot.shop.casefacts import CaseChange, FactKind, record_fact
 from bot.shop.compensation import pending_for_case
 from bot.workbench.agents import AgentIdentity
-from bot.workbench.approvals import decision_note
+from bot.workbench.approvals import decision_note, nothing_to_decide
 from bot.workbench.card import case_card
 from web.decisions import DecisionDesk
 
@@ -71,8 +71,11 @@ def add_approvals(app: web.Application, desk: DecisionDesk) -> None:
             raise api_error(400, "a denial needs a reason: the customer is told it")
         if any(c in reason for c in PLACEHOLDER_CHARS):
             raise api_error(400, "the reason has a {placeholder}")
-        if await off_loop(cases.get, case_id) is None:
+        case = await off_loop(cases.get, case_id)
+        if case is None:
             raise api_error(404, f"no case {case_id}")
+        if nothing_to_decide(case, await off_loop(pending_for_case, bench.store, case_id)):
+            raise api_error(409, f"case {case_id} asks for money and has no pending amount: nothing to decide")
         card = await off_loop(decide, case_id, decision == "approve", supervisor, reason)
         if card is None:
             raise api_error(409, f"case {case_id} is not awaiting approval")

@@ -38,6 +38,7 @@ from bot.playbook.triage import (
 )
 from bot.playbook.variants import requested_variant
 from bot.shop.cases import CaseRecord, CaseState
+from bot.shop.compensation import TO_BE_PAID, CompensationState
 from bot.shop.store import ItemFacts, NoteFacts, OrderFacts
 
 # the note a signed-not-received reply writes on the order: the courier's answer promised
@@ -250,6 +251,17 @@ def _price_protected(sit: Situation) -> bool:
     return price_protected(sit.order.created_at, sit.now, sit.policy)
 
 
+def _price_difference_is(state: CompensationState) -> Callable[[Situation], bool]:
+    """The order's 退差价 asked before is in ``state`` (approved: approved or granted, not paid)."""
+    states = TO_BE_PAID if state == CompensationState.APPROVED else (state,)
+
+    def holds(sit: Situation) -> bool:
+        asked = sit.ctx.price_difference
+        return asked is not None and asked.state in states
+
+    return holds
+
+
 Condition = Callable[[Situation], bool]
 
 CONDITIONS: Dict[str, Condition] = {
@@ -273,6 +285,11 @@ CONDITIONS: Dict[str, Condition] = {
     "late_shortage_to_supervisor": _late_shortage_to_supervisor,  # missing_items.late_reports: supervisor
     "price_dropped": _price_dropped,  # an item costs less now than was paid
     "price_protected": _price_protected,  # ordered within the price-protection days
+    # the order's 退差价 asked before (Context.price_difference): answered from its record
+    "price_difference_pending": _price_difference_is(CompensationState.PENDING),  # with a supervisor
+    "price_difference_approved": _price_difference_is(CompensationState.APPROVED),  # owed, not paid
+    "price_difference_paid": _price_difference_is(CompensationState.PAID),
+    "price_difference_denied": _price_difference_is(CompensationState.DENIED),
     "variant_requested": _variant_requested,  # 「换M码」: another variant of an item is asked for
     "requested_variant_in_stock": _requested_variant_in_stock,  # ... and it is in stock
     "other_variants_in_stock": _other_variants_in_stock,  # ... and the item has others in stock

@@ -21,10 +21,11 @@ from bot.playbook.conditions import (
     unopened_goods,
     variant_wanted,
 )
-from bot.playbook.context import Situation
+from bot.playbook.context import PriceDifferenceAsked, Situation
 from bot.playbook.policy import (
     ShopPolicy,
     courier_answer_deadline,
+    payout_deadline,
     return_window,
     returned_handling_deadline,
     ship_deadline,
@@ -225,6 +226,31 @@ def _price_difference(sit: Situation) -> Facts:
     return {"price_items": price_items(dropped), "difference": fmt_money(difference)}
 
 
+def _asked(sit: Situation) -> PriceDifferenceAsked:
+    asked = sit.ctx.price_difference
+    assert asked is not None, "a row with a price difference's record needs a price_difference_* condition"
+    return asked
+
+
+def _difference_owed(sit: Situation) -> Facts:
+    """An approved 退差价: its amount and the time its payout promise gives (from the
+    decision when no promise is open)."""
+    asked = _asked(sit)
+    due = asked.pay_due or payout_deadline(asked.decided_at or sit.now, sit.policy)
+    return {"difference": fmt_money(asked.amount), "pay_by": round_promise(due, sit.policy)[1]}
+
+
+def _difference_paid(sit: Situation) -> Facts:
+    asked = _asked(sit)
+    return {"difference": fmt_money(asked.amount), "paid_time": fmt_time(asked.paid_at or sit.now, sit.policy),
+            "reference": f"，打款记录：{asked.reference}" if asked.reference else ""}
+
+
+def _difference_denied(sit: Situation) -> Facts:
+    asked = _asked(sit)
+    return {"difference": fmt_money(asked.amount), "reason": asked.reason or "不符合退差价的条件"}
+
+
 def _exchange(sit: Situation) -> Facts:
     wanted = variant_wanted(sit)
     assert wanted is not None, "a row with the exchange facts needs variant_requested"
@@ -271,6 +297,10 @@ FACT_SETS: Dict[str, FactSet] = {
     "report_hours": FactSet(("report_hours",), lambda s: {"report_hours": s.policy.missing_report_hours}),
     "price_drop_days": FactSet(("price_drop_days",), lambda s: {"price_drop_days": s.policy.price_drop_days}),
     "price_difference": FactSet(("price_items", "difference"), _price_difference),
+    "difference_asked": FactSet(("difference",), lambda s: {"difference": fmt_money(_asked(s).amount)}),
+    "difference_owed": FactSet(("difference", "pay_by"), _difference_owed),
+    "difference_paid": FactSet(("difference", "paid_time", "reference"), _difference_paid),
+    "difference_denied": FactSet(("difference", "reason"), _difference_denied),
     "address": FactSet(("address",), lambda s: {"address": s.order.address}),
     "exchange": FactSet(("product", "from_variant", "to_variant"), _exchange),
     "in_stock": FactSet(("in_stock",), _in_stock),

@@ -15,15 +15,18 @@ from typing import Dict, Iterable, Optional
 
 from sqlalchemy.orm import Session
 
+from bot.playbook.context import PriceDifferenceAsked
 from bot.playbook.facts import fmt_money, price_difference, price_items, round_promise
 from bot.playbook.policy import ShopPolicy, payout_deadline
 from bot.playbook.scenarios import Reply
+from bot.shop.casefacts import FactKind, facts_of
 from bot.shop.cases import CaseLog, PromiseKind, PromiseRecord, PromiseTerms
 from bot.shop.compensation import (
     CompensationKind,
     CompensationRecord,
     CompensationState,
     compensations_of_case,
+    compensations_of_order,
     decide,
     latest_paid_for_case,
     record_offer,
@@ -89,6 +92,22 @@ def record_price_difference(store: OrderStore, case_id: int, order: OrderFacts, 
         return None
     return record_offer(store, case_id, order.order_id, price_items(dropped)[:200], difference, ASSISTANT,
                         True, now, kind=CompensationKind.PRICE_DIFFERENCE, session=session)
+
+
+def price_difference_asked(cases: CaseLog, order_id: str) -> Optional[PriceDifferenceAsked]:
+    """The order's 退差价 asked last, as its record stands (pending, approved with its pay-by
+    time, paid, or denied with the supervisor's reason); None when none was asked."""
+    asked = [c for c in compensations_of_order(cases.store, order_id) if c.kind == CompensationKind.PRICE_DIFFERENCE]
+    if not asked:
+        return None
+    last = asked[-1]
+    due = [p.due_at for p in cases.promises(last.case_id)
+           if p.kind == PromiseKind.PAYOUT and p.kept_at is None and p.due_at is not None]
+    reasons = [f.value for f in facts_of(cases.store, last.case_id, FactKind.DECISION_REASON)]
+    return PriceDifferenceAsked(
+        state=last.state, amount=last.amount, decided_at=last.decided_at, pay_due=min(due) if due else None,
+        paid_at=last.paid_at, reference=last.payment_ref,
+        reason=reasons[-1] if reasons and last.state == CompensationState.DENIED else None)
 
 
 def paid_reply(cases: CaseLog, case_id: int) -> Optional[Reply]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Mapping, Optional, Sequence
 
+from bot.playbook.payouts import price_difference_asked
 from bot.playbook.policy import ShopPolicy
 from bot.playbook.scenarios import CONTEXT_ENTITIES, Context, Reply, draft
 from bot.shop.cases import CaseLog
@@ -18,6 +19,8 @@ from bot.shop.store import OrderFacts, OrderStore
 
 # what a scenario reads beyond the message and the order's cases: the variants' stock
 NEEDS_VARIANTS = frozenset({"return_or_exchange"})
+# ... and the order's 退差价 asked before: asking again is answered from its record
+NEEDS_PRICE_DIFFERENCE = frozenset({"price_drop_refund"})
 
 
 def scenario_context(
@@ -40,6 +43,8 @@ def scenario_context(
         # every scenario: an open case changes the answer (a promise already given, the
         # quality case a 「换货」 belongs to, the refund status)
         cases=tuple(cases),
+        price_difference=price_difference_asked(CaseLog(store), order.order_id)
+        if store is not None and scenario in NEEDS_PRICE_DIFFERENCE else None,
     )
 
 

@@ -14,6 +14,15 @@ REQUESTS = {"price_drop_refund": "退差价", "missing_item": "补发"}
 GRANTED, DENIED = "utter_approval_granted", "utter_approval_denied"
 # approved money (a 折价 above the cap, a 退差价): the time it will be paid is said
 GRANTED_PAYOUT = "utter_approval_granted_payout"
+# the cases whose approval is money (case_notes.yml ``owes:``): without a pending amount
+# there is nothing to approve, and telling the customer "approved" would promise nothing
+OWES_MONEY = frozenset({"price_drop_refund"})
+
+
+def nothing_to_decide(case: CaseRecord, pending: Optional[CompensationRecord]) -> bool:
+    """Whether a decision on ``case`` would decide nothing: it asks for money and none is
+    pending (decided already, or never recorded)."""
+    return case.intent in OWES_MONEY and pending is None
 
 
 def decision_note(approved: bool, supervisor: str, reason: str) -> str:

@@ -13,8 +13,8 @@ import requests
 from bot.cli import main as bot_cli
 from bot.playbook.facts import round_promise
 from bot.playbook.policy import load_policy
-from bot.settings import PROJECT_ROOT
-from bot.shop.cases import CaseLog, PromiseKind
+from bot.settings import PROJECT_ROOT, utcnow
+from bot.shop.cases import CaseLog, CaseState, PromiseKind
 from bot.shop.compensation import CompensationState, compensations_of_order
 from bot.shop.store import OrderStore
 from tests.e2e.test_e2e_followups import bot_texts
@@ -85,12 +85,18 @@ def test_a_granted_discount_is_told_its_time_then_marked_paid_and_told(rasa_url,
     assert card["state_text"] == "已打款" and not card["payable"] and card["due"] is None
 
 
-def test_an_approved_price_difference_is_owed_and_paid(rasa_url, web_url, shop):
-    names = own_copy(shop, 742, "liu_yang")
+def price_difference_asked(rasa_url, shop, k: int):
+    """A customer of their own who asked for a 退差价 (the kettle: ¥40.00), pending a supervisor."""
+    names = own_copy(shop, k, "liu_yang")
     order = names["7700112233445566778"]
     customer = Customer(rasa_url, sender=names["liu_yang"])
     assert "主管审批" in customer.says(f"电热水壶刚买就降价了，订单{order}能退差价吗")
     [asked] = compensations_of_order(OrderStore.from_url(shop.db), order)
+    return customer, order, asked
+
+
+def test_an_approved_price_difference_is_owed_and_paid(rasa_url, web_url, shop):
+    customer, order, asked = price_difference_asked(rasa_url, shop, 742)
     assert (asked.state, asked.amount, asked.kind.value) == (CompensationState.PENDING, 40, "price_difference")
     assert paid(web_url, asked.id, {}, DEV).status_code == 409  # not owed before a supervisor approves
     boss = new_agent(shop, "laoqian", supervisor=True)
@@ -124,3 +130,39 @@ def test_the_order_card_has_the_paid_button(rasa_url, web_url, shop, browser):
     page.screenshot(path=str(REPORTS / "workbench_payout_done.png"), full_page=True)
     [record] = compensations_of_order(OrderStore.from_url(shop.db), order)
     assert (record.state, record.paid_by, record.payment_ref) == (CompensationState.PAID, "dev", "ALI-743")
+
+
+def test_a_price_difference_asked_again_is_answered_from_its_record(rasa_url, web_url, shop):
+    """Asked again after the supervisor approved: the amount and its time, not a second approval."""
+    customer, order, asked = price_difference_asked(rasa_url, shop, 746)
+    boss = new_agent(shop, "laozhou", supervisor=True)
+    approvals = f"{web_url}/agent/approvals"
+
+    def waiting() -> list:
+        return [c for c in requests.get(approvals, headers=boss, timeout=10).json()
+                if c["conversation_id"] == customer.sender]
+
+    assert [c["id"] for c in waiting()] == [asked.case_id]
+    again = customer.says("差价什么时候退")  # pending: no second request
+    assert "还在等审核" in again and "¥40.00" in again, again
+    decided = requests.post(f"{approvals}/{asked.case_id}", json={"decision": "approve"}, headers=boss, timeout=30)
+    assert decided.status_code == 200, decided.text
+    customer.says("好的")  # told of the approval
+    answer = customer.says("为什么还没给我退差价")
+    assert f"已批准退差价 ¥40.00，会在 {pay_by_words(shop, asked.case_id)}退回您的付款账户" in answer, answer
+    assert waiting() == []
+    assert len(compensations_of_order(OrderStore.from_url(shop.db), order)) == 1
+
+
+def test_a_price_difference_case_with_nothing_pending_is_refused(web_url, shop):
+    """Defence in depth: a 退差价 case back at 审批 with no amount behind it is not decided."""
+    names = own_copy(shop, 747, "liu_yang")
+    cases = CaseLog(OrderStore.from_url(shop.db))
+    case = cases.register(conversation_id=names["liu_yang"], intent="price_drop_refund",
+                          state=CaseState.NEEDS_APPROVAL, next_step="请主管审批退差价", note="价格下降",
+                          now=utcnow(), order_id=names["7700112233445566778"])
+    boss = new_agent(shop, "laozheng", supervisor=True)
+    for body in ({"decision": "approve"}, {"decision": "deny", "reason": "活动价"}):
+        refused = requests.post(f"{web_url}/agent/approvals/{case.id}", json=body, headers=boss, timeout=30)
+        assert refused.status_code == 409 and "no pending amount" in refused.json()["error"], refused.text
+    assert cases.get(case.id).state == CaseState.NEEDS_APPROVAL

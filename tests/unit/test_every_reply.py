@@ -17,12 +17,15 @@ change of the sample shop or the scenarios is seen.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from datetime import datetime, timedelta
-from typing import Iterator, List, Tuple
+from decimal import Decimal
+from typing import Iterator, List, Optional, Tuple
 
 import pytest
 
+from bot.playbook.context import PriceDifferenceAsked
 from bot.playbook.policy import (
     ShopPolicy,
     load_policy,
@@ -35,6 +38,7 @@ from bot.playbook.render import bubbles, resolved
 from bot.playbook.scenarios import COURIER_ANSWER, SCENARIOS, Context, Reply, draft, round_promise
 from bot.settings import PROJECT_ROOT
 from bot.shop.cases import CaseLog, CaseRecord, CaseState
+from bot.shop.compensation import CompensationState
 from bot.shop.store import NoteFacts, OrderFacts
 from rasa_adapter.project_files import responses
 from tests.helpers.shop import NOW
@@ -141,6 +145,21 @@ def case_editions(order: OrderFacts, now: datetime, scenario: str) -> List[Tuple
     return found
 
 
+def price_difference_editions(now: datetime, scenario: str) -> List[Optional[PriceDifferenceAsked]]:
+    """For 退差价: never asked, and asked before in each state of its record (pending,
+    approved with its payout promise, paid with a reference or none, denied with a reason)."""
+    if scenario != "price_drop_refund":
+        return [None]
+    amount, decided = Decimal("40.00"), now - timedelta(hours=2)
+    due = round_promise(now + timedelta(hours=20), POLICY)[0]
+    paid = dict(decided_at=decided, paid_at=now - timedelta(hours=1))
+    return [None, PriceDifferenceAsked(CompensationState.PENDING, amount),
+            PriceDifferenceAsked(CompensationState.APPROVED, amount, decided, pay_due=due),
+            PriceDifferenceAsked(CompensationState.PAID, amount, reference="ALI2026112900001", **paid),
+            PriceDifferenceAsked(CompensationState.PAID, amount, **paid),
+            PriceDifferenceAsked(CompensationState.DENIED, amount, decided, reason="活动价商品不参与保价")]
+
+
 def policy_editions(policy: ShopPolicy) -> List[ShopPolicy]:
     """The shop's rules, and every open business choice of shop.yml the other way round."""
     other = dataclasses.replace(
@@ -173,13 +192,15 @@ def combinations(store, policy) -> Iterator[Tuple[str, OrderFacts, datetime, Con
                         aspects = ((), ("颜色",)) if scenario == "wrong_item" else ((),)
                         cases = case_editions(order, now, scenario)
                         stocks = stock if scenario == "return_or_exchange" else [{}]
+                        asked = price_difference_editions(now, scenario)
                         for edition in exchange_editions(order, scenario):
                             for text in texts:
                                 for aspect in aspects:
                                     for case in cases:
-                                        for variants in stocks:
+                                        for variants, before in itertools.product(stocks, asked):
                                             ctx = Context(text=text, variants=variants,
-                                                          entities={"aspect": list(aspect)}, cases=case)
+                                                          entities={"aspect": list(aspect)}, cases=case,
+                                                          price_difference=before)
                                             yield scenario, edition, now, ctx, rules
 
 
@@ -225,8 +246,9 @@ ZONE_UTC = __import__("zoneinfo").ZoneInfo("UTC")
 # (scenario, order, time, promise, message, case) combinations drafted below.
 # 51,544 before quality triage; then quality_issue 2 → 12 messages (1,516 → 9,096),
 # refund_after_shipping 1 → 5 messages × 2 exchange editions (1,516 → 15,160),
-# return_or_exchange 6 → 10 messages × 2 exchange editions (18,192 → 60,640).
-EXPECTED_COMBINATIONS = 115216
+# return_or_exchange 6 → 10 messages × 2 exchange editions (18,192 → 60,640);
+# then price_drop_refund × 6 editions of a 退差价 asked before (758 → 4,548).
+EXPECTED_COMBINATIONS = 119006
 
 
 def test_every_reply_for_every_order_state_edge_and_boundary(store, policy, notes, capsys):

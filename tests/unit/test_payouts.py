@@ -16,8 +16,9 @@ from bot.playbook.casenotes import log_case
 from bot.playbook.followups import case_changed
 from bot.playbook.payouts import COMPENSATION_PAID, decide_owed, payout_due
 from bot.playbook.render import bubbles
+from bot.playbook.reply import scenario_reply
 from bot.playbook.scenarios import draft, round_promise
-from bot.shop.casefacts import CaseChange, notices_of
+from bot.shop.casefacts import CaseChange, FactKind, notices_of, record_fact
 from bot.shop.cases import CaseState, PromiseKind
 from bot.shop.compensation import (
     CompensationKind,
@@ -165,6 +166,44 @@ def test_a_price_difference_asked_is_recorded_once_and_approved_is_owed(deps, tm
                             Conversations())
     assert paid.case.state == CaseState.RESOLVED
     assert "退差价 ¥40.00" in said(case_changed(deps.cases, deps.policy, case.id, CaseChange.COMPENSATION_PAID))
+
+
+def asked_again(deps, now, text=""):
+    """The customer asks for the 退差价 again: the reply drafted with the store, the case logged."""
+    order = deps.store.get_order("7700112233445566778")
+    reply = scenario_reply("price_drop_refund", order, now, deps.policy, deps.store, text, conversation="p1")
+    case = log_case(deps.cases, deps.notes, conversation="p1", intent="price_drop_refund", reply=reply,
+                    order=order, now=now, policy=deps.policy)
+    return reply, case
+
+
+@pytest.mark.parametrize("approved", [True, False])
+def test_a_price_difference_asked_again_is_answered_from_its_record_not_put_to_approval(deps, approved):
+    first, case = asked_again(deps, NOW)
+    assert first.response == "utter_price_drop_approval"
+    waiting, _ = asked_again(deps, NOW + timedelta(minutes=5), "差价什么时候退")
+    assert waiting.response == "utter_price_drop_pending" and waiting.facts["difference"] == "¥40.00"
+    assert [c.id for c in deps.cases.awaiting_approval()] == [case.id]  # still one request, one amount
+    decide_owed(deps.cases, deps.policy, case.id, pending_for_case(deps.store, case.id), approved, "老张", LATER)
+    if not approved:
+        record_fact(deps.store, case.id, FactKind.DECISION_REASON, "活动价不参与保价", LATER)
+    deps.cases.decide(case.id, approved, "老张", LATER, "decided")
+    again, after = asked_again(deps, LATER + timedelta(hours=1), "为什么不给我退差价")
+    assert after.id == case.id and deps.cases.awaiting_approval() == []
+    assert len(compensations_of_case(deps.store, case.id)) == 1
+    text = said(again)
+    if approved:
+        due = [p.due_at for p in deps.cases.promises(case.id) if p.kind == PromiseKind.PAYOUT]
+        assert again.response == "utter_price_drop_approved" and after.state == CaseState.WAITING_SHOP
+        assert "¥40.00" in text and round_promise(due[0], deps.policy)[1] in text
+        pay_compensation(deps.cases, deps.notes, to_pay_on_case(deps.cases, case.id), "小李", PAID_AT,
+                         Conversations(), reference="ALI555")
+        paid, after = asked_again(deps, PAID_AT + timedelta(hours=1))
+        assert paid.response == "utter_price_drop_paid" and "打款记录：ALI555" in said(paid)
+        assert after.state == CaseState.RESOLVED and deps.cases.awaiting_approval() == []
+    else:
+        assert again.response == "utter_price_drop_denied" and after.state == CaseState.RESOLVED
+        assert "活动价不参与保价" in text and "转人工" in text
 
 
 def test_unpaid_past_its_time_is_overdue_in_cases_and_on_top_of_the_inbox(deps, tmp_path):

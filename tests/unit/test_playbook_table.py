@@ -15,12 +15,13 @@ import yaml
 
 from bot.playbook import table as playbook
 from bot.playbook.conditions import CONDITIONS, COURIER_ANSWER
-from bot.playbook.context import NO_CONTEXT, Context, Situation
+from bot.playbook.context import NO_CONTEXT, Context, PriceDifferenceAsked, Situation
 from bot.playbook.facts import round_promise
 from bot.playbook.policy import ShopPolicy, return_window, returned_handling_deadline, ship_deadline
 from bot.playbook.scenarios import KNOWN, default_table, draft, from_table
 from bot.settings import PROJECT_ROOT
 from bot.shop.cases import CaseRecord, CaseState
+from bot.shop.compensation import CompensationState
 from bot.shop.store import NoteFacts, OrderFacts, OrderState, OrderStore
 from tests.helpers.shop import NOW
 from tests.unit.test_trainer_mistakes import validate
@@ -162,6 +163,25 @@ def test_price_drop_conditions(store, policy):
     protected = order.created_at + timedelta(days=policy.price_drop_days)
     assert holds("price_protected", order, protected, policy)
     assert not holds("price_protected", order, protected + SECOND, policy)
+
+
+ASKED_CONDITIONS = ("price_difference_pending", "price_difference_approved", "price_difference_paid",
+                    "price_difference_denied")
+
+
+@pytest.mark.parametrize("state, holding", [
+    (None, None),  # never asked: none holds (the request goes to a supervisor)
+    (CompensationState.PENDING, "price_difference_pending"),
+    (CompensationState.APPROVED, "price_difference_approved"),
+    (CompensationState.GRANTED, "price_difference_approved"),  # owed all the same
+    (CompensationState.PAID, "price_difference_paid"),
+    (CompensationState.DENIED, "price_difference_denied"),
+])
+def test_a_price_difference_asked_before_is_read_from_its_record(store, policy, state, holding):
+    order = of_state(store, OrderState.SIGNED)
+    asked = PriceDifferenceAsked(state, Decimal("40.00")) if state is not None else None
+    ctx = Context(price_difference=asked)
+    assert [n for n in ASKED_CONDITIONS if holds(n, order, NOW, policy, ctx)] == ([holding] if holding else [])
 
 
 @pytest.mark.parametrize("name, text, expected", [
@@ -435,6 +455,7 @@ def test_every_fact_set_gives_the_keys_validate_checks_against(store, policy):
         stock = {i.product_id: store.variants(i.product_id) for i in order.goods}
         ctx = Context(text="换货", cases=(case("signed_not_received", CaseState.WAITING_SHOP),))
         asks = [Context(text=text, variants=stock) for text in ("换M码", "换燕麦色")]
+        asks.append(Context(price_difference=PriceDifferenceAsked(CompensationState.PAID, Decimal("40"))))
         for sit in (Situation(order, NOW, policy), Situation(promised, NOW, policy, ctx),
                     *(Situation(order, NOW, policy, c) for c in asks)):
             for name, facts in FACT_SETS.items():

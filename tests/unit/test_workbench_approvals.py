@@ -3,7 +3,14 @@
 import pytest
 
 from bot.shop.cases import CaseLog, CaseState
-from bot.workbench.approvals import DENIED, GRANTED, decision_note, decision_reply
+from bot.shop.compensation import CompensationKind, record_offer
+from bot.workbench.approvals import (
+    DENIED,
+    GRANTED,
+    decision_note,
+    decision_reply,
+    nothing_to_decide,
+)
 from tests.helpers.shop import NOW
 
 
@@ -43,3 +50,14 @@ def test_if_the_customer_cannot_be_told_the_case_stays_as_it_was(store):
         log.decide(case.id, True, "laozhang", NOW, "批准", unreachable)
     again = log.get(case.id)
     assert again.state == CaseState.NEEDS_APPROVAL and again.handler == "assistant"
+
+
+def test_a_money_case_without_a_pending_amount_has_nothing_to_decide(store):
+    log, case = pending(store)
+    assert nothing_to_decide(case, None)  # a 退差价 with nothing pending: refused (409)
+    asked = record_offer(store, case.id, case.order_id, "电热水壶", 40, "assistant", True, NOW,
+                         kind=CompensationKind.PRICE_DIFFERENCE)
+    assert not nothing_to_decide(case, asked)
+    other = log.register(conversation_id="c1", intent="missing_item", state=CaseState.NEEDS_APPROVAL,
+                         next_step="请主管审批补发", note="少件", now=NOW, order_id=case.order_id)
+    assert not nothing_to_decide(other, None)  # a 补发 is not money: decided as it is
