@@ -9,13 +9,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from aiohttp import web
 
 from bot.playbook.followups import tell_case_changed
 from bot.playbook.payouts import decide_owed
 from bot.shop.casefacts import CaseChange, FactKind, record_fact
+from bot.shop.cases import CaseRecord
 from bot.shop.compensation import pending_for_case
 from bot.workbench.agents import AgentIdentity
 from bot.workbench.approvals import decision_note, nothing_to_decide
@@ -36,10 +37,18 @@ def add_approvals(app: web.Application, desk: DecisionDesk) -> None:
             raise api_error(403, "only a supervisor decides approvals")
         return agent
 
+    def decidable() -> List[CaseRecord]:
+        """The cases awaiting approval with something to decide. Left out: a money case with
+        nothing pending, as when the same order's 退差价 is asked from another conversation
+        while the first request waits (that one is listed; asking again in either
+        conversation is answered from its record)."""
+        return [c for c in cases.awaiting_approval()
+                if not nothing_to_decide(c, pending_for_case(bench.store, c.id))]
+
     async def get_approvals(request: web.Request) -> web.Response:
         require_supervisor(request)
         now = bench.clock()
-        pending = await off_loop(cases.awaiting_approval)
+        pending = await off_loop(decidable)
         return web.json_response([{**case_card(c, now, policy), "conversation_id": c.conversation_id,
                                    "order_id": c.order_id, "buyer": c.buyer_account} for c in pending])
 

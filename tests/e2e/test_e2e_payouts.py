@@ -166,3 +166,5 @@ def test_a_price_difference_case_with_nothing_pending_is_refused(web_url, shop):
         refused = requests.post(f"{web_url}/agent/approvals/{case.id}", json=body, headers=boss, timeout=30)
         assert refused.status_code == 409 and "no pending amount" in refused.json()["error"], refused.text
     assert cases.get(case.id).state == CaseState.NEEDS_APPROVAL
+    listed = requests.get(f"{web_url}/agent/approvals", headers=boss, timeout=30).json()
+    assert case.id not in [c["id"] for c in listed]  # nothing to decide: not in the list either

@@ -74,7 +74,7 @@ def test_the_return_address_comes_after_an_agent_approved_the_photo(rasa_url, we
 
 def test_a_discount_above_the_shipping_fee_is_a_supervisors_and_recorded(rasa_url, web_url, shop):
     out = io.StringIO()
-    assert bot_cli(["--db", shop.db, "agents", "add", "laozhou", "--supervisor"], out=out) == 0
+    assert bot_cli(["--db", shop.db, "agents", "add", "laozhu", "--supervisor"], out=out) == 0
     supervisor = {"Authorization": f"Bearer {out.getvalue().strip()}"}
     names = own_copy(shop, 702, "wang_fang")
     order = names["2938475610293835555"]
@@ -98,7 +98,7 @@ def test_a_discount_above_the_shipping_fee_is_a_supervisors_and_recorded(rasa_ur
     assert any(f"折价补偿 ¥{above:.2f}申请已经通过主管审核" in t for t in bot_texts(rasa_url, customer.sender))
     [given] = compensations_of_order(OrderStore.from_url(shop.db), order)
     assert (given.amount, given.problem, given.offered_by, given.state, given.decided_by) == (
-        above, "外盒压扁，杯子完好", "dev", CompensationState.APPROVED, "laozhou")
+        above, "外盒压扁，杯子完好", "dev", CompensationState.APPROVED, "laozhu")
     view = requests.get(f"{web_url}/agent/conversations/{customer.sender}", headers=DEV, timeout=10).json()
     [card] = view["order"]["compensations"]
-    assert card["amount"] == f"¥{above:.2f}" and card["decided_by"] == "laozhou" and card["decided"]
+    assert card["amount"] == f"¥{above:.2f}" and card["decided_by"] == "laozhu" and card["decided"]
